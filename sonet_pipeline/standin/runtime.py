@@ -93,6 +93,7 @@ class Counters:
         self._lock = threading.Lock()
         self.responses: Counter[tuple[str, int]] = Counter()  # (api, HTTP status)
         self.message_arrivals: Counter[str] = Counter()  # MessageId -> times it arrived
+        self.lost_answers = 0  # answers broken off on purpose (also counted by their status)
 
     def count_response(self, api: str, status: int) -> None:
         with self._lock:
@@ -101,6 +102,10 @@ class Counters:
     def count_arrival(self, message_id: str) -> None:
         with self._lock:
             self.message_arrivals[message_id] += 1
+
+    def count_lost_answer(self) -> None:
+        with self._lock:
+            self.lost_answers += 1
 
     def as_json(self) -> dict:
         with self._lock:
@@ -111,6 +116,7 @@ class Counters:
                 "responses": by_status,
                 "throttled": sum(n for (_, status), n in self.responses.items() if status == 429),
                 "message_arrivals": dict(self.message_arrivals),
+                "lost_answers": self.lost_answers,
             }
 
 

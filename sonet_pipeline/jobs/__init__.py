@@ -1,0 +1,1 @@
+"""Dagster jobs and how the CLI runs them through Dagster without a daemon."""
