@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -25,21 +27,28 @@ def free_port() -> int:
 
 
 def read_until(process: subprocess.Popen, prefix: str, seconds: float) -> str:
-    """The first stdout line starting with `prefix`, or fail after `seconds`."""
-    assert process.stdout is not None
-    os.set_blocking(process.stdout.fileno(), False)
-    deadline, buffer = time.monotonic() + seconds, ""
+    """The first stdout line starting with `prefix`, or fail after `seconds` (read in a thread: no blocking)."""
+    lines: queue.Queue[str] = queue.Queue()
+    seen: list[str] = []
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        chunk = process.stdout.read()
-        if chunk:
-            buffer += chunk
-            for line in buffer.splitlines():
-                if line.startswith(prefix):
-                    return line
-        elif process.poll() is not None:
-            pytest.fail(f"demo exited with {process.returncode} before printing {prefix!r}; output: {buffer}")
-        time.sleep(0.2)
-    pytest.fail(f"demo did not print {prefix!r} within {seconds} s; output so far: {buffer}")
+        try:
+            line = lines.get(timeout=0.5)
+        except queue.Empty:
+            if process.poll() is not None:
+                pytest.fail(f"demo exited with {process.returncode} before printing {prefix!r}: {seen}")
+            continue
+        seen.append(line)
+        if line.startswith(prefix):
+            return line.strip()
+    pytest.fail(f"demo did not print {prefix!r} within {seconds} s; output so far: {seen}")
 
 
 def test_demo_serves_standin_and_ui_with_the_demo_tenants(tmp_path: Path):
