@@ -7,6 +7,7 @@ benchmarks never guess ports.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
@@ -44,8 +45,10 @@ def _config(standin: Standin, *, host: str, port: int, log_level: str) -> uvicor
 
 
 def serve(standin: Standin, host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Serve until interrupted (Ctrl-C or SIGTERM)."""
-    uvicorn.Server(_config(standin, host=host, port=port, log_level="info")).run()
+    """Serve until interrupted (Ctrl-C or SIGTERM), then return after a graceful shutdown."""
+    # uvicorn re-raises the interrupt after shutting down; for this command it is the normal way out.
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(_config(standin, host=host, port=port, log_level="info")).run()
 
 
 class RunningStandin:
