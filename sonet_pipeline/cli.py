@@ -11,9 +11,11 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 
 from sonet_pipeline import __version__, settings
-from sonet_pipeline.tenants import TenantConfigError, load_tenants
+from sonet_pipeline.entities import SYNCED
+from sonet_pipeline.tenants import Tenant, TenantConfigError, load_tenants, tenant_by_name
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -55,6 +57,21 @@ def build_parser() -> argparse.ArgumentParser:
     standin_args.add_arguments(standin)
     standin.set_defaults(handler=standin_args.run)
 
+    sync = commands.add_parser("sync", help="run the Sonet sync now, through Dagster", description=_doc("sync"))
+    sync.add_argument("--tenant", action="append", help="only this tenant (repeatable; default: all)")
+    sync.add_argument("--from", dest="window_from", type=_instant, metavar="TS", help="window start (ISO-8601, offset)")
+    sync.add_argument("--to", dest="window_to", type=_instant, metavar="TS", help="window end (exclusive)")
+    sync.add_argument("--full", action="store_true", help="read everything again (the reconciliation)")
+    sync.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    sync.set_defaults(handler=_sync)
+
+    store = commands.add_parser("store", help="read the local store")
+    store_commands = store.add_subparsers(title="store commands", required=True, metavar="COMMAND")
+    dump = store_commands.add_parser("dump", help="print a tenant's records as JSON Lines", description=_doc("dump"))
+    dump.add_argument("--tenant", required=True, help="the tenant")
+    dump.add_argument("--entity", required=True, choices=list(SYNCED), help="which records")
+    dump.set_defaults(handler=_store_dump)
+
     tenants = commands.add_parser("tenants", help="inspect the tenants configuration")
     tenant_commands = tenants.add_subparsers(title="tenant commands", required=True, metavar="COMMAND")
     check = tenant_commands.add_parser(
@@ -69,9 +86,66 @@ def _doc(command: str) -> str:
     return {
         "demo": "Start the Sonet stand-in (demo companies 01 and 02) and `dagster dev` with the demo tenants, "
         "print both addresses, and run until Ctrl-C. State lives under SONET_PIPELINE_DATA_DIR (default ./.data).",
+        "sync": "Run the sync job now through Dagster (the run shows in the UI), wait for it and print a summary. "
+        "On an empty store: the initial load, then the current window; after that: from the high-water mark "
+        "(minus the lookback) to now. --from/--to re-read exactly that window (plus the lookback). "
+        "Exit 0 when the run succeeded, 1 when it failed, 2 for bad arguments.",
+        "dump": "Print the store's latest state, one record per key, DELETED and PASSIVE included, with the "
+        "field names and value formats of schema.graphql. Reads the snapshot the last sync published.",
         "tenants check": "Load the tenants file (SONET_PIPELINE_TENANTS, default the demo tenants), validate every "
         "tenant, and say which secret variables are unset. Exit 0 when all is well, 2 otherwise.",
     }[command]
+
+
+def _instant(text: str) -> datetime:
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 timestamp: {text!r}") from None
+    if instant.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"needs a UTC offset, e.g. 2026-11-28T04:38:00Z: {text!r}")
+    return instant
+
+
+def _selected_tenants(names: list[str] | None) -> list[Tenant]:
+    tenants = load_tenants()
+    return [tenant_by_name(tenants, name) for name in names] if names else tenants
+
+
+def _sync(args: argparse.Namespace) -> int:
+    if (args.window_from is None) != (args.window_to is None):
+        print("sonet-pipeline sync: --from and --to go together", file=sys.stderr)
+        return EXIT_USAGE
+    window = None if args.window_from is None else (args.window_from, args.window_to)
+    if window is not None and (args.full or window[0] >= window[1]):
+        problem = "--full reads everything: leave out --from/--to" if args.full else "--from must be before --to"
+        print(f"sonet-pipeline sync: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    tenants = _selected_tenants(args.tenant)
+
+    from sonet_pipeline.definitions import build_definitions
+    from sonet_pipeline.jobs.cli_runs import prepare_instance
+    from sonet_pipeline.jobs.sync_runs import format_summary, run_sync
+
+    summary = run_sync(build_definitions(load_tenants()), prepare_instance(), tenants, window=window, full=args.full)
+    if args.json:
+        print(json.dumps(summary.as_json()))
+    else:
+        print("\n".join(format_summary(summary)))
+    return EXIT_OK if summary.success else EXIT_FAILED
+
+
+def _store_dump(args: argparse.Namespace) -> int:
+    from sonet_pipeline.store import Snapshot, snapshot_dir
+
+    tenant = tenant_by_name(load_tenants(), args.tenant)
+    snapshot = Snapshot(snapshot_dir(tenant.name))
+    if snapshot.manifest() is None:
+        print(f"sonet-pipeline store dump: no sync has published {tenant.name}'s store yet", file=sys.stderr)
+    out = sys.stdout
+    for record in snapshot.records(args.entity):
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return EXIT_OK
 
 
 def _run_demo(args: argparse.Namespace) -> int:

@@ -10,22 +10,41 @@ import os
 
 from dagster import Definitions, EnvVar, in_process_executor
 
+from sonet_pipeline.assets.freshness import build_freshness_checks
+from sonet_pipeline.assets.inbound import build_tenant_sync, query_resource_key
+from sonet_pipeline.common.clock import Clock, SystemClock
+from sonet_pipeline.jobs.sync import build_freshness_job, build_sync_job
 from sonet_pipeline.resources.leases import LeaseResource
+from sonet_pipeline.resources.run_guard import RunGuardResource
+from sonet_pipeline.resources.sonet_query import SonetQueryResource
+from sonet_pipeline.resources.store import StoreResource
+from sonet_pipeline.sensors.sync_schedules import build_sync_schedules
 from sonet_pipeline.tenants import Tenant, load_tenants
 
 POSTGRES_DSN_ENV = "SONET_PIPELINE_POSTGRES_DSN"
 
 
-def build_definitions(tenants: list[Tenant]) -> Definitions:
-    """Everything Dagster loads, for these tenants."""
+def build_definitions(tenants: list[Tenant], *, clock: Clock | None = None) -> Definitions:
+    """Everything Dagster loads, for these tenants; `clock` is the time every asset reads (tests move it)."""
+    inbound = [build_tenant_sync(t) for t in tenants]
+    freshness = [build_freshness_checks(t) for t in tenants]
+    sync_job, freshness_job = build_sync_job(inbound, freshness), build_freshness_job(freshness)
     # Leases in PostgreSQL when it is configured (several machines), else files under the data dir.
     postgres = EnvVar(POSTGRES_DSN_ENV) if os.environ.get(POSTGRES_DSN_ENV) else None
-    leases = LeaseResource(postgres_dsn=postgres)
     return Definitions(
-        assets=[],
-        resources={"leases": leases},
-        # Runs are I/O-bound and small: one process per run starts in 3.0 s instead of 5.4 s, and
-        # resources (the run's lease) are set up once per run (docs/process-model.md).
+        assets=inbound,
+        asset_checks=freshness,
+        jobs=[sync_job, freshness_job],
+        schedules=build_sync_schedules(sync_job, freshness_job, tenants),
+        resources={
+            **{query_resource_key(t.name): SonetQueryResource.for_tenant(t) for t in tenants},
+            "store": StoreResource(),
+            "leases": LeaseResource(postgres_dsn=postgres),
+            "run_guard": RunGuardResource(),
+            "clock": clock or SystemClock(),
+        },
+        # Runs are I/O-bound and small: one process per run starts in 2.2 s instead of 3.9 s, and
+        # resources are set up once per run (docs/process-model.md).
         executor=in_process_executor,
     )
 

@@ -35,3 +35,34 @@ def _isolated_data_dir(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("SONET_PIPELINE_DATA_DIR", str(data))
     monkeypatch.setenv("DAGSTER_HOME", str(data / "dagster"))
     yield data
+
+
+@pytest.fixture
+def start_standin():
+    """Start stand-ins over real HTTP, on ports chosen at run time, each with a ManualClock; stopped after the test.
+
+    `start_standin(...)` takes a `StandinConfig` or the options of `tests.standin.standin_http.config`.
+    """
+    from sonet_pipeline.common.clock import ManualClock
+    from sonet_pipeline.standin.boot import build_standin
+    from sonet_pipeline.standin.server import RunningStandin
+    from tests.standin.standin_http import START, SonetClient, config
+
+    running: list[RunningStandin] = []
+
+    def start(standin_config=None, **options) -> SonetClient:
+        clock = ManualClock(START)
+        standin = build_standin(standin_config or config(**options), clock)
+        server = RunningStandin(standin).start()
+        running.append(server)
+        return SonetClient(server.base_url, standin, clock, stop=server.stop)
+
+    yield start
+    for server in running:
+        server.stop()
+
+
+@pytest.fixture
+def sonet(start_standin):
+    """A stand-in with the test defaults: one company, a few hundred items, unthrottled, no faults."""
+    return start_standin()

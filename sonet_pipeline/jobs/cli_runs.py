@@ -2,28 +2,24 @@
 
 The job executes in the CLI's own process (`execute_in_process`) against the instance at
 `DAGSTER_HOME`, so the run, its logs and its materializations show in the UI like any other run.
-Such a run skips the run queue and is invisible to run monitoring: it is tagged with its pid and
-host, and `fail_dead_cli_runs` marks a run failed whose process is gone (SIGKILL, lost terminal),
-so the UI never shows a dead run as running. What guards the data is the lease each run holds
-(`sonet_pipeline/lease.py`), not these tags.
+Such a run skips the run queue and is invisible to run monitoring; its liveness tags let the next
+command (or the sync schedule) fail it if its process dies (`liveness.py`).
 """
 
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import DagsterInstance, DagsterRunStatus, JobDefinition, RunsFilter
+from dagster import DagsterInstance, JobDefinition
 
 from sonet_pipeline import settings
 from sonet_pipeline.dagster_home import ensure_dagster_home
+from sonet_pipeline.jobs.liveness import fail_dead_runs, liveness_tags
 from sonet_pipeline.lease import FileLease, held
 
 LAUNCHED_BY_TAG = "sonet/launched_by"
-PID_TAG = "sonet/pid"
-HOST_TAG = "sonet/host"
 
 
 def prepare_instance() -> DagsterInstance:
@@ -33,12 +29,12 @@ def prepare_instance() -> DagsterInstance:
     # Two processes creating fresh SQLite storage at once race ("table runs already exists").
     with held(FileLease(settings.locks_dir(), "dagster-home-init"), "instance setup", wait_seconds=120):
         instance = DagsterInstance.get()
-    fail_dead_cli_runs(instance)
+    fail_dead_runs(instance)
     return instance
 
 
 def cli_run_tags(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    return {LAUNCHED_BY_TAG: "cli", PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname(), **(extra or {})}
+    return {LAUNCHED_BY_TAG: "cli", **liveness_tags(), **(extra or {})}
 
 
 def execute_job(
@@ -48,6 +44,7 @@ def execute_job(
     tags: Mapping[str, str] | None = None,
     run_config: Mapping[str, Any] | None = None,
     partition_key: str | None = None,
+    asset_selection: list | None = None,
 ):
     """Run `job` here and now against `instance`; answer the `ExecuteInProcessResult`."""
     return job.execute_in_process(
@@ -55,33 +52,6 @@ def execute_job(
         tags=cli_run_tags(tags),
         run_config=run_config,
         partition_key=partition_key,
+        asset_selection=asset_selection,
         raise_on_error=False,
     )
-
-
-def fail_dead_cli_runs(instance: DagsterInstance) -> list[str]:
-    """Mark failed every CLI run of this host still shown as running whose process is gone."""
-    host = socket.gethostname()
-    runs = instance.get_runs(
-        filters=RunsFilter(
-            statuses=[DagsterRunStatus.STARTED, DagsterRunStatus.STARTING],
-            tags={LAUNCHED_BY_TAG: "cli", HOST_TAG: host},
-        )
-    )
-    failed = []
-    for run in runs:
-        pid = int(run.tags.get(PID_TAG, "0"))
-        if pid and not _alive(pid):
-            instance.report_run_failed(run, f"the CLI process {pid} that ran it on {host} is gone")
-            failed.append(run.run_id)
-    return failed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

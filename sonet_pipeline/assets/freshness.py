@@ -1,0 +1,52 @@
+"""Freshness: each tenant's last successful sync is no older than a few of its cadences."""
+
+# No `from __future__ import annotations`: Dagster reads the annotations of the decorated functions.
+from collections.abc import Iterator
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    MetadataValue,
+    multi_asset_check,
+)
+
+from sonet_pipeline.assets.inbound import inbound_key
+from sonet_pipeline.entities import SYNCED
+from sonet_pipeline.tenants import Tenant
+
+#: How many cadences a sync may miss before its assets count as stale.
+CADENCES = 3
+
+
+def build_freshness_checks(tenant: Tenant) -> AssetChecksDefinition:
+    limit_seconds = CADENCES * tenant.sync_every_seconds
+    keys = [inbound_key(tenant.name, name) for name in SYNCED]
+
+    @multi_asset_check(
+        name=f"{tenant.name}__sonet_freshness",
+        specs=[
+            AssetCheckSpec("fresh", asset=key, description=f"synced within the last {limit_seconds} s")
+            for key in keys
+        ],
+        required_resource_keys={"clock"},
+    )
+    def fresh(context: AssetCheckExecutionContext) -> Iterator[AssetCheckResult]:
+        now = context.resources.clock.now()
+        for key in keys:
+            event = context.instance.get_latest_materialization_event(key)
+            age = None if event is None else now.timestamp() - event.timestamp
+            yield AssetCheckResult(
+                asset_key=key,
+                check_name="fresh",
+                passed=age is not None and age <= limit_seconds,
+                severity=AssetCheckSeverity.WARN,
+                metadata={
+                    "age_seconds": MetadataValue.text("never") if age is None else MetadataValue.float(round(age, 1)),
+                    "limit_seconds": MetadataValue.int(limit_seconds),
+                },
+            )
+
+    return fresh

@@ -1,0 +1,99 @@
+"""The inbound assets' checks, evaluated on the store right after each entity's sync.
+
+Blocking (bad data must not flow on to the shop model): unique keys, decimals that parse. Warnings,
+named record by record, for what the shop model handles downstream: segment codes that do not
+exist, models whose items disagree, negative prices or stock. Freshness is `freshness.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from dagster import (
+    AssetCheckKey,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    MetadataValue,
+)
+
+from sonet_pipeline.store import TenantStore, quality
+
+SAMPLE_ROWS = 20
+
+
+@dataclass(frozen=True)
+class Check:
+    entity: str
+    name: str
+    blocking: bool
+    description: str
+    find: Callable[[TenantStore], list[dict]]
+
+
+CHECKS = (
+    Check("items", "unique_keys", True, "every itemCode once", lambda s: quality.duplicate_keys(s, "items")),
+    Check("items", "decimals_parse", True, "prices, VAT rates and stock are numbers",
+          lambda s: quality.unparseable_decimals(s, "items")),
+    Check("items", "model_names_agree", False, "the items of one modelCode share its modelName",
+          quality.model_name_disagreements),
+    Check("items", "variants_distinct", False, "no two items of one modelCode share variantAttributes",
+          quality.shared_variant_attributes),
+    Check("items", "no_negative_values", False, "no negative listPrice or stockBalance",
+          quality.negative_price_or_stock),
+    Check("customers", "unique_keys", True, "every customerNumber once",
+          lambda s: quality.duplicate_keys(s, "customers")),
+    Check("customers", "decimals_parse", True, "credit limits are numbers",
+          lambda s: quality.unparseable_decimals(s, "customers")),
+    Check("customers", "segment_codes_exist", False, "every segment code of a customer names a known segment",
+          quality.unknown_segment_codes),
+    Check("segments", "unique_keys", True, "every segmentCode once", lambda s: quality.duplicate_keys(s, "segments")),
+)  # fmt: skip
+
+
+def _asset_key(tenant: str, entity_name: str) -> AssetKey:
+    return AssetKey([tenant, "sonet", entity_name])
+
+
+def check_specs(tenant: str) -> list[AssetCheckSpec]:
+    return [
+        AssetCheckSpec(check.name, asset=_asset_key(tenant, check.entity), blocking=check.blocking,
+                       description=check.description)
+        for check in CHECKS
+    ]  # fmt: skip
+
+
+def check_results(
+    context: AssetExecutionContext, tenant: str, entity_name: str, store: TenantStore
+) -> Iterator[AssetCheckResult]:
+    """Evaluate the selected checks of one entity; each failure names its records."""
+    for check in CHECKS:
+        key = AssetCheckKey(asset_key=_asset_key(tenant, check.entity), name=check.name)
+        if check.entity != entity_name or key not in context.selected_asset_check_keys:
+            continue
+        offenders = check.find(store)
+        if offenders:
+            context.log.warning("%s %s: check %s found %d record(s)", tenant, entity_name, check.name, len(offenders))
+        yield AssetCheckResult(
+            asset_key=key.asset_key,
+            check_name=check.name,
+            passed=not offenders,
+            severity=AssetCheckSeverity.ERROR if check.blocking else AssetCheckSeverity.WARN,
+            metadata={"offenders": MetadataValue.int(len(offenders)), "sample": _table(offenders[:SAMPLE_ROWS])},
+        )
+
+
+def _table(rows: list[dict]) -> MetadataValue:
+    if not rows:
+        return MetadataValue.md("none")
+    columns = list(rows[0])
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(_cell(row.get(c)) for c in columns) + " |" for row in rows]
+    return MetadataValue.md("\n".join(lines))
+
+
+def _cell(value: object) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")[:120]

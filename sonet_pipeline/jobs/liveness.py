@@ -1,0 +1,48 @@
+"""Runs whose process died are marked failed, so neither the UI nor the run queue waits on them.
+
+Dagster's default run launcher cannot check a run worker's health, and run monitoring cannot see runs
+executed in a CLI's own process. So every run of the pipeline is tagged with the pid and host of the
+process that executes it (the CLI at creation, `RunGuardResource` when a daemon run starts), and
+`fail_dead_runs` fails a run of this host whose process is gone (SIGKILL, a lost terminal). The data
+itself is guarded by leases, which die with their holder (`sonet_pipeline/lease.py`).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+
+PID_TAG = "sonet/pid"
+HOST_TAG = "sonet/host"
+
+
+def liveness_tags() -> dict[str, str]:
+    """The tags that let `fail_dead_runs` tell whether the process executing a run is alive."""
+    return {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+
+
+def fail_dead_runs(instance: DagsterInstance) -> list[str]:
+    """Mark failed every run of this host still shown as running whose process is gone."""
+    host = socket.gethostname()
+    runs = instance.get_runs(
+        filters=RunsFilter(statuses=[DagsterRunStatus.STARTED, DagsterRunStatus.STARTING], tags={HOST_TAG: host})
+    )
+    failed = []
+    for run in runs:
+        pid = int(run.tags.get(PID_TAG, "0"))
+        if pid and not _alive(pid):
+            instance.report_run_failed(run, f"the process {pid} that ran it on {host} is gone")
+            failed.append(run.run_id)
+    return failed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

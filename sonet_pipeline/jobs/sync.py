@@ -1,0 +1,39 @@
+"""The sync jobs: one run carries every due tenant's inbound assets; one checks freshness."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from dagster import (
+    AssetChecksDefinition,
+    AssetsDefinition,
+    AssetSelection,
+    define_asset_job,
+)
+
+from sonet_pipeline.dagster_home import FLOW_TAG
+
+SYNC_JOB = "sonet_sync"
+FRESHNESS_JOB = "sonet_freshness"
+
+#: What `define_asset_job` answers (Dagster does not export its class).
+AssetJob = Any
+
+
+def build_sync_job(inbound: Sequence[AssetsDefinition], freshness: Sequence[AssetChecksDefinition]) -> AssetJob:
+    """The inbound assets with the checks evaluated in their step; freshness is judged by its own job."""
+    return define_asset_job(
+        SYNC_JOB,
+        selection=AssetSelection.assets(*inbound) - AssetSelection.checks(*freshness),
+        tags={FLOW_TAG: "sync"},
+        description="Sonet items, customers and segments into each tenant's store (the minute sync).",
+    )
+
+
+def build_freshness_job(checks: Sequence[AssetChecksDefinition]) -> AssetJob:
+    return define_asset_job(
+        FRESHNESS_JOB,
+        selection=AssetSelection.checks(*checks),
+        description="Whether each tenant's last successful sync is recent enough.",
+    )

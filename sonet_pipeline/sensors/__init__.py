@@ -1,0 +1,1 @@
+"""Schedules and sensors: what starts runs."""

@@ -1,0 +1,83 @@
+"""The sync's schedules: every minute for the due tenants, a nightly full read, freshness every 5 minutes.
+
+The minute schedule asks for one run for all due tenants (runs per minute do not grow with tenants)
+and skips a tick while a sync run is queued or running, after failing any run whose process died.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from dagster import (
+    DagsterRunStatus,
+    DefaultScheduleStatus,
+    RunRequest,
+    RunsFilter,
+    ScheduleDefinition,
+    ScheduleEvaluationContext,
+    SkipReason,
+    schedule,
+)
+
+from sonet_pipeline.assets.inbound import inbound_key, partition_key_for, sync_op_name
+from sonet_pipeline.dagster_home import FLOW_TAG
+from sonet_pipeline.delta import tenant_due
+from sonet_pipeline.entities import SYNCED
+from sonet_pipeline.jobs.liveness import fail_dead_runs
+from sonet_pipeline.jobs.sync import SYNC_JOB, AssetJob
+from sonet_pipeline.tenants import Tenant
+
+_IN_PROGRESS = [
+    DagsterRunStatus.QUEUED,
+    DagsterRunStatus.NOT_STARTED,
+    DagsterRunStatus.STARTING,
+    DagsterRunStatus.STARTED,
+]
+
+
+def build_sync_schedules(
+    sync_job: AssetJob, freshness_job: AssetJob, tenants: Sequence[Tenant]
+) -> list[ScheduleDefinition]:
+    @schedule(
+        name="sonet_sync_every_minute",
+        job=sync_job,
+        cron_schedule="* * * * *",
+        default_status=DefaultScheduleStatus.RUNNING,
+        description="The delta sync of every tenant due this minute, in one run.",
+    )
+    def every_minute(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
+        fail_dead_runs(context.instance)
+        busy = context.instance.get_runs(filters=RunsFilter(job_name=SYNC_JOB, statuses=_IN_PROGRESS), limit=1)
+        if busy:
+            return SkipReason(f"sync run {busy[0].run_id} is still {busy[0].status.value.lower()}")
+        tick = context.scheduled_execution_time
+        due = [t for t in tenants if tenant_due(t.sync_every_seconds, tick)]
+        if not due:
+            return SkipReason("no tenant is due this minute")
+        return RunRequest(
+            partition_key=partition_key_for(tick),
+            asset_selection=[inbound_key(t.name, name) for t in due for name in SYNCED],
+            tags={FLOW_TAG: "sync"},
+        )
+
+    @schedule(
+        name="sonet_sync_nightly_full",
+        job=sync_job,
+        cron_schedule="30 2 * * *",
+        default_status=DefaultScheduleStatus.RUNNING,
+        description="Every tenant's full lists again: catches anything a delta missed.",
+    )
+    def nightly_full(context: ScheduleEvaluationContext) -> RunRequest:
+        return RunRequest(
+            partition_key=partition_key_for(context.scheduled_execution_time),
+            run_config={"ops": {sync_op_name(t.name): {"config": {"full": True}} for t in tenants}},
+            tags={FLOW_TAG: "sync"},
+        )
+
+    freshness = ScheduleDefinition(
+        name="sonet_freshness_every_5_minutes",
+        job=freshness_job,
+        cron_schedule="*/5 * * * *",
+        default_status=DefaultScheduleStatus.RUNNING,
+    )
+    return [every_minute, nightly_full, freshness]

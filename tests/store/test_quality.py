@@ -1,0 +1,154 @@
+"""Quality rules for asset checks: each finds the problems planted in a store and names the records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from sonet_pipeline.entities import entity
+from sonet_pipeline.store import TenantStore, quality, to_frame
+from tests.store.samples import SYNCED_AT, customer, item, segment
+
+ITEMS, CUSTOMERS, SEGMENTS = entity("items"), entity("customers"), entity("segments")
+
+
+def size(value: str) -> list[dict[str, str]]:
+    return [{"name": "Size", "value": value}]
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    with TenantStore.open(tmp_path / "t.duckdb") as opened:
+        yield opened
+
+
+def load(store: TenantStore, spec, records: list[dict]) -> None:
+    store.upsert(spec, to_frame(spec, records), run_id="r", partition="p", synced_at=SYNCED_AT)
+
+
+def test_a_clean_store_has_no_findings(store: TenantStore) -> None:
+    """Consistent data gives every rule an empty list."""
+    load(store, SEGMENTS, [segment("B2B"), segment("VIP")])
+    load(store, CUSTOMERS, [customer("C1", ["B2B", "VIP"]), customer("C2", [])])
+    load(
+        store,
+        ITEMS,
+        [
+            item("M1-42", modelCode="M1", modelName="Boot", variantAttributes=size("42")),
+            item("M1-43", modelCode="M1", modelName="Boot", variantAttributes=size("43")),
+            item("SOLO"),
+            item("OTHER"),
+        ],
+    )
+    assert all(found == [] for found in quality.all_findings(store).values())
+
+
+def test_unparseable_decimals(store: TenantStore) -> None:
+    """Decimal text that is not a number is named by key, field and value; valid spellings pass."""
+    load(
+        store,
+        ITEMS,
+        [
+            item("OK1", listPrice="-1.5", stockBalance="1E+3"),
+            item("OK2", listPrice=None, stockBalance=".5"),
+            item("BAD1", listPrice="59,90"),
+            item("BAD2", vatRate="NaN", stockBalance=" 3"),
+        ],
+    )
+    assert quality.unparseable_decimals(store, ITEMS) == [
+        {"entity": "items", "key": "BAD1", "field": "listPrice", "value": "59,90"},
+        {"entity": "items", "key": "BAD2", "field": "vatRate", "value": "NaN"},
+        {"entity": "items", "key": "BAD2", "field": "stockBalance", "value": " 3"},
+    ]
+    load(store, CUSTOMERS, [customer("C1", [], creditLimit="lots")])
+    assert quality.unparseable_decimals(store, "customers")[0]["key"] == "C1"
+
+
+def test_unknown_segment_codes(store: TenantStore) -> None:
+    """Customers naming a segment the store lacks are reported per code; DELETED customers are ignored."""
+    load(store, SEGMENTS, [segment("B2B")])
+    load(
+        store,
+        CUSTOMERS,
+        [
+            customer("C1", ["B2B", "GHOST"]),
+            customer("C2", ["B2B"]),
+            customer("C3", ["NOPE"], status="DELETED"),
+            customer("C4", ["ZED", "ALSO"], status="PASSIVE"),
+        ],
+    )
+    assert quality.unknown_segment_codes(store) == [
+        {"entity": "customers", "key": "C1", "segmentCode": "GHOST"},
+        {"entity": "customers", "key": "C4", "segmentCode": "ALSO"},
+        {"entity": "customers", "key": "C4", "segmentCode": "ZED"},
+    ]
+
+
+def test_model_name_disagreements(store: TenantStore) -> None:
+    """Items of one model with different (or missing) modelNames are reported per model; DELETED ones are ignored."""
+    load(
+        store,
+        ITEMS,
+        [
+            item("A1", modelCode="A", modelName="Boot", variantAttributes=size("1")),
+            item("A2", modelCode="A", modelName="Boots", variantAttributes=size("2")),
+            item("B1", modelCode="B", modelName="Shoe", variantAttributes=size("1")),
+            item("B2", modelCode="B", modelName="Old", variantAttributes=size("2"), status="DELETED"),
+            item("C1", modelCode="C", modelName="Cap", variantAttributes=size("1")),
+            item("C2", modelCode="C", modelName=None, variantAttributes=size("2")),
+        ],
+    )
+    found = quality.model_name_disagreements(store)
+    assert [(f["modelCode"], f["keys"]) for f in found] == [("A", ["A1", "A2"]), ("C", ["C1", "C2"])]
+    assert found[0]["modelNames"] == ["Boot", "Boots"]
+
+
+def test_shared_variant_attributes(store: TenantStore) -> None:
+    """Two live items of one model with the same attribute set (in any order) are reported together."""
+    colour_size = [{"name": "Colour", "value": "red"}, {"name": "Size", "value": "43"}]
+    load(
+        store,
+        ITEMS,
+        [
+            item("A1", modelCode="A", modelName="Boot", variantAttributes=colour_size),
+            item("A2", modelCode="A", modelName="Boot", variantAttributes=list(reversed(colour_size))),
+            item("A3", modelCode="A", modelName="Boot", variantAttributes=size("43")),
+            item("B1", modelCode="B", modelName="Sock", variantAttributes=size("43")),
+            item("B2", modelCode="B", modelName="Sock", variantAttributes=size("43"), status="DELETED"),
+            item("X1", variantAttributes=size("43")),
+        ],
+    )
+    assert quality.shared_variant_attributes(store) == [
+        {"entity": "items", "modelCode": "A", "variantAttributes": colour_size, "keys": ["A1", "A2"]}
+    ]
+
+
+def test_negative_price_or_stock(store: TenantStore) -> None:
+    """Items with a listPrice or stockBalance below zero are named with both values; zero and null pass."""
+    load(
+        store,
+        ITEMS,
+        [
+            item("OK", listPrice="0.00", stockBalance="-0"),
+            item("NOPRICE", listPrice=None),
+            item("P", listPrice="-0.01"),
+            item("S", stockBalance="-3"),
+        ],
+    )
+    assert quality.negative_price_or_stock(store) == [
+        {"entity": "items", "key": "P", "listPrice": "-0.01", "stockBalance": "12"},
+        {"entity": "items", "key": "S", "listPrice": "59.90", "stockBalance": "-3"},
+    ]
+
+
+def test_duplicate_keys_on_any_connection() -> None:
+    """duplicate_keys names keys held by several rows; rules also run on a bare DuckDB connection."""
+    con = duckdb.connect()
+    con.execute('CREATE TABLE items ("itemCode" VARCHAR)')
+    con.execute("INSERT INTO items VALUES ('A'), ('B'), ('A'), ('C'), ('C'), ('C')")
+    assert quality.duplicate_keys(con, ITEMS) == [
+        {"entity": "items", "key": "A", "rows": 2},
+        {"entity": "items", "key": "C", "rows": 3},
+    ]
