@@ -102,11 +102,35 @@ class _Problem:
     retry_after: float | None = None
 
 
+class _Query(GraphQLRequest):
+    """A request sent with its validated query text (gql would print the document again every time)."""
+
+    def __init__(self, text: str, variables: dict[str, Any]) -> None:
+        super().__init__(_document(text), variable_values=variables)
+        self.text = text
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return {"query": self.text, "variables": self.variable_values}
+
+
+class _Bearer(requests.auth.AuthBase):
+    """`Authorization: Bearer <token>`, set as auth so that no ~/.netrc entry can replace it."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+
 class _Connection:
     """One keep-alive session (a gql transport, connected once) and the HTTP status of its last answer."""
 
-    def __init__(self, url: str, headers: dict[str, str], timeout: float) -> None:
-        self.transport = RequestsHTTPTransport(url=url, headers=headers, timeout=timeout)  # type: ignore[arg-type]
+    def __init__(self, url: str, company: str, token: str, timeout: float) -> None:
+        headers = {"X-Sonet-Company": company}
+        self.transport = RequestsHTTPTransport(url, headers, auth=_Bearer(token), timeout=timeout)  # type: ignore[arg-type]
         self.transport.connect()
         self.status = 0
         assert self.transport.session is not None
@@ -114,10 +138,6 @@ class _Connection:
 
     def _seen(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         self.status = response.status_code
-
-    def retry_after(self) -> str | None:
-        headers = self.transport.response_headers
-        return None if headers is None else headers.get("Retry-After")
 
 
 class SonetQueryClient:
@@ -144,7 +164,6 @@ class SonetQueryClient:
         self.stats = QueryStats()
         self._url = base_url.rstrip("/") + "/graphql"
         self._token = token
-        self._headers = {"Authorization": f"Bearer {token}", "X-Sonet-Company": company}
         self._timeout = timeout_seconds
         self._clock: Clock = clock or SystemClock()
         self._rng = rng or random.Random()
@@ -169,7 +188,7 @@ class SonetQueryClient:
         bounds = {"modifiedFrom": modified_from, "modifiedTo": modified_to}
         change_filter = {name: format_datetime(value) for name, value in bounds.items() if value is not None}
         variables = {"first": first, "after": after, "filter": change_filter or None}
-        connection = self._execute(_document(entity.page_query()), variables)[entity.list_field]
+        connection = self._execute(entity.page_query(), variables)[entity.list_field]
         records = [edge["node"] for edge in connection["edges"]]
         info = connection["pageInfo"]
         self.stats.add(pages=1, records=len(records))
@@ -191,16 +210,13 @@ class SonetQueryClient:
             if not page.has_next_page:
                 return
             if not page.end_cursor:
-                raise SonetQueryError(
-                    f"tenant {self.tenant!r}: Sonet said hasNextPage without an endCursor ({entity.list_field})",
-                    code="PROTOCOL",
-                    tenant=self.tenant,
-                )
+                problem = f"tenant {self.tenant!r}: Sonet said hasNextPage without an endCursor"
+                raise SonetQueryError(f"{problem} ({entity.list_field})", code="PROTOCOL", tenant=self.tenant)
             after = page.end_cursor
 
     def sales_order(self, message_id: str) -> dict[str, Any] | None:
         """The SalesOrder accepted under `message_id`, or None (which proves nothing within the lag)."""
-        return self._execute(_sales_order_document(), {"messageId": message_id})["salesOrder"]
+        return self._execute(_sales_order_query(), {"messageId": message_id})["salesOrder"]
 
     def close(self) -> None:
         """Close every session of the client (call it when no request of the client is running)."""
@@ -221,8 +237,8 @@ class SonetQueryClient:
 
     # --- requests, retries and errors ------------------------------------------------------------
 
-    def _execute(self, document: DocumentNode, variables: dict[str, Any]) -> dict[str, Any]:
-        request = GraphQLRequest(document, variable_values=variables)
+    def _execute(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        request = _Query(query, variables)
         started = self._clock.monotonic()
         attempt = 0
         while True:
@@ -242,7 +258,7 @@ class SonetQueryClient:
             self._clock.sleep(delay)
             self.stats.add(retries=1, waited_seconds=delay)
 
-    def _attempt(self, request: GraphQLRequest) -> dict[str, Any] | _Problem:
+    def _attempt(self, request: _Query) -> dict[str, Any] | _Problem:
         connection = self._connection()
         with self.throttle.slot():
             self.stats.add(requests=1)
@@ -267,14 +283,12 @@ class SonetQueryClient:
         """The problem to retry, or the error to raise, for an answer with an error code or status."""
         code = code or _AUTH_CODES.get(status) or {429: "THROTTLED", 503: "UNAVAILABLE"}.get(status)
         detail = self._scrub(message)
-        if code in ("UNAUTHENTICATED", "FORBIDDEN"):
-            what = "the token" if code == "UNAUTHENTICATED" else f"company {self.company!r} for this token"
-            also = "" if code == "UNAUTHENTICATED" else "check the company code, and "
-            raise SonetAuthError(
-                f"tenant {self.tenant!r}: Sonet refused {what} ({code}); {also}{self._hint}",
-                code=code,
-                tenant=self.tenant,
-            )
+        if code == "UNAUTHENTICATED":
+            refused = f"the token ({code}); {self._hint}"
+            raise SonetAuthError(f"tenant {self.tenant!r}: Sonet refused {refused}", code=code, tenant=self.tenant)
+        if code == "FORBIDDEN":
+            refused = f"company {self.company!r} for this token ({code}); check the company code, and {self._hint}"
+            raise SonetAuthError(f"tenant {self.tenant!r}: Sonet refused {refused}", code=code, tenant=self.tenant)
         counter = _TRANSIENT_CODES.get(code or "") or ("unavailable" if status >= 500 else None)
         if counter is None:
             code = code or f"HTTP_{status}"
@@ -282,7 +296,9 @@ class SonetQueryClient:
                 f"tenant {self.tenant!r}: Sonet refused the query ({code}): {detail}", code=code, tenant=self.tenant
             )
         self.stats.add(**{counter: 1})
-        retry_after = parse_retry_after(connection.retry_after(), self._clock.now())
+        retry_after = parse_retry_after(
+            (connection.transport.response_headers or {}).get("Retry-After"), self._clock.now()
+        )
         return _Problem(code or f"HTTP_{status}", detail, retry_after)
 
     def _gave_up(self, problem: _Problem, attempts: int, elapsed: float, delay: float) -> SonetUnavailableError:
@@ -300,7 +316,7 @@ class SonetQueryClient:
             raise RuntimeError(f"{self!r} is closed")
         connection: _Connection | None = getattr(self._local, "connection", None)
         if connection is None:
-            connection = self._local.connection = _Connection(self._url, self._headers, self._timeout)
+            connection = self._local.connection = _Connection(self._url, self.company, self._token, self._timeout)
             with self._connections_lock:
                 self._connections.append(connection)
         return connection
@@ -331,6 +347,7 @@ def _document(query: str) -> DocumentNode:
     return document
 
 
-def _sales_order_document() -> DocumentNode:
+@cache
+def _sales_order_query() -> str:
     selection = " ".join(f.selection for f in entity("sales_orders").fields)
-    return _document(f"query SalesOrderById($messageId: ID!) {{ salesOrder(messageId: $messageId) {{ {selection} }} }}")
+    return f"query SalesOrderById($messageId: ID!) {{ salesOrder(messageId: $messageId) {{ {selection} }} }}"
