@@ -100,11 +100,13 @@ def throttle_for(key: ThrottleKey, rate: float, burst: int, in_flight: int, cloc
         if found is not None and _matches(found, rate, burst, in_flight, clock):
             return found
         if found is not None:
-            log.info("the %s API limits of %s company %s changed; a new throttle applies", key[2], key[0], key[1])
+            log.info("a new %s API throttle for %s company %s: its limits or clock changed", key[2], key[0], key[1])
         throttle = _registry[key] = Throttle(rate, burst, in_flight, clock)
         return throttle
 
 
 def _matches(throttle: Throttle, rate: float, burst: int, in_flight: int, clock: Clock | None) -> bool:
     same_limits = (throttle.rate, throttle.burst, throttle.in_flight) == (float(rate), int(burst), int(in_flight))
-    return same_limits and (clock is None or clock is throttle.clock)
+    # Every SystemClock tells the same time; a ManualClock is shared only by identity.
+    system_clocks = isinstance(clock, SystemClock) and isinstance(throttle.clock, SystemClock)
+    return same_limits and (clock is None or clock is throttle.clock or system_clocks)

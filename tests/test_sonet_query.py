@@ -6,11 +6,13 @@ when the client waits, the stand-in's time moves with it.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -25,6 +27,7 @@ from sonet_pipeline.sonet_query import (
     SonetQueryClient,
     SonetQueryError,
     SonetUnavailableError,
+    format_datetime,
 )
 from sonet_pipeline.standin.boot import build_standin
 from sonet_pipeline.standin.runtime import ApiLimits, Faults
@@ -274,3 +277,103 @@ def test_the_resource_builds_a_client_from_the_tenant_and_hides_the_token(start,
             assert (first.throttle.rate, first.throttle.burst, first.throttle.in_flight) == (5, 10, 4)
             assert len(read_all(first, modified_to=START + timedelta(days=1))) == 15
             assert TOKENS["01"] not in repr(first)
+
+
+EMPTY_PAGE = {"data": {"items": {"edges": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}}}
+
+
+@pytest.fixture
+def scripted() -> Iterator[Callable[[list[tuple[int, dict[str, str], bytes]]], str]]:
+    """A server that is not the stand-in: it answers the given (status, headers, body) in turn, then an
+    empty page, like a worse Sonet or a proxy in front of one would."""
+    servers: list[ThreadingHTTPServer] = []
+
+    def serve(answers: list[tuple[int, dict[str, str], bytes]]) -> str:
+        queue = list(answers)
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers["Content-Length"]))
+                status, headers, body = queue.pop(0) if queue else (200, {}, json.dumps(EMPTY_PAGE).encode())
+                self.send_response(status)
+                for name, value in {"Content-Type": "application/json", **headers}.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield serve
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def _scripted_client(base_url: str) -> SonetQueryClient:
+    clock = ManualClock(START)
+    return SonetQueryClient(
+        tenant="acme", base_url=base_url, company="01", token="secret-1", throttle=Throttle(100, 100, 4, clock),
+        clock=clock, rng=random.Random(1), credentials_hint=HINT,
+    )  # fmt: skip
+
+
+HTML = {"Content-Type": "text/html"}
+GRAPHQL_ERROR = json.dumps({"errors": [{"message": "boom"}]}).encode()
+INTERNAL = json.dumps({"errors": [{"message": "boom", "extensions": {"code": "INTERNAL"}}]}).encode()
+
+
+@pytest.mark.parametrize(
+    ("answer", "counter", "waited_at_least"),
+    [
+        ((502, HTML, b"<html>Bad Gateway</html>"), "unavailable", 0),
+        ((500, {}, GRAPHQL_ERROR), "unavailable", 0),
+        ((200, {}, INTERNAL), "unavailable", 0),
+        ((429, {**HTML, "Retry-After": "3"}, b"<html>slow down</html>"), "throttled", 6),
+        ((503, {"Retry-After": "Sat, 28 Nov 2026 04:00:07 GMT"}, b"{}"), "unavailable", 7),
+        ((200, HTML, b"<html>maintenance page</html>"), "unavailable", 0),
+    ],
+)
+def test_other_transient_answers_are_retried(scripted, answer, counter, waited_at_least):
+    """Other 5xx (with or without a GraphQL body), INTERNAL, and answers that are not GraphQL at all are
+    transient, like 429 and 503 from a proxy; a Retry-After as an HTTP-date is obeyed too."""
+    with _scripted_client(scripted([answer, answer])) as client:
+        assert client.page(ITEMS).records == []
+        assert client.stats.requests == 3 and client.stats.retries == 2
+        assert client.stats.as_dict()[counter] == 2
+        assert client.stats.waited_seconds >= waited_at_least
+
+
+@pytest.mark.parametrize(
+    ("answer", "error", "code"),
+    [
+        ((401, HTML, b"<html>no</html>"), SonetAuthError, "UNAUTHENTICATED"),
+        ((403, HTML, b"<html>no</html>"), SonetAuthError, "FORBIDDEN"),
+        ((400, HTML, b"<html>secret-1 is bad</html>"), SonetQueryError, "HTTP_400"),
+        ((200, {}, json.dumps({"errors": [{"message": "no", "extensions": {"code": "NEW"}}]}).encode()),
+         SonetQueryError, "NEW"),
+    ],
+)  # fmt: skip
+def test_other_refusals_fail_at_once(scripted, answer, error, code):
+    """401/403 from a proxy are auth errors, other 4xx and unknown error codes are final query errors:
+    none retried, and the token is never echoed even when the server echoes it."""
+    with _scripted_client(scripted([answer])) as client:
+        with pytest.raises(error) as caught:
+            client.page(ITEMS)
+        assert client.stats.requests == 1
+    assert type(caught.value) is error and caught.value.code == code and "secret-1" not in str(caught.value)
+
+
+def test_datetime_variables_go_as_utc_with_milliseconds():
+    """A DateTime variable is sent as the same instant in UTC, `Z`, milliseconds; a naive one is refused."""
+    local = datetime(2026, 11, 28, 6, 38, 0, 123456, tzinfo=timezone(timedelta(hours=2)))
+    assert format_datetime(local) == "2026-11-28T04:38:00.123Z"
+    assert format_datetime(datetime(2026, 11, 28, tzinfo=UTC)) == "2026-11-28T00:00:00.000Z"
+    with pytest.raises(ValueError):
+        format_datetime(datetime(2026, 11, 28))

@@ -94,6 +94,7 @@ def test_the_registry_gives_one_throttle_per_tenant_and_api():
     key = ("http://sonet.test:1", "01", "query")
     first = throttle_for(key, 5, 10, 4)
     assert throttle_for(key, 5, 10, 4) is first
+    assert throttle_for(key, 5, 10, 4, SystemClock()) is first  # every system clock tells the same time
     assert throttle_for(("http://sonet.test:1", "02", "query"), 5, 10, 4) is not first
     assert throttle_for(("http://sonet.test:1", "01", "message"), 5, 10, 4) is not first
     changed = throttle_for(key, 2, 4, 1)

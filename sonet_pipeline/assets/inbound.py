@@ -30,7 +30,7 @@ from pydantic import Field
 from sonet_pipeline.assets.inbound_checks import check_results, check_specs
 from sonet_pipeline.delta import choose_window
 from sonet_pipeline.entities import SYNCED, entity
-from sonet_pipeline.sonet_query import SonetAuthError, SonetQueryClient
+from sonet_pipeline.sonet_query import SonetAuthError
 from sonet_pipeline.sync import EntitySync, sync_entity
 from sonet_pipeline.tenants import Tenant
 
@@ -89,12 +89,16 @@ def build_tenant_sync(tenant: Tenant) -> AssetsDefinition:
     def sonet_sync(context: AssetExecutionContext, config: SyncConfig) -> Iterator[SyncEvent]:
         resources = context.resources
         clock = resources.clock
-        client: SonetQueryClient = getattr(resources, query_resource_key(tenant.name)).client(clock)
         explicit = _explicit_window(config)
         partition = _partition_window(context)
         selected = [name for name in SYNCED if inbound_key(tenant.name, name) in context.selected_asset_keys]
         owner = f"sync run {context.run.run_id}"
-        with resources.leases.hold(f"store-{tenant.name}", owner), resources.store.writer(tenant.name) as store:
+        query = getattr(resources, query_resource_key(tenant.name))
+        with (
+            resources.leases.hold(f"store-{tenant.name}", owner),
+            resources.store.writer(tenant.name) as store,
+            query.client(clock) as client,
+        ):
             for name in selected:
                 spec = entity(name)
                 window = choose_window(

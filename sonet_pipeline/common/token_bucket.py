@@ -43,7 +43,8 @@ class TokenBucket:
 
     def take(self) -> None:
         while (wait := self.try_take()) > 0:
-            self._clock.sleep(wait)
+            # At least a microsecond: float rounding leaves waits a ManualClock would never reach.
+            self._clock.sleep(max(wait, 1e-6))
 
     def pause(self, seconds: float) -> None:
         """Spend what is saved and hold off for `seconds` (a Retry-After for the whole client)."""
