@@ -28,8 +28,7 @@ def build_freshness_checks(tenant: Tenant) -> AssetChecksDefinition:
     @multi_asset_check(
         name=f"{tenant.name}__sonet_freshness",
         specs=[
-            AssetCheckSpec("fresh", asset=key, description=f"synced within the last {limit_seconds} s")
-            for key in keys
+            AssetCheckSpec("fresh", asset=key, description=f"synced within the last {limit_seconds} s") for key in keys
         ],
         required_resource_keys={"clock"},
     )
