@@ -1,0 +1,75 @@
+"""The inbound assets' checks: blocking where bad data must not flow on, warnings that name records,
+and freshness judged on its own."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from dagster import AssetCheckSeverity, AssetKey, AssetMaterialization
+
+from sonet_pipeline.common.clock import ManualClock
+from sonet_pipeline.definitions import build_definitions
+from sonet_pipeline.jobs.cli_runs import execute_job, prepare_instance
+from sonet_pipeline.jobs.sync import FRESHNESS_JOB, SYNC_JOB
+from sonet_pipeline.tenants import load_tenants
+from tests.standin.standin_http import TOKENS
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def tenants_file(sonet, tmp_path, monkeypatch):
+    path = tmp_path / "tenants.yaml"
+    path.write_text(
+        f"tenants:\n  - name: acme\n    sonet: {{base_url: '{sonet.base_url}', company: '01', token_env: ACME_T}}\n"
+    )
+    monkeypatch.setenv("ACME_T", TOKENS["01"])
+    return path
+
+
+def sync_checks(sonet, tenants_file) -> dict[str, object]:
+    """Run the sync job for the hour in progress; its check evaluations by `entity/check`."""
+    defs = build_definitions(load_tenants(tenants_file), clock=sonet.clock)
+    result = execute_job(defs.resolve_job_def(SYNC_JOB), prepare_instance(), partition_key="2026-11-28-04:00")
+    return {f"{e.asset_key.path[-1]}/{e.check_name}": e for e in result.get_asset_check_evaluations()}
+
+
+def test_seed_data_warnings_name_their_records(sonet, tenants_file):
+    """The seed's dangling segment codes fail a warning check whose sample names the customers and codes."""
+    checks = sync_checks(sonet, tenants_file)
+    assert all(checks[f"{entity}/unique_keys"].passed for entity in ("items", "customers", "segments"))
+    assert checks["items/decimals_parse"].passed and checks["customers/decimals_parse"].passed
+    segments = checks["customers/segment_codes_exist"]
+    assert not segments.passed and segments.severity == AssetCheckSeverity.WARN
+    sample = segments.metadata["sample"].value
+    assert "C10999" in sample or "B2B-VANHA" in sample or "reseller-north" in sample
+    assert segments.metadata["offenders"].value >= 1
+
+
+def test_an_unparseable_decimal_fails_a_blocking_check(sonet, tenants_file):
+    """A price that is not a number is stored as sent, and the blocking check fails, naming the item."""
+    sonet.change("items", [{"itemCode": "GLOVE-WORK", "listPrice": "4,15"}])
+    checks = sync_checks(sonet, tenants_file)
+    decimals = checks["items/decimals_parse"]
+    assert not decimals.passed and decimals.severity == AssetCheckSeverity.ERROR
+    assert "GLOVE-WORK" in decimals.metadata["sample"].value
+
+
+def test_freshness_fails_after_three_missed_cadences(tmp_path, monkeypatch):
+    """A tenant synced a minute ago is fresh; one last synced four minutes ago (cadence 60 s) is not."""
+    path = tmp_path / "tenants.yaml"
+    path.write_text("tenants:\n  - {name: acme, sonet: {base_url: 'http://127.0.0.1:9', company: '01', token_env: T}}\n")
+    monkeypatch.setenv("T", "x")
+    clock = ManualClock(datetime.now(UTC))
+    defs = build_definitions(load_tenants(path), clock=clock)
+    instance = prepare_instance()
+    for entity in ("items", "customers", "segments"):
+        instance.report_runless_asset_event(AssetMaterialization(AssetKey(["acme", "sonet", entity])))
+    clock.advance(60)
+    fresh = execute_job(defs.resolve_job_def(FRESHNESS_JOB), instance).get_asset_check_evaluations()
+    assert len(fresh) == 3 and all(e.passed for e in fresh)
+    clock.advance(180)
+    stale = execute_job(defs.resolve_job_def(FRESHNESS_JOB), instance).get_asset_check_evaluations()
+    assert not any(e.passed for e in stale)
+    assert stale[0].metadata["limit_seconds"].value == 180
