@@ -1,0 +1,163 @@
+"""The Sonet Message API client: one SalesOrder message, one attempt, one classified outcome.
+
+The sender decides what an outcome means for the message (sent, failed, try again later); this client
+only sends the stored bytes within the tenant's limits and says what came back:
+
+| answer | outcome |
+| --- | --- |
+| 201 MessageReceipt ACCEPTED, 200 DUPLICATE | `ACCEPTED`, `DUPLICATE` with the SonetOrderNumber |
+| 400 MessageError, 409 CONFLICT, 413 | `REJECTED`: final for this content, with code, message and field |
+| 401, 403 | `REFUSED`: the tenant's credentials; stop sending for the tenant |
+| 429, 503, other 5xx, an answer that is not the contract's | `TRANSIENT`, with Retry-After when given |
+| a broken connection or a timeout | `UNKNOWN`: the message may or may not have arrived |
+
+Every request goes through the tenant's `Throttle`; a Retry-After holds off the whole tenant.
+Messages name the tenant, never the token.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from lxml import etree
+
+from sonet_pipeline.common.clock import Clock, SystemClock
+from sonet_pipeline.common.safe_xml import UnsafeXmlError, parse_xml
+from sonet_pipeline.contract import MESSAGE_RESPONSE_XSD, MESSAGES_NS, read_bytes
+from sonet_pipeline.retry import parse_retry_after
+from sonet_pipeline.throttle import Throttle
+
+ACCEPTED, DUPLICATE, REJECTED, REFUSED, TRANSIENT, UNKNOWN = (
+    "ACCEPTED", "DUPLICATE", "REJECTED", "REFUSED", "TRANSIENT", "UNKNOWN",
+)  # fmt: skip
+CONTENT_TYPE = "application/xml; charset=utf-8"
+_NS = f"{{{MESSAGES_NS}}}"
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    kind: str
+    status: int | None = None
+    code: str | None = None
+    message: str = ""
+    field: str | None = None
+    sonet_order_number: str | None = None
+    retry_after: float | None = None
+
+
+class SonetMessageClient:
+    """Posts SalesOrder messages for one tenant. Safe from several threads (a session per thread)."""
+
+    def __init__(
+        self,
+        *,
+        tenant: str,
+        base_url: str,
+        company: str,
+        token: str,
+        throttle: Throttle,
+        timeout_seconds: float = 30.0,
+        clock: Clock | None = None,
+    ) -> None:
+        self.tenant = tenant
+        self.url = f"{base_url.rstrip('/')}/messages/sales-orders"
+        self.company = company
+        self._token = token
+        self.throttle = throttle
+        self.timeout = timeout_seconds
+        self.clock = clock or SystemClock()
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"SonetMessageClient(tenant={self.tenant!r}, url={self.url!r})"
+
+    def send(self, xml: bytes) -> SendOutcome:
+        """Post one message once and classify the answer."""
+        headers = {
+            "Authorization": f"Bearer {self._token}",
+            "X-Sonet-Company": self.company,
+            "Content-Type": CONTENT_TYPE,
+        }
+        with self.throttle.slot():
+            try:
+                response = self._session().post(self.url, data=xml, headers=headers, timeout=self.timeout)
+                body = response.content  # a connection broken mid-body raises here
+            except requests.RequestException as exc:
+                return SendOutcome(UNKNOWN, message=f"no answer: {type(exc).__name__}: {self._scrub(str(exc))}"[:500])
+        outcome = self._classify(response.status_code, body, response.headers.get("Retry-After"))
+        if outcome.kind == TRANSIENT and outcome.retry_after:
+            self.throttle.hold_off(outcome.retry_after)
+        return outcome
+
+    def close(self) -> None:
+        with self._lock:
+            for session in self._sessions:
+                session.close()
+            self._sessions.clear()
+
+    def __enter__(self) -> SonetMessageClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.trust_env = False  # no ~/.netrc or proxy settings may replace the tenant's token
+            self._local.session = session
+            with self._lock:
+                self._sessions.append(session)
+        return session
+
+    def _classify(self, status: int, body: bytes, retry_after_header: str | None) -> SendOutcome:
+        answer = _parse_answer(body)
+        retry_after = parse_retry_after(retry_after_header, self.clock.now())
+        code, message, field = (answer.get(k) for k in ("Code", "Message", "Field"))
+        if status in (200, 201) and answer.get("_root") == "MessageReceipt":
+            kind = DUPLICATE if answer.get("Status") == "DUPLICATE" else ACCEPTED
+            return SendOutcome(kind, status, sonet_order_number=answer.get("SonetOrderNumber"))
+        if status in (401, 403):
+            what = "the token" if status == 401 else f"company {self.company!r} for this token"
+            text = f"tenant {self.tenant!r}: Sonet refused {what} ({code or status}): check the tenant's credentials"
+            return SendOutcome(REFUSED, status, code or str(status), text)
+        if status in (400, 409, 413) and answer.get("_root") == "MessageError":
+            return SendOutcome(REJECTED, status, code, self._scrub(message or ""), field)
+        if status == 429 or status >= 500:
+            return SendOutcome(
+                TRANSIENT, status, code or str(status), self._scrub(message or ""), retry_after=retry_after
+            )
+        detail = f"HTTP {status} without a MessageReceipt or MessageError the contract allows"
+        return SendOutcome(TRANSIENT, status, "PROTOCOL", detail, retry_after=retry_after)
+
+    def _scrub(self, text: Any) -> str:
+        return str(text).replace(self._token, "***") if self._token else str(text)
+
+
+_per_thread = threading.local()
+
+
+def _response_schema() -> etree.XMLSchema:
+    """`message-response.xsd`, one compiled copy per thread (a validator is not shared across threads)."""
+    schema = getattr(_per_thread, "schema", None)
+    if schema is None:
+        schema = _per_thread.schema = etree.XMLSchema(etree.fromstring(read_bytes(MESSAGE_RESPONSE_XSD)))
+    return schema
+
+
+def _parse_answer(body: bytes) -> dict[str, str]:
+    """A MessageReceipt or MessageError as {element: text} plus "_root"; {} when it is not one."""
+    try:
+        root = parse_xml(body)
+    except UnsafeXmlError:
+        return {}
+    if not _response_schema().validate(etree.ElementTree(root)):
+        return {}
+    name = etree.QName(root).localname
+    return {"_root": name, **{child.tag.removeprefix(_NS): child.text or "" for child in root}}
