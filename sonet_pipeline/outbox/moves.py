@@ -1,0 +1,177 @@
+"""What each outbox operation does inside its one transaction, the same on every backend.
+
+Each function takes an open transaction (`rows.Tx`) and, where it reads a row it will change, the
+backend's lock clause (PostgreSQL: `FOR UPDATE`; SQLite: none, its write transaction excludes every
+other writer). The checks come from `model`; the SQL from `rows`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sonet_pipeline.outbox import rows
+from sonet_pipeline.outbox.model import (
+    PENDING,
+    SENDING,
+    Enqueued,
+    Message,
+    Move,
+    OrderConflict,
+    OutboxError,
+    State,
+    UnknownMessage,
+    check_move,
+    check_owner,
+    format_instant,
+    order_hash,
+    order_text,
+    repeats_sent,
+)
+from sonet_pipeline.outbox.rows import Tx
+
+NO_ERROR = {"error_code": None, "error_message": None, "error_field": None}
+NO_CLAIM = {"claimed_by": None, "claim_expires_at": None}
+
+#: An order ready to store: (orderNumber, JSON text as received, content hash).
+Prepared = tuple[str, str, str]
+
+
+def enqueue(tx: Tx, tenant: str, prepared: list[Prepared], actor: str, now: datetime) -> list[Enqueued | OrderConflict]:
+    """New orders become pending messages; an orderNumber the tenant has is that message when the
+    content equals one of its versions, else a conflict. Repeats within `prepared` count too."""
+    known: dict[str, tuple[str, State, set[str]]] = {}  # order number -> message id, state, version hashes
+    numbers = sorted({number for number, _, _ in prepared})
+    for number, message_id, state, digest in tx.many_rows(rows.EXISTING, [(tenant, n) for n in numbers]):
+        known.setdefault(number, (message_id, State(state), set()))[2].add(digest)
+    results: list[Enqueued | OrderConflict] = []
+    messages, versions, events = [], [], []
+    for number, text, digest in prepared:
+        if number in known:
+            message_id, state, digests = known[number]
+            same = digest in digests
+            results.append(Enqueued(message_id, state, False) if same else OrderConflict(tenant, number, message_id))
+            continue
+        message_id = str(uuid.uuid4())
+        known[number] = (message_id, PENDING, {digest})
+        messages.append((message_id, tenant, number, now, now, now))
+        versions.append((message_id, 1, text, digest, now, actor))
+        events.append((message_id, now, None, PENDING, actor, "enqueued"))
+        results.append(Enqueued(message_id, PENDING, True))
+    if messages:
+        tx.execute(rows.INSERT_TENANT, (tenant,))
+        tx.many(rows.INSERT_MESSAGE, messages)
+        tx.many(rows.INSERT_VERSION, versions)
+        tx.many(rows.INSERT_EVENT, events)
+    return results
+
+
+def claim(tx: Tx, tenant: str, limit: int, owner: str, now: datetime, until: datetime, lock: str) -> list[Message]:
+    """Claimable messages of `tenant` to `sending` for `owner` until `until`: expired claims first,
+    then pending ones, each oldest due first."""
+    found = tx.all(rows.EXPIRED + lock, (tenant, now, limit))
+    if len(found) < limit:
+        found += tx.all(rows.DUE + lock, (tenant, now, limit - len(found)))
+    due = [rows.message_from_row(row) for row in found]
+    tx.many(rows.CLAIM, [(owner, until, now, now, m.message_id) for m in due])
+    tx.many(rows.INSERT_EVENT, [(m.message_id, now, m.state, SENDING, owner, _claim_reason(m)) for m in due])
+    claimed = {"state": SENDING, "claimed_by": owner, "claim_expires_at": until, "updated_at": now}
+    return [replace(m, attempts=m.attempts + 1, first_attempt_at=m.first_attempt_at or now, **claimed) for m in due]
+
+
+def _claim_reason(message: Message) -> str:
+    if message.state == SENDING:
+        expired = format_instant(message.claim_expires_at)
+        return f"claim of {message.claimed_by} expired at {expired}: to be resent with the same bytes"
+    return f"claimed for attempt {message.attempts + 1}"
+
+
+def locked(tx: Tx, message_id: str, move: Move, lock: str) -> Message:
+    """The message, its row locked for this transaction; `UnknownMessage` when there is none."""
+    row = tx.one(rows.SELECT_ONE + lock, (message_id,))
+    if row is None:
+        raise UnknownMessage(message_id, move)
+    return rows.message_from_row(row)
+
+
+def locked_order(tx: Tx, tenant: str, order_number: str, move: Move, lock: str) -> Message:
+    row = tx.one(rows.SELECT_BY_ORDER + lock, (tenant, order_number))
+    if row is None:
+        raise UnknownMessage(f"for order {tenant}/{order_number}", move)
+    return rows.message_from_row(row)
+
+
+def apply(
+    tx: Tx,
+    message: Message,
+    move: Move,
+    *,
+    actor: str,
+    now: datetime,
+    reason: str,
+    owner: str | None = None,
+    settled_as: str | None = None,
+    **columns: Any,
+) -> None:
+    """Check `move` on `message` (the table; the claim's owner when one is named), then make it.
+    `settled_as`: the Sonet order number of a move to `sent`; repeating it changes nothing."""
+    if settled_as is not None and repeats_sent(message, settled_as, move):
+        return
+    target = check_move(message.message_id, message.state, move)
+    check_owner(message, move, owner)
+    set_state(tx, message, target, actor=actor, now=now, reason=reason, **columns)
+
+
+def set_state(tx: Tx, message: Message, to: State, *, actor: str, now: datetime, reason: str, **columns: Any) -> None:
+    """Write the move: the state, `updated_at` and `columns`; then its event."""
+    columns = {"state": to, "updated_at": now, **columns}
+    tx.execute(rows.update(list(columns)), (*columns.values(), message.message_id))
+    tx.execute(rows.INSERT_EVENT, (message.message_id, now, message.state, to, actor, reason))
+
+
+def record_built(tx: Tx, message: Message, xml: bytes, now: datetime, owner: str | None) -> None:
+    """Store the XML once; the same bytes again change nothing, other bytes are refused."""
+    if message.xml is not None:
+        if message.xml == xml:
+            return
+        why = "built already: a message is resent as built, never rebuilt"
+        raise OutboxError(message.message_id, message.state, Move.BUILT, why)
+    check_move(message.message_id, message.state, Move.BUILT)
+    check_owner(message, Move.BUILT, owner)
+    tx.execute(rows.update(["xml", "updated_at"]), (xml, now, message.message_id))
+
+
+def release(
+    tx: Tx, message: Message, *, actor: str, now: datetime, reason: str, due: datetime | None, owner: str | None
+) -> None:
+    """Back to pending with the attempt uncounted (and no retry window begun if it was the first)."""
+    attempts = max(message.attempts - 1, 0)
+    first = message.first_attempt_at if attempts else None
+    due = due or message.next_attempt_at
+    columns = {"attempts": attempts, "next_attempt_at": due, "first_attempt_at": first, **NO_CLAIM}
+    apply(tx, message, Move.RELEASE, actor=actor, now=now, reason=reason, owner=owner, **columns)
+
+
+def resend(tx: Tx, messages: list[Message], *, actor: str, now: datetime) -> None:
+    """All of `messages` back to pending with their bytes, or none of them (the first refusal raises)."""
+    for message in messages:
+        check_move(message.message_id, message.state, Move.RESEND)
+    for message in messages:
+        reason = f"resent after {message.error.code if message.error else 'no error'}: same bytes"
+        columns = {"next_attempt_at": now, "first_attempt_at": None, **NO_ERROR, **NO_CLAIM}
+        set_state(tx, message, PENDING, actor=actor, now=now, reason=reason, **columns)
+
+
+def correct(tx: Tx, message: Message, order: dict[str, Any], number: str, *, actor: str, now: datetime) -> None:
+    """A new order version, the XML cleared so that it is rebuilt, back to pending."""
+    check_move(message.message_id, message.state, Move.CORRECT)
+    if number != message.order_number:
+        why = f"the orderNumber cannot change ({message.order_number!r} to {number!r})"
+        raise OutboxError(message.message_id, message.state, Move.CORRECT, why)
+    version = message.version + 1
+    tx.execute(rows.INSERT_VERSION, (message.message_id, version, order_text(order), order_hash(order), now, actor))
+    reason = f"corrected: order version {version}, to be rebuilt under the same MessageId"
+    columns = {"version": version, "xml": None, "next_attempt_at": now, "first_attempt_at": None}
+    set_state(tx, message, PENDING, actor=actor, now=now, reason=reason, **columns, **NO_ERROR, **NO_CLAIM)

@@ -1,0 +1,228 @@
+"""One tenant's send: claim the due messages, build what is not built yet, send within the limits.
+
+Each message is built once from its web order (`orders/sales_order_xml.py`, variant attributes read
+from the sync's published snapshot, never its DuckDB file) and stored as built; every later attempt
+sends those same bytes. Up to the tenant's max in flight go in parallel through its throttle. What
+each answer means for the message:
+
+| outcome (`sonet_message.py`) | the message |
+| --- | --- |
+| ACCEPTED, DUPLICATE | `sent` with the Sonet order number |
+| REJECTED (400, 409, 413) | `failed` with Sonet's code, message and field |
+| TRANSIENT (429, 5xx) | `pending` again, due after the policy's backoff (never before a Retry-After) |
+| UNKNOWN (no answer) | stays `sending`; resent, same bytes, when its claim expires |
+| REFUSED (401, 403) | the tenant stops: unsent messages are released, the run fails loudly |
+
+Past the tenant's retry window (`send_retry_hours`) a message that met only transient answers is
+`failed` RETRY_EXHAUSTED; one whose answer was lost is first looked up in Sonet (`salesOrder`).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sonet_pipeline.common.clock import Clock
+from sonet_pipeline.orders.sales_order_xml import Unmappable, build_sales_order
+from sonet_pipeline.outbox.model import RETRY_EXHAUSTED, Message
+from sonet_pipeline.outbox.store import Outbox
+from sonet_pipeline.retry import RetryPolicy
+from sonet_pipeline.sonet_message import (
+    ACCEPTED,
+    DUPLICATE,
+    REFUSED,
+    REJECTED,
+    UNKNOWN,
+    SendOutcome,
+    SonetMessageClient,
+)
+
+VariantAttributes = Callable[[str], list[tuple[str, str]] | None]
+#: How long a claimed message is this run's; a lost answer is resent after it (at most 60 s: conventions).
+CLAIM_SECONDS = 60.0
+#: The contract's visibility lag plus skew: `salesOrder(messageId)` proves nothing sooner after a send.
+LOOKUP_AFTER_SECONDS = 120.0
+NO_ANSWER = "NO_ANSWER"
+
+
+class TenantRefusedError(RuntimeError):
+    """Sonet refused the tenant's credentials: nothing more is sent for it until they are fixed."""
+
+
+@dataclass
+class SendReport:
+    tenant: str
+    claimed: int = 0
+    sent: int = 0
+    duplicate: int = 0
+    retried: int = 0
+    unknown: int = 0
+    throttled_429: int = 0
+    failed: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    @property
+    def delivered(self) -> int:
+        return self.sent + self.duplicate
+
+    def rate(self) -> float:
+        """Messages answered per second of this run's sending."""
+        answered = self.delivered + sum(self.failed.values()) + self.retried
+        return answered / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class Sender:
+    tenant: str
+    outbox: Outbox
+    client: SonetMessageClient
+    variant_attributes: VariantAttributes
+    clock: Clock
+    owner: str
+    retry_window: timedelta
+    in_flight: int
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    lookup: Callable[[str], dict | None] | None = None  # salesOrder(messageId), for lost answers
+    rng: random.Random = field(default_factory=random.Random)
+
+    def send_due(self, *, limit: int = 1000) -> SendReport:
+        report = SendReport(self.tenant)
+        started = self.clock.monotonic()
+        messages = self.outbox.claim(
+            self.tenant, now=self.clock.now(), limit=limit, owner=self.owner, claim_seconds=CLAIM_SECONDS
+        )
+        report.claimed = len(messages)
+        ready = [m for m in (self._ready(m, report) for m in messages) if m is not None]
+        refused = threading.Event()
+
+        def attempt(message: Message) -> SendOutcome | None:
+            return None if refused.is_set() else self.client.send(message.xml or b"")
+
+        with ThreadPoolExecutor(max_workers=max(1, self.in_flight), thread_name_prefix=f"send-{self.tenant}") as pool:
+            for message, outcome in zip(ready, pool.map(attempt, ready), strict=True):
+                if outcome is not None and outcome.kind == REFUSED:
+                    refused.set()
+                    refusal = outcome
+                if outcome is None or outcome.kind == REFUSED:
+                    self.outbox.release(
+                        message.message_id,
+                        actor=self.owner,
+                        now=self.clock.now(),
+                        reason="not sent: Sonet refused the tenant's credentials",
+                        owner=self.owner,
+                    )
+                    continue
+                self._settle(message, outcome, report)
+        report.seconds = self.clock.monotonic() - started
+        if refused.is_set():
+            raise TenantRefusedError(refusal.message)
+        return report
+
+    def _ready(self, message: Message, report: SendReport) -> Message | None:
+        """The message with its bytes, to be sent; None when it is settled here instead."""
+        if self._window_closed(message, self.clock.now()) and _lost(message):
+            self._look_up_or_give_up(message, report)
+            return None
+        if message.xml is not None:
+            return message
+        built = build_sales_order(
+            message.order, message_id=message.message_id, variant_attributes=self.variant_attributes
+        )
+        if isinstance(built, Unmappable):
+            self.outbox.mark_failed(
+                message.message_id,
+                code=built.code,
+                message=built.message,
+                field=built.field,
+                actor=self.owner,
+                now=self.clock.now(),
+                owner=self.owner,
+            )
+            report.failed[built.code] += 1
+            return None
+        self.outbox.record_built(message.message_id, built.xml, now=self.clock.now(), owner=self.owner)
+        message.xml = built.xml
+        return message
+
+    def _settle(self, message: Message, outcome: SendOutcome, report: SendReport) -> None:
+        now, mid = self.clock.now(), message.message_id
+        if outcome.kind in (ACCEPTED, DUPLICATE):
+            self.outbox.mark_sent(
+                mid,
+                sonet_order_number=outcome.sonet_order_number or "",
+                duplicate=outcome.kind == DUPLICATE,
+                actor=self.owner,
+                now=now,
+                owner=self.owner,
+            )
+            report.sent += outcome.kind == ACCEPTED
+            report.duplicate += outcome.kind == DUPLICATE
+        elif outcome.kind == REJECTED:
+            self.outbox.mark_failed(
+                mid,
+                code=outcome.code or "REJECTED",
+                message=outcome.message,
+                field=outcome.field,
+                actor=self.owner,
+                now=now,
+                owner=self.owner,
+            )
+            report.failed[outcome.code or "REJECTED"] += 1
+        elif outcome.kind == UNKNOWN:  # stays `sending`: resent, same bytes, when its claim expires
+            closed = self._window_closed(message, now)
+            retry_at = now + timedelta(seconds=LOOKUP_AFTER_SECONDS if closed else CLAIM_SECONDS)
+            self.outbox.note_unknown(
+                mid,
+                code=NO_ANSWER,
+                message=outcome.message,
+                retry_at=retry_at,
+                actor=self.owner,
+                now=now,
+                owner=self.owner,
+            )
+            report.unknown += 1
+        elif self._window_closed(message, now):
+            text = f"no decisive answer within the retry window; last: {outcome.code}: {outcome.message}"
+            self.outbox.mark_failed(
+                mid, code=RETRY_EXHAUSTED, message=text[:1000], actor=self.owner, now=now, owner=self.owner
+            )
+            report.failed[RETRY_EXHAUSTED] += 1
+        else:
+            report.throttled_429 += outcome.status == 429
+            delay = self.retry.delay(max(1, message.attempts), outcome.retry_after, self.rng)
+            self.outbox.mark_retry(
+                mid,
+                next_attempt_at=now + timedelta(seconds=delay),
+                code=outcome.code or "TRANSIENT",
+                message=outcome.message,
+                actor=self.owner,
+                now=now,
+                owner=self.owner,
+            )
+            report.retried += 1
+
+    def _window_closed(self, message: Message, now: datetime) -> bool:
+        start = message.first_attempt_at or message.created_at
+        return now - start >= self.retry_window
+
+    def _look_up_or_give_up(self, message: Message, report: SendReport) -> None:
+        """A lost answer past the retry window, its last send at least the visibility lag ago: Sonet's
+        `salesOrder` decides. Found: `sent`. Not found: RETRY_EXHAUSTED (reconcile can still settle it)."""
+        now, mid = self.clock.now(), message.message_id
+        found = self.lookup(mid) if self.lookup is not None else None
+        if found is not None:
+            self.outbox.settle(mid, sonet_order_number=found["sonetOrderNumber"], actor=self.owner, now=now)
+            report.duplicate += 1
+            return
+        text = "answers were lost until the retry window closed, and Sonet does not list the order"
+        self.outbox.mark_failed(mid, code=RETRY_EXHAUSTED, message=text, actor=self.owner, now=now, owner=self.owner)
+        report.failed[RETRY_EXHAUSTED] += 1
+
+
+def _lost(message: Message) -> bool:
+    return message.error is not None and message.error.code == NO_ANSWER

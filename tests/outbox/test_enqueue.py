@@ -1,0 +1,138 @@
+"""Enqueue: idempotent by (tenant, orderNumber) and content, conflicts refused, durable on return."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+
+from sonet_pipeline.outbox import PENDING, Enqueued, OrderConflict
+from tests.outbox.conftest import Backend
+from tests.outbox.helpers import T0, TENANT, at, failed, order, state_of
+
+
+def test_a_new_order_becomes_a_pending_message(outbox):
+    """A new order is stored as version 1 of a pending message under a new UUID4 MessageId, due at once."""
+    result = outbox.enqueue(TENANT, order(), actor="intake", now=T0)
+    assert result.created and result.state == PENDING and len(result.message_id) == 36
+    message = state_of(outbox, result.message_id)
+    assert (message.tenant, message.order_number, message.attempts, message.version) == (TENANT, "WEB-1", 0, 1)
+    assert message.order == order() and message.xml is None and message.error is None
+    assert message.next_attempt_at == message.created_at == T0
+    assert list(message.order["lines"][0]["variant"]) == ["Size", "Colour"], "key order as received"
+    assert outbox.find(TENANT, "WEB-1") == message
+
+
+def test_the_same_order_again_is_the_same_message(outbox):
+    """The same content again (keys in any order) answers the existing message with created False."""
+    first = outbox.enqueue(TENANT, order(), actor="intake", now=T0)
+    again = outbox.enqueue(TENANT, dict(reversed(list(order().items()))), actor="intake", now=at(5))
+    assert again == Enqueued(first.message_id, PENDING, False)
+    assert len(outbox.list()) == 1 and len(outbox.events(first.message_id)) == 1
+
+
+def test_other_content_under_the_same_order_number_conflicts(outbox):
+    """Other content with a known orderNumber raises OrderConflict naming the existing message; nothing changes."""
+    first = outbox.enqueue(TENANT, order(), actor="intake", now=T0)
+    with pytest.raises(OrderConflict) as conflict:
+        outbox.enqueue(TENANT, order(currency="SEK"), actor="intake", now=at(1))
+    assert conflict.value.message_id == first.message_id and conflict.value.order_number == "WEB-1"
+    assert state_of(outbox, first.message_id).order == order()
+
+
+def test_order_numbers_are_per_tenant(outbox):
+    """The same orderNumber in two tenants is two messages."""
+    a = outbox.enqueue("acme", order(), actor="intake", now=T0)
+    b = outbox.enqueue("nordic", order(currency="SEK"), actor="intake", now=T0)
+    assert a.created and b.created and a.message_id != b.message_id
+
+
+def test_enqueue_many_answers_each_order_in_order(outbox):
+    """One batch: new orders, a repeat inside the batch, a known order, and a conflict, answered in order."""
+    known = outbox.enqueue(TENANT, order("WEB-0"), actor="intake", now=T0)
+    batch = [order("WEB-1"), order("WEB-2"), order("WEB-1"), order("WEB-0"), order("WEB-2", currency="SEK")]
+    answers = outbox.enqueue_many(TENANT, batch, actor="intake", now=at(1))
+    first, second, repeat, old, conflict = answers
+    assert first.created and second.created
+    assert repeat == Enqueued(first.message_id, PENDING, False)
+    assert old == Enqueued(known.message_id, PENDING, False)
+    assert isinstance(conflict, OrderConflict) and conflict.message_id == second.message_id
+    assert [m.order_number for m in outbox.list()] == ["WEB-0", "WEB-1", "WEB-2"]
+
+
+def test_enqueue_many_is_one_transaction(outbox):
+    """A batch with an order that cannot be stored (no orderNumber) stores none of the batch."""
+    with pytest.raises(ValueError, match="orderNumber"):
+        outbox.enqueue_many(TENANT, [order("WEB-1"), {"currency": "EUR"}], actor="intake", now=T0)
+    assert outbox.list() == [] and outbox.enqueue_many(TENANT, [], actor="intake", now=T0) == []
+
+
+def test_a_corrected_order_is_still_recognised(outbox):
+    """After `correct`, the shop repeating the original or the corrected order gets the same message;
+    a third content conflicts."""
+    message_id = failed(outbox)
+    outbox.correct(message_id, order(comment="fixed"), actor="outbox correct", now=at(10))
+    for same in (order(), order(comment="fixed")):
+        assert outbox.enqueue(TENANT, same, actor="intake", now=at(11)).message_id == message_id
+    with pytest.raises(OrderConflict):
+        outbox.enqueue(TENANT, order(comment="third"), actor="intake", now=at(12))
+
+
+def test_concurrent_enqueues_of_one_order_make_one_message(backend: Backend):
+    """Threads (own connections) enqueueing the same new orders at once end with one message per order,
+    every thread told the same MessageId."""
+    outboxes = [backend.open() for _ in range(4)]
+    answers: list[list[str]] = [[] for _ in outboxes]
+    start = threading.Barrier(len(outboxes))
+
+    def enqueue(index: int) -> None:
+        start.wait()
+        for n in range(15):
+            answers[index].append(outboxes[index].enqueue(TENANT, order(f"WEB-{n}"), actor="intake", now=T0).message_id)
+
+    threads = [threading.Thread(target=enqueue, args=(i,)) for i in range(len(outboxes))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(ids == answers[0] for ids in answers) and len(set(answers[0])) == 15
+    assert len(outboxes[0].list()) == 15
+
+
+def test_an_enqueued_order_survives_a_sigkill_right_after_enqueue(backend: Backend):
+    """A child that enqueues and is SIGKILLed the moment `enqueue` returned leaves the order stored."""
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
+            import time
+            from datetime import UTC, datetime
+            from sonet_pipeline.outbox import open_outbox
+            from tests.outbox.helpers import order
+            outbox = open_outbox({backend.target!r}, schema={backend.schema!r})
+            result = outbox.enqueue("acme", order("WEB-KILLED"), actor="intake", now=datetime.now(UTC))
+            print(result.message_id, flush=True)
+            time.sleep(600)
+            """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    message_id = child.stdout.readline().strip()
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=10)
+    message = state_of(backend.open(), message_id)
+    assert (message.state, message.order) == (PENDING, order("WEB-KILLED"))
+
+
+def test_naive_instants_are_refused(outbox):
+    """Every instant needs an offset: a naive `now` is refused before anything is stored."""
+    with pytest.raises(ValueError, match="naive"):
+        outbox.enqueue(TENANT, order(), actor="intake", now=T0.replace(tzinfo=None))
+    assert outbox.list() == []
