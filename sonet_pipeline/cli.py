@@ -65,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--json", action="store_true", help="one JSON document on stdout")
     sync.set_defaults(handler=_sync)
 
+    send = commands.add_parser(
+        "send", help="release due orders to Sonet now (through Dagster)", description=_doc("send")
+    )
+    send.add_argument("--tenant", action="append", help="only this tenant (repeatable; default: all)")
+    send.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    send.set_defaults(handler=_send)
+
     store = commands.add_parser("store", help="read the local store")
     store_commands = store.add_subparsers(title="store commands", required=True, metavar="COMMAND")
     dump = store_commands.add_parser("dump", help="print a tenant's records as JSON Lines", description=_doc("dump"))
@@ -90,6 +97,9 @@ def _doc(command: str) -> str:
         "On an empty store: the initial load, then the current window; after that: from the high-water mark "
         "(minus the lookback) to now. --from/--to re-read exactly that window (plus the lookback). "
         "Exit 0 when the run succeeded, 1 when it failed, 2 for bad arguments.",
+        "send": "Run the send job now through Dagster (the run shows in the UI): due messages are built, "
+        "validated and sent within each tenant's Message API limits. Waits and prints a summary. Messages that end "
+        "failed are data: exit 0 when the run succeeded, 1 when it failed (e.g. Sonet refused the credentials).",
         "dump": "Print the store's latest state, one record per key, DELETED and PASSIVE included, with the "
         "field names and value formats of schema.graphql. Reads the snapshot the last sync published.",
         "tenants check": "Load the tenants file (SONET_PIPELINE_TENANTS, default the demo tenants), validate every "
@@ -132,6 +142,18 @@ def _sync(args: argparse.Namespace) -> int:
         print(json.dumps(summary.as_json()))
     else:
         print("\n".join(format_summary(summary)))
+    return EXIT_OK if summary.success else EXIT_FAILED
+
+
+def _send(args: argparse.Namespace) -> int:
+    tenants = _selected_tenants(args.tenant)
+
+    from sonet_pipeline.definitions import build_definitions
+    from sonet_pipeline.jobs.cli_runs import prepare_instance
+    from sonet_pipeline.jobs.send_runs import format_summary, run_send
+
+    summary = run_send(build_definitions(load_tenants()), prepare_instance(), tenants)
+    print(json.dumps(summary.as_json()) if args.json else "\n".join(format_summary(summary)))
     return EXIT_OK if summary.success else EXIT_FAILED
 
 

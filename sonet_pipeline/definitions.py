@@ -12,12 +12,17 @@ from dagster import Definitions, EnvVar, in_process_executor
 
 from sonet_pipeline.assets.freshness import build_freshness_checks
 from sonet_pipeline.assets.inbound import build_tenant_sync, query_resource_key
+from sonet_pipeline.assets.orders import build_tenant_send, message_resource_key, outbox_spec
 from sonet_pipeline.common.clock import Clock, SystemClock
+from sonet_pipeline.jobs.send import build_send_job, resend_job
 from sonet_pipeline.jobs.sync import build_freshness_job, build_sync_job
 from sonet_pipeline.resources.leases import LeaseResource
+from sonet_pipeline.resources.outbox import OutboxResource
 from sonet_pipeline.resources.run_guard import RunGuardResource
+from sonet_pipeline.resources.sonet_message import SonetMessageResource
 from sonet_pipeline.resources.sonet_query import SonetQueryResource
 from sonet_pipeline.resources.store import StoreResource
+from sonet_pipeline.sensors.order_sensor import build_order_sensor
 from sonet_pipeline.sensors.sync_schedules import build_sync_schedules
 from sonet_pipeline.tenants import Tenant, load_tenants
 
@@ -28,17 +33,22 @@ def build_definitions(tenants: list[Tenant], *, clock: Clock | None = None) -> D
     """Everything Dagster loads, for these tenants; `clock` is the time every asset reads (tests move it)."""
     inbound = [build_tenant_sync(t) for t in tenants]
     freshness = [build_freshness_checks(t) for t in tenants]
+    sending = [build_tenant_send(t) for t in tenants]
     sync_job, freshness_job = build_sync_job(inbound, freshness), build_freshness_job(freshness)
-    # Leases in PostgreSQL when it is configured (several machines), else files under the data dir.
+    send_job = build_send_job(sending)
+    # Leases and the outbox in PostgreSQL when it is configured (several machines), else local files.
     postgres = EnvVar(POSTGRES_DSN_ENV) if os.environ.get(POSTGRES_DSN_ENV) else None
     return Definitions(
-        assets=inbound,
+        assets=[*inbound, *sending, *(outbox_spec(t) for t in tenants)],
         asset_checks=freshness,
-        jobs=[sync_job, freshness_job],
+        jobs=[sync_job, freshness_job, send_job, resend_job],
         schedules=build_sync_schedules(sync_job, freshness_job, tenants),
+        sensors=[build_order_sensor(send_job, tenants)],
         resources={
             **{query_resource_key(t.name): SonetQueryResource.for_tenant(t) for t in tenants},
+            **{message_resource_key(t.name): SonetMessageResource.for_tenant(t) for t in tenants},
             "store": StoreResource(),
+            "outbox": OutboxResource(postgres_dsn=postgres),
             "leases": LeaseResource(postgres_dsn=postgres),
             "run_guard": RunGuardResource(),
             "clock": clock or SystemClock(),

@@ -24,9 +24,10 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from sonet_pipeline.catalogue import VariantAttributes
 from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.orders.sales_order_xml import Unmappable, build_sales_order
 from sonet_pipeline.outbox.model import RETRY_EXHAUSTED, Message
@@ -42,7 +43,6 @@ from sonet_pipeline.sonet_message import (
     SonetMessageClient,
 )
 
-VariantAttributes = Callable[[str], list[tuple[str, str]] | None]
 #: How long a claimed message is this run's; a lost answer is resent after it (at most 60 s: conventions).
 CLAIM_SECONDS = 60.0
 #: The contract's visibility lag plus skew: `salesOrder(messageId)` proves nothing sooner after a send.
@@ -58,6 +58,7 @@ class TenantRefusedError(RuntimeError):
 class SendReport:
     tenant: str
     claimed: int = 0
+    built: int = 0
     sent: int = 0
     duplicate: int = 0
     retried: int = 0
@@ -146,8 +147,8 @@ class Sender:
             report.failed[built.code] += 1
             return None
         self.outbox.record_built(message.message_id, built.xml, now=self.clock.now(), owner=self.owner)
-        message.xml = built.xml
-        return message
+        report.built += 1
+        return replace(message, xml=built.xml)
 
     def _settle(self, message: Message, outcome: SendOutcome, report: SendReport) -> None:
         now, mid = self.clock.now(), message.message_id

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import socket
 
-from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, RunsFilter
 
 PID_TAG = "sonet/pid"
 HOST_TAG = "sonet/host"
@@ -36,6 +36,21 @@ def fail_dead_runs(instance: DagsterInstance) -> list[str]:
             instance.report_run_failed(run, f"the process {pid} that ran it on {host} is gone")
             failed.append(run.run_id)
     return failed
+
+
+IN_PROGRESS = [
+    DagsterRunStatus.QUEUED,
+    DagsterRunStatus.NOT_STARTED,
+    DagsterRunStatus.STARTING,
+    DagsterRunStatus.STARTED,
+]
+
+
+def live_run_of(instance: DagsterInstance, job_name: str) -> DagsterRun | None:
+    """A run of `job_name` queued or running, after failing those whose process died; None if there is none."""
+    fail_dead_runs(instance)
+    runs = instance.get_runs(filters=RunsFilter(job_name=job_name, statuses=IN_PROGRESS), limit=1)
+    return runs[0] if runs else None
 
 
 def _alive(pid: int) -> bool:

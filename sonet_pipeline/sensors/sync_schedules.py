@@ -9,10 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from dagster import (
-    DagsterRunStatus,
     DefaultScheduleStatus,
     RunRequest,
-    RunsFilter,
     ScheduleDefinition,
     ScheduleEvaluationContext,
     SkipReason,
@@ -23,16 +21,9 @@ from sonet_pipeline.assets.inbound import inbound_key, partition_key_for, sync_o
 from sonet_pipeline.dagster_home import FLOW_TAG
 from sonet_pipeline.delta import tenant_due
 from sonet_pipeline.entities import SYNCED
-from sonet_pipeline.jobs.liveness import fail_dead_runs
+from sonet_pipeline.jobs.liveness import live_run_of
 from sonet_pipeline.jobs.sync import SYNC_JOB, AssetJob
 from sonet_pipeline.tenants import Tenant
-
-_IN_PROGRESS = [
-    DagsterRunStatus.QUEUED,
-    DagsterRunStatus.NOT_STARTED,
-    DagsterRunStatus.STARTING,
-    DagsterRunStatus.STARTED,
-]
 
 
 def build_sync_schedules(
@@ -46,10 +37,9 @@ def build_sync_schedules(
         description="The delta sync of every tenant due this minute, in one run.",
     )
     def every_minute(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
-        fail_dead_runs(context.instance)
-        busy = context.instance.get_runs(filters=RunsFilter(job_name=SYNC_JOB, statuses=_IN_PROGRESS), limit=1)
-        if busy:
-            return SkipReason(f"sync run {busy[0].run_id} is still {busy[0].status.value.lower()}")
+        busy = live_run_of(context.instance, SYNC_JOB)
+        if busy is not None:
+            return SkipReason(f"sync run {busy.run_id} is still {busy.status.value.lower()}")
         tick = context.scheduled_execution_time
         due = [t for t in tenants if tenant_due(t.sync_every_seconds, tick)]
         if not due:

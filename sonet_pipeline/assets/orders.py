@@ -1,0 +1,214 @@
+"""Outbound: each tenant's web-shop orders released to Sonet as SalesOrder messages.
+
+One step per tenant claims its due messages from the outbox, builds what is not built yet (variant
+attributes from the synced items) and sends within the tenant's Message API limits (`sender.py`). It
+materializes `<tenant>/orders/messages_built` and `<tenant>/orders/messages_delivered`, downstream
+of the outbox (`<tenant>/webshop/orders`, written by the intake) and of the tenant's synced items.
+The tenant's send lease keeps any other run, from the daemon or the CLI, from sending for it at once.
+"""
+
+# No `from __future__ import annotations`: Dagster reads the annotations of the decorated functions.
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    AssetSpec,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    multi_asset,
+)
+
+from sonet_pipeline.assets.inbound import inbound_key, query_resource_key
+from sonet_pipeline.catalogue import variant_attributes
+from sonet_pipeline.outbox import FAILED, Outbox, to_json
+from sonet_pipeline.sender import Sender, SendReport, TenantRefusedError
+from sonet_pipeline.tenants import Tenant
+
+#: A pending message older than this is a backlog worth a warning.
+BACKLOG_WARN_SECONDS = 900
+SAMPLE_ROWS = 20
+
+
+def outbox_key(tenant: str) -> AssetKey:
+    return AssetKey([tenant, "webshop", "orders"])
+
+
+def built_key(tenant: str) -> AssetKey:
+    return AssetKey([tenant, "orders", "messages_built"])
+
+
+def delivered_key(tenant: str) -> AssetKey:
+    return AssetKey([tenant, "orders", "messages_delivered"])
+
+
+def message_resource_key(tenant: str) -> str:
+    return f"sonet_message_{tenant}"
+
+
+def send_op_name(tenant: str) -> str:
+    return f"{tenant}__send_orders"
+
+
+def outbox_spec(tenant: Tenant) -> AssetSpec:
+    """The web-shop orders in the outbox: written by the intake, outside Dagster."""
+    return AssetSpec(
+        outbox_key(tenant.name),
+        group_name=tenant.name,
+        description="Web-shop orders stored by the intake (`POST /tenants/{tenant}/orders`) in the outbox.",
+    )
+
+
+def build_tenant_send(tenant: Tenant) -> AssetsDefinition:
+    name = tenant.name
+    specs = [
+        AssetSpec(
+            built_key(name),
+            group_name=name,
+            deps=[outbox_key(name), inbound_key(name, "items")],
+            description="SalesOrder messages built from web-shop orders, stored as built.",
+            kinds={"xml"},
+        ),
+        AssetSpec(
+            delivered_key(name),
+            group_name=name,
+            deps=[built_key(name)],
+            description="Messages delivered to Sonet's Message API within the tenant's limits.",
+        ),
+    ]
+    checks = [
+        AssetCheckSpec("no_failed_messages", asset=delivered_key(name), description="no message needs an operator"),
+        AssetCheckSpec(
+            "backlog_moving",
+            asset=delivered_key(name),
+            description=f"no pending message older than {BACKLOG_WARN_SECONDS} s",
+        ),
+    ]
+
+    @multi_asset(
+        name=send_op_name(name),
+        specs=specs,
+        check_specs=checks,
+        required_resource_keys={
+            message_resource_key(name),
+            query_resource_key(name),
+            "outbox",
+            "store",
+            "leases",
+            "run_guard",
+            "clock",
+        },
+    )
+    def send_orders(context: AssetExecutionContext) -> Iterator[MaterializeResult | AssetCheckResult]:
+        resources = context.resources
+        clock = resources.clock
+        owner = f"send run {context.run.run_id}"
+        message_api = getattr(resources, message_resource_key(name))
+        query_api = getattr(resources, query_resource_key(name))
+        limits = tenant.sonet.message_limits
+        with (
+            resources.leases.hold(f"send-{name}", owner),
+            resources.outbox.open() as outbox,
+            message_api.client(clock) as client,
+            query_api.client(clock) as lookup_client,
+        ):
+            sender = Sender(
+                tenant=name,
+                outbox=outbox,
+                client=client,
+                variant_attributes=variant_attributes(resources.store.snapshot(name)),
+                clock=clock,
+                owner=owner,
+                retry_window=timedelta(hours=tenant.send_retry_hours),
+                in_flight=limits.in_flight,
+                lookup=lookup_client.sales_order,
+            )
+            try:
+                report = sender.send_due(limit=int(limits.rate * max(tenant.send_every_seconds, 10)) + limits.burst)
+            except TenantRefusedError as exc:
+                raise Failure(description=str(exc), allow_retries=False) from None
+            context.log.info(
+                "%s: %d claimed, %d built, %d sent, %d duplicate, %d failed, %d retried, %d without answer",
+                name,
+                report.claimed,
+                report.built,
+                report.sent,
+                report.duplicate,
+                sum(report.failed.values()),
+                report.retried,
+                report.unknown,
+            )
+            yield MaterializeResult(asset_key=built_key(name), metadata=_built_metadata(report))
+            backlog, oldest = outbox.backlog(name, clock.now())
+            yield MaterializeResult(
+                asset_key=delivered_key(name), metadata=_delivered_metadata(report, backlog, oldest)
+            )
+            yield from _checks(name, outbox, oldest)
+
+    return send_orders
+
+
+def _built_metadata(report: SendReport) -> dict[str, MetadataValue]:
+    unmappable = report.failed.get("UNMAPPABLE", 0) + report.failed.get("TOO_LARGE", 0)
+    return {
+        "claimed": MetadataValue.int(report.claimed),
+        "built": MetadataValue.int(report.built),
+        "unmappable": MetadataValue.int(unmappable),
+    }
+
+
+def _delivered_metadata(report: SendReport, backlog: int, oldest: float | None) -> dict[str, MetadataValue]:
+    metadata = {
+        "sent": MetadataValue.int(report.sent),
+        "duplicate": MetadataValue.int(report.duplicate),
+        "failed": MetadataValue.int(sum(report.failed.values())),
+        "retried": MetadataValue.int(report.retried),
+        "without_answer": MetadataValue.int(report.unknown),
+        "throttled_429": MetadataValue.int(report.throttled_429),
+        "achieved_rate_per_second": MetadataValue.float(round(report.rate(), 2)),
+        "backlog_left": MetadataValue.int(backlog),
+        "failed_by_code": MetadataValue.json(dict(report.failed)),
+    }
+    if oldest is not None:
+        metadata["oldest_pending_age_seconds"] = MetadataValue.float(round(oldest, 1))
+    return metadata
+
+
+def _checks(tenant: str, outbox: Outbox, oldest: float | None) -> Iterator[AssetCheckResult]:
+    failed = outbox.list(tenant=tenant, state=FAILED, limit=SAMPLE_ROWS + 1)
+    rows = [to_json(m) for m in failed[:SAMPLE_ROWS]]
+    sample = "\n".join(
+        ["| message | order | code | message | field |", "|---|---|---|---|---|"]
+        + [
+            f"| {r['message_id']} | {r['order_number']} | {r['error']['code']} | "
+            f"{str(r['error']['message'])[:80].replace('|', '/')} | {r['error']['field'] or ''} |"
+            for r in rows
+        ]
+    )
+    yield AssetCheckResult(
+        asset_key=delivered_key(tenant),
+        check_name="no_failed_messages",
+        passed=not failed,
+        severity=AssetCheckSeverity.WARN,
+        metadata={
+            "failed_at_least": MetadataValue.int(len(failed)),
+            "sample": MetadataValue.md(sample if rows else "none"),
+        },
+    )
+    yield AssetCheckResult(
+        asset_key=delivered_key(tenant),
+        check_name="backlog_moving",
+        passed=oldest is None or oldest <= BACKLOG_WARN_SECONDS,
+        severity=AssetCheckSeverity.WARN,
+        metadata={
+            "oldest_pending_age_seconds": MetadataValue.float(round(oldest or 0.0, 1)),
+            "limit_seconds": MetadataValue.int(BACKLOG_WARN_SECONDS),
+        },
+    )

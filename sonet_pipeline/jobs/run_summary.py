@@ -1,0 +1,61 @@
+"""What a CLI prints after a run it started: per tenant and asset, the figures the run recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+TIMESTAMP_FIELDS = ("high_water_mark",)
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    success: bool
+    #: tenant -> asset name (the key's last part) -> figures from the materialization's metadata
+    tenants: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "success": self.success, "tenants": self.tenants, "failures": self.failures}
+
+    def lines(self, flow: str, fields: Sequence[str]) -> list[str]:
+        """For a person: one line per tenant and asset with the named figures, then the failures."""
+        lines = [f"{flow} run {self.run_id}: {'succeeded' if self.success else 'FAILED'}"]
+        for tenant, by_asset in sorted(self.tenants.items()):
+            for asset, figures in by_asset.items():
+                shown = ", ".join(f"{name} {figures[name]}" for name in fields if name in figures)
+                lines.append(f"  {tenant} {asset}: {shown}")
+        lines += [f"  failure: {failure}" for failure in self.failures]
+        return lines
+
+
+def summarize(result: Any) -> RunSummary:
+    """The summary of an `ExecuteInProcessResult`: its materializations' metadata and its step failures."""
+    summary = RunSummary(run_id=result.run_id, success=result.success)
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        path = materialization.asset_key.path
+        figures = {name: _plain(name, value.value) for name, value in materialization.metadata.items()}
+        summary.tenants.setdefault(path[0], {})[path[-1]] = figures
+    summary.failures = [_failure_text(event) for event in result.all_events if event.is_step_failure]
+    return summary
+
+
+def _failure_text(event: Any) -> str:
+    """What failed, in the words of the code that raised it (a `Failure`'s description, else the cause)."""
+    data = event.step_failure_data
+    if data is not None and data.user_failure_data is not None and data.user_failure_data.description:
+        return f"{event.step_key}: {data.user_failure_data.description}"
+    error = data.error if data is not None else None
+    while error is not None and error.cause is not None:
+        error = error.cause
+    return f"{event.step_key}: {error.message.strip() if error else 'failed'}"
+
+
+def _plain(name: str, value: Any) -> Any:
+    if name in TIMESTAMP_FIELDS and isinstance(value, float):
+        return datetime.fromtimestamp(value, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return value

@@ -1,0 +1,30 @@
+"""`sonet-pipeline send`: the send job run now, through Dagster, for some tenants (the run shows in the UI)."""
+
+from __future__ import annotations
+
+from dagster import DagsterInstance, Definitions
+
+from sonet_pipeline.assets.orders import built_key, delivered_key
+from sonet_pipeline.dagster_home import FLOW_TAG
+from sonet_pipeline.jobs.cli_runs import execute_job
+from sonet_pipeline.jobs.run_summary import RunSummary, summarize
+from sonet_pipeline.jobs.send import SEND_JOB
+from sonet_pipeline.tenants import Tenant
+
+SUMMARY_FIELDS = ("claimed", "built", "unmappable", "sent", "duplicate", "failed", "retried", "without_answer",
+                  "throttled_429", "achieved_rate_per_second", "backlog_left")  # fmt: skip
+
+
+def run_send(defs: Definitions, instance: DagsterInstance, tenants: list[Tenant]) -> RunSummary:
+    """Release the due messages of `tenants` now; failed messages are data, not a failed run."""
+    result = execute_job(
+        defs.resolve_job_def(SEND_JOB),
+        instance,
+        tags={FLOW_TAG: "send"},
+        asset_selection=[key for t in tenants for key in (built_key(t.name), delivered_key(t.name))],
+    )
+    return summarize(result)
+
+
+def format_summary(summary: RunSummary) -> list[str]:
+    return summary.lines("send", SUMMARY_FIELDS)

@@ -1,0 +1,181 @@
+"""The order procession end to end: outbox → send runs through Dagster → the running stand-in.
+
+Every 400 code ends `failed` with its reason; DUPLICATE counts as sent; throttling and lost answers
+lose no order and create none twice; a send process SIGKILLed mid-batch, followed by a new run,
+leaves every order created exactly once in Sonet (the stand-in's counters prove it).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from sonet_pipeline.common.clock import ManualClock
+from sonet_pipeline.contract import read_text
+from sonet_pipeline.definitions import build_definitions
+from sonet_pipeline.jobs.cli_runs import prepare_instance
+from sonet_pipeline.jobs.send_runs import run_send
+from sonet_pipeline.jobs.sync_runs import run_sync
+from sonet_pipeline.outbox import FAILED, SENDING, SENT, open_outbox
+from sonet_pipeline.standin.runtime import ApiLimits, Faults
+from sonet_pipeline.tenants import load_tenants
+from tests.standin.standin_http import TOKENS, SonetClient
+
+pytestmark = pytest.mark.slow
+
+EXAMPLE = json.loads(read_text("examples/commerce-order-b2b.json"))
+
+
+def order(number: str, **changes) -> dict:
+    """The contract's example web order under another order number, with `changes` applied."""
+    result = copy.deepcopy(EXAMPLE)
+    result["orderNumber"] = number
+    for path, value in changes.items():
+        target = result
+        *parents, last = path.split("__")
+        for part in parents:
+            target = target[int(part)] if part.isdigit() else target[part]
+        target[int(last) if last.isdigit() else last] = value
+    return result
+
+
+def write_tenants(sonet: SonetClient, folder: Path, monkeypatch, *, rate: float = 50, in_flight: int = 4) -> None:
+    path = folder / "tenants.yaml"
+    path.write_text(
+        "tenants:\n  - name: acme\n"
+        f"    sonet: {{base_url: '{sonet.base_url}', company: '01', token_env: ACME_T,\n"
+        f"            message_limits: {{rate: {rate}, burst: {max(1, int(rate))}, in_flight: {in_flight}}}}}\n"
+        "    send_every_seconds: 10\n"
+    )
+    monkeypatch.setenv("ACME_T", TOKENS["01"])
+    monkeypatch.setenv("SONET_PIPELINE_TENANTS", str(path))
+
+
+class Procession:
+    """The deployment on the stand-in's clock: sync the catalogue once, enqueue, send."""
+
+    def __init__(self, sonet: SonetClient, clock=None) -> None:
+        self.sonet = sonet
+        self.clock = clock or sonet.clock
+        self.tenants = load_tenants()
+        self.defs = build_definitions(self.tenants, clock=self.clock)
+        self.instance = prepare_instance()
+        self.outbox = open_outbox()
+
+    def sync(self) -> None:
+        assert run_sync(self.defs, self.instance, self.tenants, now=datetime.now(UTC)).success
+
+    def enqueue(self, *orders: dict) -> list[str]:
+        results = self.outbox.enqueue_many("acme", list(orders), actor="test", now=self.clock.now())
+        return [r.message_id for r in results]
+
+    def send(self):
+        summary = run_send(self.defs, self.instance, self.tenants)
+        assert summary.success, summary.failures
+        return summary.tenants.get("acme", {}).get("messages_delivered", {})
+
+    def states(self, ids: list[str]) -> dict[str, str]:
+        return {mid: str(self.outbox.get(mid).state) for mid in ids}
+
+
+def accepted_once(sonet: SonetClient, ids: list[str]) -> None:
+    """Sonet holds each of these MessageIds exactly once, and no other order."""
+    orders = sonet.admin_json("GET", "/companies/01/orders")
+    accepted = [o["messageId"] for o in orders]
+    assert sorted(accepted) == sorted(ids)
+
+
+def test_every_outcome_ends_in_its_state_with_its_reason(sonet, tmp_path, monkeypatch):
+    """Accepted → sent; each Sonet 400 code → failed with code and field; unmappable → failed, never sent."""
+    write_tenants(sonet, tmp_path, monkeypatch)
+    procession = Procession(sonet)
+    procession.sync()
+    good, unknown_item, blocked, zero = procession.enqueue(
+        order("WEB-1"),
+        order("WEB-2", lines__1__sku="NO-SUCH-ITEM"),
+        order("WEB-3", customer__customerNumber="C10666", customer__contactId="C10666-1"),
+        order("WEB-4", lines__0__quantity="0"),
+    )
+    figures = procession.send()
+    assert figures["sent"] == 1 and figures["failed"] == 3
+    assert procession.states([good, unknown_item, blocked, zero]) == {
+        good: SENT, unknown_item: FAILED, blocked: FAILED, zero: FAILED,
+    }  # fmt: skip
+    errors = {mid: procession.outbox.get(mid).error for mid in (unknown_item, blocked, zero)}
+    assert (errors[unknown_item].code, errors[unknown_item].field) == ("UNKNOWN_ITEM", "Lines/Line[2]/ItemCode")
+    assert errors[blocked].code == "CUSTOMER_BLOCKED"
+    assert (errors[zero].code, errors[zero].field) == ("UNMAPPABLE", "lines[0].quantity")
+    accepted_once(sonet, [good])
+    message = procession.outbox.get(good)
+    assert message.sonet_order_number and b"<AdditionalInfo>Size = L</AdditionalInfo>" in message.xml
+
+
+def test_duplicate_counts_as_sent(sonet, tmp_path, monkeypatch):
+    """A message Sonet accepted before (its answer lost) is sent when Sonet answers DUPLICATE."""
+    write_tenants(sonet, tmp_path, monkeypatch)
+    procession = Procession(sonet)
+    procession.sync()
+    [mid] = procession.enqueue(order("WEB-9"))
+    [claimed] = procession.outbox.claim("acme", now=sonet.clock.now(), limit=1, owner="lost", claim_seconds=60)
+    from sonet_pipeline.orders.sales_order_xml import build_sales_order
+
+    xml = build_sales_order(claimed.order, message_id=mid, variant_attributes=lambda sku: None).xml
+    procession.outbox.record_built(mid, xml, now=sonet.clock.now(), owner="lost")
+    assert sonet.send(xml).status_code == 201  # the answer never reached the outbox
+    sonet.advance(61)  # the lost run's claim expires
+    figures = procession.send()
+    assert figures["duplicate"] == 1 and procession.outbox.get(mid).state == SENT
+    accepted_once(sonet, [mid])
+
+
+def test_throttling_and_lost_answers_lose_nothing_and_create_nothing_twice(start_standin, tmp_path, monkeypatch):
+    """With a tight limit and a third of the answers lost, repeated runs deliver every order exactly once."""
+    sonet = start_standin(message_limits=ApiLimits(rate=2, burst=2, in_flight=2), faults=Faults(lost_answer_share=0.3))
+    write_tenants(sonet, tmp_path, monkeypatch, rate=3, in_flight=2)  # a client limit above the server's
+    procession = Procession(sonet)
+    procession.sync()
+    ids = procession.enqueue(*(order(f"WEB-{n}") for n in range(30)))
+    for _ in range(40):
+        procession.send()
+        if all(state == SENT for state in procession.states(ids).values()):
+            break
+        sonet.advance(61)
+    assert set(procession.states(ids).values()) == {SENT}
+    accepted_once(sonet, ids)
+    counters = sonet.admin_json("GET", "/companies/01/counters")
+    assert counters["responses"]["message"].get("429", 0) > 0, "the limit was never hit: not a throttling test"
+
+
+def test_a_send_killed_mid_batch_is_finished_by_the_next_run_exactly_once(start_standin, tmp_path, monkeypatch):
+    """SIGKILL of `sonet-pipeline send` mid-batch; the next run (claims expired) resends what was left in
+    `sending`, same bytes: every order exists exactly once in Sonet."""
+    sonet = start_standin(faults=Faults(slow_share=1.0, slow_seconds=0.3))
+    write_tenants(sonet, tmp_path, monkeypatch, rate=100, in_flight=2)
+    procession = Procession(sonet)
+    procession.sync()
+    ids = procession.enqueue(*(order(f"WEB-{n}") for n in range(20)))
+    child = subprocess.Popen([sys.executable, "-m", "sonet_pipeline.cli", "send"], env=dict(os.environ),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 60
+    while SENT not in procession.states(ids).values() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=10)
+    states = procession.states(ids)
+    assert SENDING in states.values() and SENT in states.values(), states
+
+    later = Procession(sonet, clock=ManualClock(datetime.now(UTC)))
+    later.clock.advance(61)  # past the killed run's claims (conventions: at most 60 s)
+    sonet.admin_json("POST", "/faults", json={"slow_share": 0})
+    later.send()
+    assert set(later.states(ids).values()) == {SENT}
+    accepted_once(sonet, ids)
