@@ -59,7 +59,9 @@ def test_an_unparseable_decimal_fails_a_blocking_check(sonet, tenants_file):
 def test_freshness_fails_after_three_missed_cadences(tmp_path, monkeypatch):
     """A tenant synced a minute ago is fresh; one last synced four minutes ago (cadence 60 s) is not."""
     path = tmp_path / "tenants.yaml"
-    path.write_text("tenants:\n  - {name: acme, sonet: {base_url: 'http://127.0.0.1:9', company: '01', token_env: T}}\n")
+    path.write_text(
+        "tenants:\n  - {name: acme, sonet: {base_url: 'http://127.0.0.1:9', company: '01', token_env: T}}\n"
+    )
     monkeypatch.setenv("T", "x")
     clock = ManualClock(datetime.now(UTC))
     defs = build_definitions(load_tenants(path), clock=clock)
