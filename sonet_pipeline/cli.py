@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sonet_pipeline import __version__, settings
 from sonet_pipeline.entities import SYNCED
+from sonet_pipeline.outbox_cli import add_outbox_commands
 from sonet_pipeline.tenants import Tenant, TenantConfigError, load_tenants, tenant_by_name
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -78,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     dump.add_argument("--tenant", required=True, help="the tenant")
     dump.add_argument("--entity", required=True, choices=list(SYNCED), help="which records")
     dump.set_defaults(handler=_store_dump)
+
+    add_outbox_commands(commands)
 
     tenants = commands.add_parser("tenants", help="inspect the tenants configuration")
     tenant_commands = tenants.add_subparsers(title="tenant commands", required=True, metavar="COMMAND")
