@@ -6,7 +6,7 @@ do not grow with tenants: one run carries them all. No new run while a send run 
 (after failing any whose process died), and the run key keeps a tick from launching the same work twice.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Dagster reads the sensor's resource annotations.
 
 import json
 from collections.abc import Sequence
@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dagster import (
     DagsterRunStatus,
     DefaultSensorStatus,
+    ResourceParam,
     RunRequest,
     SensorDefinition,
     SensorEvaluationContext,
@@ -22,10 +23,12 @@ from dagster import (
 )
 
 from sonet_pipeline.assets.orders import built_key, delivered_key
+from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.dagster_home import FLOW_TAG
 from sonet_pipeline.jobs.liveness import live_run_of
 from sonet_pipeline.jobs.send import SEND_JOB
 from sonet_pipeline.jobs.sync import AssetJob
+from sonet_pipeline.resources.outbox import OutboxResource
 from sonet_pipeline.tenants import Tenant
 
 _IN_PROGRESS = [
@@ -44,16 +47,17 @@ def build_order_sensor(send_job: AssetJob, tenants: Sequence[Tenant]) -> SensorD
         job=send_job,
         minimum_interval_seconds=interval,
         default_status=DefaultSensorStatus.RUNNING,
-        required_resource_keys={"outbox", "clock"},
         description="Requests one send run for every tenant with due messages in the outbox.",
     )
-    def order_sensor(context: SensorEvaluationContext) -> RunRequest | SkipReason:
+    def order_sensor(
+        context: SensorEvaluationContext, outbox: OutboxResource, clock: ResourceParam[Clock]
+    ) -> RunRequest | SkipReason:
         busy = live_run_of(context.instance, SEND_JOB)
         if busy is not None:
             return SkipReason(f"send run {busy.run_id} is still {busy.status.value.lower()}")
-        now = context.resources.clock.now()
-        with context.resources.outbox.open() as outbox:
-            with_due = set(outbox.due_tenants(now))
+        now = clock.now()
+        with outbox.open() as store:
+            with_due = set(store.due_tenants(now))
         asked = json.loads(context.cursor) if context.cursor else {}
         due = [
             t for t in tenants if t.name in with_due and now.timestamp() - asked.get(t.name, 0) >= t.send_every_seconds
