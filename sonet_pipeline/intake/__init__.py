@@ -1,0 +1,7 @@
+"""The HTTP intake: the web shop's way into the outbox (knows the outbox and tenants, not Dagster).
+
+- `app.create_app(tenants, outbox)`: the Starlette app (routes, auth, limits, group commit);
+- `server.serve(host, port)`: the `sonet-pipeline intake` command; `server.RunningIntake` for tests;
+- `enqueue_file.enqueue_file(path, tenant=..., outbox=...)`: `sonet-pipeline orders enqueue FILE`;
+- `payload`: untrusted bytes to judged orders, shared by both ways in.
+"""

@@ -1,0 +1,289 @@
+"""The HTTP intake: the web shop hands orders here; each valid one is in the outbox before the answer.
+
+Routes (conventions.md, "Intake HTTP"; the full description is served at `/openapi.json`):
+
+- `POST /tenants/{tenant}/orders`: 202 `{"message_id", "state"}` new, 200 the same order again, 409
+  same orderNumber with other content (`message_id` names the stored one), 400 not JSON, 401 token,
+  404 tenant, 413 over 1 MiB, 422 invalid (schema or semantic rule, `field` says where), 503 with
+  `Retry-After` when the outbox cannot store. Every error body is `{"error": {"code", "message", "field"}}`.
+- `POST /tenants/{tenant}/orders/batch`: a JSON array of at most 1,000 orders and 8 MiB; always 200
+  with one entry per order, in order, `{"status", "message_id"?, "state"?, "error"?}`, `status` being
+  what the single route would have answered for that order. The valid ones share one commit.
+- `GET /openapi.json`, `GET /health`.
+
+Single orders are group-committed too (`committer.GroupCommitter`): orders arriving together share
+one durable transaction, each answered after it. Validation (fastjsonschema, ~25 µs an order) runs
+inline; a batch is parsed and judged in a worker thread so a large one does not stall the event loop.
+No input yields a 5xx: errors of the outbox are 503 (not the sender's fault, retry later).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from sonet_pipeline.common.clock import Clock
+from sonet_pipeline.intake.committer import GroupCommitter
+from sonet_pipeline.intake.openapi import openapi_document
+from sonet_pipeline.intake.payload import (
+    MAX_BATCH_BYTES,
+    MAX_BATCH_ORDERS,
+    MAX_ORDER_BYTES,
+    BadPayload,
+    first_problem,
+    judge_order,
+    may_hold_surrogates,
+    parse_json,
+)
+from sonet_pipeline.outbox import Enqueued, Outbox
+from sonet_pipeline.outbox.model import order_text
+from sonet_pipeline.tenants import Tenant
+
+log = logging.getLogger(__name__)
+
+ACTOR = "intake"
+RETRY_AFTER_SECONDS = 5
+#: Batches above this many bytes are parsed and judged in a worker thread.
+_INLINE_BATCH_BYTES = 64 * 1024
+
+
+class _Json(JSONResponse):
+    """ASCII-escaped JSON: echoed strings (order numbers, paths) can never break the encoding."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, separators=(",", ":")).encode("ascii")
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None, **extra: Any) -> Response:
+    headers = extra.pop("headers", None)
+    return _Json({"error": {"code": code, "message": message, "field": field}, **extra}, status, headers=headers)
+
+
+def _stored(outcome: Enqueued) -> dict[str, Any]:
+    return {"message_id": outcome.message_id, "state": str(outcome.state)}
+
+
+def _number(order: Any) -> str:
+    """The order number for a log line, quoted and ASCII-escaped (a refused order's may be anything)."""
+    number = order.get("orderNumber") if isinstance(order, dict) else None
+    return ascii(number[:40]) if isinstance(number, str) else "(none)"
+
+
+class _Refusal(Exception):
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+class Intake:
+    def __init__(
+        self,
+        tenants: list[Tenant],
+        committer: GroupCommitter,
+        token_lookup: Callable[[str], str | None],
+    ) -> None:
+        self.tenants = {tenant.name: tenant for tenant in tenants}
+        self.committer = committer
+        self.token_lookup = token_lookup
+
+    async def post_order(self, request: Request) -> Response:
+        try:
+            tenant = self._admit(request)
+            body = await _read_capped(request, MAX_ORDER_BYTES)
+            order = _parse(body)
+        except _Refusal as refusal:
+            return refusal.response
+        problems = judge_order(order, check_text=may_hold_surrogates(body))
+        if problems:
+            first = first_problem(problems)
+            log.info("tenant %s: order %s refused: %s at %s", tenant.name, _number(order), first.code, first.field)
+            return error_response(422, first.code, first.message, first.field)
+        try:
+            [outcome] = await self.committer.submit(tenant.name, [order])
+        except Exception as exc:
+            return _unavailable(tenant.name, exc)
+        if isinstance(outcome, Enqueued):
+            log.info("tenant %s: order %s %s as %s", tenant.name, _number(order), _verb(outcome), outcome.message_id)
+            return _Json(_stored(outcome), 202 if outcome.created else 200)
+        log.info("tenant %s: order %s conflicts with %s", tenant.name, _number(order), outcome.message_id)
+        return error_response(409, "ORDER_CONFLICT", str(outcome), "orderNumber", message_id=outcome.message_id)
+
+    async def post_batch(self, request: Request) -> Response:
+        try:
+            tenant = self._admit(request)
+            body = await _read_capped(request, MAX_BATCH_BYTES)
+            if len(body) > _INLINE_BATCH_BYTES:
+                orders, answers = await asyncio.to_thread(_judge_batch, body)
+            else:
+                orders, answers = _judge_batch(body)
+        except _Refusal as refusal:
+            return refusal.response
+        valid = [index for index, answer in enumerate(answers) if answer is None]
+        try:
+            outcomes = await self.committer.submit(tenant.name, [orders[index] for index in valid])
+        except Exception as exc:
+            return _unavailable(tenant.name, exc)
+        for index, outcome in zip(valid, outcomes, strict=True):
+            if isinstance(outcome, Enqueued):
+                answers[index] = {"status": 202 if outcome.created else 200, **_stored(outcome)}
+            else:
+                error = {"code": "ORDER_CONFLICT", "message": str(outcome), "field": "orderNumber"}
+                answers[index] = {"status": 409, "message_id": outcome.message_id, "error": error}
+        counts: dict[int, int] = {}
+        for answer in answers:
+            assert answer is not None
+            counts[answer["status"]] = counts.get(answer["status"], 0) + 1
+        log.info("tenant %s: batch of %d orders, by status %s", tenant.name, len(answers), counts)
+        return _Json(answers, 200)
+
+    async def health(self, request: Request) -> Response:
+        if not self.committer.running:
+            return error_response(503, "STOPPED", "the outbox writer is not running")
+        return _Json({"status": "ok"}, 200)
+
+    async def openapi(self, request: Request) -> Response:
+        return _Json(openapi_document(), 200)
+
+    def _admit(self, request: Request) -> Tenant:
+        """The tenant named in the path, if the request carries its token; else a `_Refusal` (404/401)."""
+        name = request.path_params["tenant"]
+        tenant = self.tenants.get(name)
+        if tenant is None:
+            raise _Refusal(error_response(404, "UNKNOWN_TENANT", f"no tenant named {name[:40]!r}"))
+        variable = tenant.intake_token_env
+        expected = self.token_lookup(variable) if variable else None
+        if not variable or not expected:
+            why = f"environment variable {variable} is not set" if variable else "it has no intake_token_env"
+            log.warning("tenant %s: intake refused a request: %s", name, why)
+            raise _Refusal(_unauthorized(f"the intake takes no orders for tenant {name!r}: {why}"))
+        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not presented.strip():
+            raise _Refusal(_unauthorized("an Authorization: Bearer <token> header is required"))
+        if not hmac.compare_digest(_bytes(presented.strip()), _bytes(expected)):
+            log.warning("tenant %s: a request with a wrong intake token", name)
+            raise _Refusal(_unauthorized("the bearer token is not this tenant's intake token"))
+        return tenant
+
+
+def _bytes(text: str) -> bytes:
+    return text.encode("utf-8", "surrogateescape")
+
+
+def _unauthorized(message: str) -> Response:
+    return error_response(401, "UNAUTHORIZED", message, headers={"WWW-Authenticate": 'Bearer realm="intake"'})
+
+
+def _unavailable(tenant: str, exc: Exception) -> Response:
+    log.error("tenant %s: the outbox could not store orders: %s: %s", tenant, type(exc).__name__, exc)
+    message = "the outbox cannot store orders right now; retry later"
+    return error_response(503, "OUTBOX_UNAVAILABLE", message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+def _verb(outcome: Enqueued) -> str:
+    return "stored" if outcome.created else "already stored"
+
+
+async def _read_capped(request: Request, cap: int) -> bytes:
+    """The body, or a 413 `_Refusal` as soon as it is known to pass `cap` (nothing more is read)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap:
+        raise _Refusal(_too_large(cap))
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > cap:
+                raise _Refusal(_too_large(cap))
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise _Refusal(error_response(400, "DISCONNECTED", "the body was cut off")) from None
+    return b"".join(chunks)
+
+
+def _too_large(cap: int) -> Response:
+    message = f"the body is over {cap} bytes"
+    return error_response(413, "TOO_LARGE", message, headers={"Connection": "close"})
+
+
+def _parse(body: bytes) -> Any:
+    try:
+        return parse_json(body)
+    except BadPayload as exc:
+        raise _Refusal(error_response(400, "INVALID_JSON", str(exc))) from None
+
+
+def _judge_batch(body: bytes) -> tuple[list[Any], list[dict[str, Any] | None]]:
+    """The parsed orders and, per order, its refusal entry (None: valid). Runs in a thread for big bodies."""
+    orders = _parse(body)
+    if not isinstance(orders, list):
+        raise _Refusal(error_response(400, "NOT_AN_ARRAY", "the batch body must be a JSON array of orders"))
+    if len(orders) > MAX_BATCH_ORDERS:
+        message = f"a batch holds at most {MAX_BATCH_ORDERS} orders, this one {len(orders)}"
+        raise _Refusal(error_response(413, "TOO_MANY_ORDERS", message))
+    check_text = may_hold_surrogates(body)
+    answers: list[dict[str, Any] | None] = []
+    for order in orders:
+        problems = judge_order(order, check_text=check_text)
+        if problems:
+            first = first_problem(problems)
+            error = {"code": first.code, "message": first.message, "field": first.field}
+            answers.append({"status": 422, "error": error})
+        elif len(body) > MAX_ORDER_BYTES and len(order_text(order).encode()) > MAX_ORDER_BYTES:
+            error = {"code": "TOO_LARGE", "message": f"the order is over {MAX_ORDER_BYTES} bytes", "field": None}
+            answers.append({"status": 413, "error": error})
+        else:
+            answers.append(None)
+    return orders, answers
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "HTTP_ERROR")
+    return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
+
+
+def create_app(
+    tenants: list[Tenant],
+    outbox: Outbox,
+    *,
+    clock: Clock | None = None,
+    token_lookup: Callable[[str], str | None] = os.environ.get,
+    linger_seconds: float = 0.0,
+) -> Starlette:
+    """The intake app. The outbox writer starts and stops with the app's lifespan."""
+    committer = GroupCommitter(outbox, actor=ACTOR, clock=clock, linger_seconds=linger_seconds)
+    intake = Intake(tenants, committer, token_lookup)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await committer.start()
+        try:
+            yield
+        finally:
+            await committer.stop()
+
+    app = Starlette(
+        routes=[
+            Route("/tenants/{tenant}/orders", intake.post_order, methods=["POST"]),
+            Route("/tenants/{tenant}/orders/batch", intake.post_batch, methods=["POST"]),
+            Route("/openapi.json", intake.openapi, methods=["GET"]),
+            Route("/health", intake.health, methods=["GET"]),
+        ],
+        exception_handlers={HTTPException: _http_error},
+        lifespan=lifespan,
+    )
+    app.state.intake = intake
+    app.state.committer = committer
+    return app

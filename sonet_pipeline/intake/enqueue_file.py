@@ -1,0 +1,188 @@
+"""`sonet-pipeline orders enqueue FILE --tenant T`: put the orders of a file into the outbox.
+
+The file holds one JSON object, a JSON array, or JSON Lines. Detection: the first non-space character
+`[` means an array; `{` means one object if the whole file parses as one, else JSON Lines; anything
+else is read as JSON Lines. Each order is judged alone (`payload.judge_order`: the schema and the
+intake's semantic rules, as at the HTTP intake) and the valid ones are enqueued with `enqueue_many`,
+500 to a transaction. Every order gets an entry in the report, placed by its line (JSON Lines, from
+1), its index (array, from 0), or as the document:
+
+- `accepted`: new in the outbox (`pending`);
+- `duplicate`: the same order was already there (nothing changed);
+- `conflict`: the tenant has this orderNumber with other content (not stored; `message_id` names it);
+- `refused`: invalid (not JSON, schema, semantic rule); not stored; `error` says why and where.
+
+An order that is valid but cannot become a SalesOrder is accepted here; it becomes `failed`
+(UNMAPPABLE) when its message is built. `exit_code` is 1 when any order was refused or conflicts.
+A file that cannot be read at all (missing, not UTF-8, an array that does not parse, no orders)
+raises `EnqueueFileError`. An outbox failure propagates; the batches committed before it stay stored,
+and running the file again is safe (they come back as duplicates).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from sonet_pipeline.common.clock import Clock, SystemClock
+from sonet_pipeline.intake.payload import BadPayload, first_problem, judge_order, may_hold_surrogates, parse_json
+from sonet_pipeline.orders.validation import OrderProblem
+from sonet_pipeline.outbox import Enqueued, Outbox
+
+ACTOR = "cli: orders enqueue"
+BATCH_SIZE = 500
+
+Outcome = Literal["accepted", "duplicate", "conflict", "refused"]
+Layout = Literal["object", "array", "lines"]
+
+
+class EnqueueFileError(ValueError):
+    """The file as a whole cannot be read as orders; the message names the file and why."""
+
+
+@dataclass(frozen=True)
+class FileOrder:
+    """One order of the file and what became of it."""
+
+    line: int | None
+    index: int | None
+    order_number: str | None
+    outcome: Outcome
+    message_id: str | None = None
+    state: str | None = None
+    error: OrderProblem | None = None
+
+    @property
+    def position(self) -> str:
+        if self.line is not None:
+            return f"line {self.line}"
+        return f"index {self.index}" if self.index is not None else "the document"
+
+    def describe(self) -> str:
+        """One line for stderr: `line 3: refused: SCHEMA lines[0].quantity: ...`."""
+        number = f" (order {self.order_number})" if self.order_number else ""
+        if self.error is not None:
+            field = f" {self.error.field}" if self.error.field else ""
+            return f"{self.position}{number}: {self.outcome}: {self.error.code}{field}: {self.error.message}"
+        return f"{self.position}{number}: {self.outcome}: message {self.message_id} ({self.state})"
+
+
+@dataclass(frozen=True)
+class EnqueueReport:
+    path: str
+    tenant: str
+    layout: Layout
+    orders: list[FileOrder]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counted = Counter(order.outcome for order in self.orders)
+        return {outcome: counted.get(outcome, 0) for outcome in ("accepted", "duplicate", "conflict", "refused")}
+
+    @property
+    def exit_code(self) -> int:
+        counts = self.counts
+        return 1 if counts["refused"] or counts["conflict"] else 0
+
+
+@dataclass(frozen=True)
+class _Entry:
+    line: int | None
+    index: int | None
+    value: Any
+    problem: OrderProblem | None
+
+
+def enqueue_file(
+    path: Path | str,
+    *,
+    tenant: str,
+    outbox: Outbox,
+    clock: Clock | None = None,
+    actor: str = ACTOR,
+    batch_size: int = BATCH_SIZE,
+) -> EnqueueReport:
+    source = Path(path)
+    try:
+        raw = source.read_bytes()
+    except OSError as exc:
+        raise EnqueueFileError(f"{source}: cannot read the file: {exc.strerror or exc}") from None
+    layout, entries = _read_entries(raw, name=str(source))
+    clock = clock or SystemClock()
+    check_text = may_hold_surrogates(raw)
+    results: list[FileOrder | None] = []
+    valid: list[tuple[int, _Entry]] = []
+    for entry in entries:
+        problems = [entry.problem] if entry.problem else judge_order(entry.value, check_text=check_text)
+        if problems:
+            results.append(_refused(entry, first_problem(problems)))
+        else:
+            valid.append((len(results), entry))
+            results.append(None)
+    for start in range(0, len(valid), batch_size):
+        chunk = valid[start : start + batch_size]
+        orders = [entry.value for _, entry in chunk]
+        outcomes = outbox.enqueue_many(tenant, orders, actor=actor, now=clock.now())
+        for (slot, entry), outcome in zip(chunk, outcomes, strict=True):
+            results[slot] = _settled(entry, outcome)
+    return EnqueueReport(str(source), tenant, layout, [result for result in results if result is not None])
+
+
+def _read_entries(raw: bytes, *, name: str = "the file") -> tuple[Layout, list[_Entry]]:
+    """The file's layout and its orders, each parsed alone (a line that does not parse is an entry
+    with a problem, not an error of the file)."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise EnqueueFileError(f"{name}: not UTF-8 text (byte {exc.start})") from None
+    start = text.lstrip()[:1]
+    if not start:
+        raise EnqueueFileError(f"{name}: no orders (the file is empty)")
+    if start == "[":
+        try:
+            values = parse_json(text)
+        except BadPayload as exc:
+            raise EnqueueFileError(f"{name}: the JSON array cannot be read: {exc}") from None
+        return "array", [_Entry(None, index, value, None) for index, value in enumerate(values)]
+    if start == "{":
+        try:
+            value = parse_json(text)
+        except BadPayload:
+            pass
+        else:
+            return "object", [_Entry(None, None, value, None)]
+    return "lines", list(_lines(text))
+
+
+def _lines(text: str) -> Iterator[_Entry]:
+    # Only "\n" ends a line: `splitlines` would also cut at U+2028 and others, which JSON strings may hold.
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield _Entry(number, None, parse_json(line), None)
+        except BadPayload as exc:
+            yield _Entry(number, None, None, OrderProblem("INVALID_JSON", str(exc), None))
+
+
+def _order_number(value: Any) -> str | None:
+    number = value.get("orderNumber") if isinstance(value, dict) else None
+    if not isinstance(number, str):
+        return None
+    return number[:60].encode("utf-8", "backslashreplace").decode("utf-8")  # printable, whatever it holds
+
+
+def _refused(entry: _Entry, problem: OrderProblem) -> FileOrder:
+    return FileOrder(entry.line, entry.index, _order_number(entry.value), "refused", error=problem)
+
+
+def _settled(entry: _Entry, outcome: Any) -> FileOrder:
+    number = _order_number(entry.value)
+    if isinstance(outcome, Enqueued):
+        kind: Outcome = "accepted" if outcome.created else "duplicate"
+        return FileOrder(entry.line, entry.index, number, kind, outcome.message_id, str(outcome.state))
+    problem = OrderProblem("ORDER_CONFLICT", str(outcome), "orderNumber")
+    return FileOrder(entry.line, entry.index, number, "conflict", outcome.message_id, error=problem)
