@@ -7,6 +7,7 @@ configuration. `--json` output goes to stdout alone; progress and logs go to std
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -73,6 +74,21 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--json", action="store_true", help="one JSON document on stdout")
     send.set_defaults(handler=_send)
 
+    intake = commands.add_parser("intake", help="serve the web-shop order intake over HTTP", description=_doc("intake"))
+    intake.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    intake.add_argument("--port", type=int, default=8780, help="port to listen on (default: %(default)s)")
+    intake.set_defaults(handler=_intake)
+
+    orders = commands.add_parser("orders", help="web-shop orders")
+    order_commands = orders.add_subparsers(title="order commands", required=True, metavar="COMMAND")
+    enqueue = order_commands.add_parser(
+        "enqueue", help="store orders from a file in the outbox", description=_doc("enqueue")
+    )
+    enqueue.add_argument("file", help="one JSON object, a JSON array, or JSON Lines")
+    enqueue.add_argument("--tenant", required=True, help="the tenant the orders belong to")
+    enqueue.add_argument("--json", action="store_true", help="JSON Lines on stdout, one per order")
+    enqueue.set_defaults(handler=_orders_enqueue)
+
     store = commands.add_parser("store", help="read the local store")
     store_commands = store.add_subparsers(title="store commands", required=True, metavar="COMMAND")
     dump = store_commands.add_parser("dump", help="print a tenant's records as JSON Lines", description=_doc("dump"))
@@ -103,6 +119,13 @@ def _doc(command: str) -> str:
         "send": "Run the send job now through Dagster (the run shows in the UI): due messages are built, "
         "validated and sent within each tenant's Message API limits. Waits and prints a summary. Messages that end "
         "failed are data: exit 0 when the run succeeded, 1 when it failed (e.g. Sonet refused the credentials).",
+        "intake": "Serve POST /tenants/{tenant}/orders (and /orders/batch): each valid order is committed to the "
+        "outbox before the answer (202 new, 200 the same again, 409 same orderNumber with other content). The "
+        "bearer token comes from the env var the tenant's intake_token_env names. OpenAPI at /openapi.json.",
+        "enqueue": "Store the orders of FILE in the outbox, each judged alone as at the intake. Refused orders "
+        "(invalid) and conflicts (same orderNumber, other content) are not stored and are reported on stderr with "
+        "their line or index; the exit code is then 1. Orders that cannot become a SalesOrder are stored and fail "
+        "later as UNMAPPABLE.",
         "dump": "Print the store's latest state, one record per key, DELETED and PASSIVE included, with the "
         "field names and value formats of schema.graphql. Reads the snapshot the last sync published.",
         "tenants check": "Load the tenants file (SONET_PIPELINE_TENANTS, default the demo tenants), validate every "
@@ -158,6 +181,48 @@ def _send(args: argparse.Namespace) -> int:
     summary = run_send(build_definitions(load_tenants()), prepare_instance(), tenants)
     print(json.dumps(summary.as_json()) if args.json else "\n".join(format_summary(summary)))
     return EXIT_OK if summary.success else EXIT_FAILED
+
+
+def _intake(args: argparse.Namespace) -> int:
+    from sonet_pipeline.intake.server import serve
+
+    load_tenants()  # a broken tenants file fails here, before the port opens
+    print(f"intake on http://{args.host}:{args.port} (OpenAPI at /openapi.json)", flush=True)
+    serve(args.host, args.port)
+    return EXIT_OK
+
+
+def _orders_enqueue(args: argparse.Namespace) -> int:
+    from sonet_pipeline.intake.enqueue_file import EnqueueFileError, enqueue_file
+    from sonet_pipeline.outbox import open_outbox
+
+    tenant = tenant_by_name(load_tenants(), args.tenant)
+    with open_outbox(os.environ.get("SONET_PIPELINE_POSTGRES_DSN")) as outbox:
+        try:
+            report = enqueue_file(args.file, tenant=tenant.name, outbox=outbox)
+        except EnqueueFileError as exc:
+            print(f"sonet-pipeline orders enqueue: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    for order in report.orders:
+        if args.json:
+            error = None if order.error is None else dataclasses.asdict(order.error)
+            print(
+                json.dumps(
+                    {
+                        "position": order.position,
+                        "order_number": order.order_number,
+                        "outcome": order.outcome,
+                        "message_id": order.message_id,
+                        "state": order.state,
+                        "error": error,
+                    }
+                )
+            )
+        if order.outcome in ("refused", "conflict"):
+            print(order.describe(), file=sys.stderr)
+    counts = ", ".join(f"{n} {outcome}" for outcome, n in report.counts.items())
+    print(f"{report.path}: {counts}", file=sys.stderr if args.json else sys.stdout)
+    return report.exit_code
 
 
 def _store_dump(args: argparse.Namespace) -> int:

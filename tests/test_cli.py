@@ -10,7 +10,24 @@ from sonet_pipeline import settings
 from sonet_pipeline.cli import EXIT_OK, EXIT_USAGE, main
 
 
-@pytest.mark.parametrize("command", [[], ["demo"], ["standin"], ["tenants"], ["tenants", "check"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["demo"],
+        ["standin"],
+        ["tenants"],
+        ["tenants", "check"],
+        ["sync"],
+        ["send"],
+        ["store", "dump"],
+        ["intake"],
+        ["orders", "enqueue"],
+        ["outbox"],
+        ["outbox", "status"],
+        ["outbox", "reconcile"],
+    ],
+)
 def test_every_command_has_help(command, capsys):
     """`--help` works on every command and exits 0."""
     with pytest.raises(SystemExit) as info:
@@ -56,3 +73,27 @@ def test_a_broken_tenants_file_is_a_configuration_error(tmp_path, monkeypatch, c
     captured = capsys.readouterr()
     assert captured.out == ""
     assert str(bad) in captured.err and "field sonet.company" in captured.err
+
+
+def test_orders_enqueue_reports_refused_orders_by_line_and_stores_the_rest(tmp_path, monkeypatch, capsys):
+    """JSON Lines with one invalid order: the valid ones are stored, the invalid one is named by its line on
+    stderr and not stored, and the exit code is 1."""
+    import copy
+
+    from sonet_pipeline.contract import read_text
+    from sonet_pipeline.outbox import open_outbox
+
+    monkeypatch.delenv(settings.TENANTS_ENV, raising=False)
+    example = json.loads(read_text("examples/commerce-order-b2b.json"))
+    good = copy.deepcopy(example)
+    bad = copy.deepcopy(example) | {"orderNumber": "WEB-2"}
+    bad["lines"][0]["quantity"] = "two"
+    path = tmp_path / "orders.jsonl"
+    path.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
+    assert main(["orders", "enqueue", str(path), "--tenant", "acme", "--json"]) == 1
+    captured = capsys.readouterr()
+    outcomes = [json.loads(line)["outcome"] for line in captured.out.splitlines()]
+    assert outcomes == ["accepted", "refused"]
+    assert "line 2" in captured.err and "lines[0].quantity" in captured.err
+    with open_outbox() as outbox:
+        assert [m.order_number for m in outbox.list(tenant="acme")] == ["WEB-100234"]
