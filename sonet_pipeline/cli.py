@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1", help="address both listen on (default: %(default)s)")
     demo.add_argument("--standin-port", type=int, default=8765, help="the stand-in's port (default: %(default)s)")
     demo.add_argument("--ui-port", type=int, default=3000, help="the Dagster UI's port (default: %(default)s)")
+    demo.add_argument("--intake-port", type=int, default=8780, help="the order intake's port (default: %(default)s)")
     demo.add_argument("--items", type=int, default=2000, help="items per demo company (default: %(default)s)")
     demo.add_argument(
         "--changes-per-minute", type=int, default=30, help="simulated ERP activity (default: %(default)s)"
@@ -246,6 +247,7 @@ def _run_demo(args: argparse.Namespace) -> int:
         host=args.host,
         standin_port=args.standin_port,
         ui_port=args.ui_port,
+        intake_port=args.intake_port,
         items=args.items,
         changes_per_minute=args.changes_per_minute,
     )

@@ -1,8 +1,9 @@
-"""`sonet-pipeline demo`: the Sonet stand-in and `dagster dev` with the demo tenants, on one machine.
+"""`sonet-pipeline demo`: the Sonet stand-in, the order intake and `dagster dev` with the demo tenants.
 
-Both run as child processes. The stand-in serves the demo companies with their demo tokens, keeps its
+All three run as child processes. The stand-in serves the demo companies with their demo tokens, keeps its
 state under the data dir (so accepted orders survive a restart) and makes a little ERP activity.
-`dagster dev` runs with `DAGSTER_HOME` under the data dir. Ctrl-C (or SIGTERM) stops both.
+The intake takes web-shop orders into the outbox; `dagster dev` (with `DAGSTER_HOME` under the data dir)
+syncs every minute and sends what the intake stored. Ctrl-C (or SIGTERM) stops all three.
 """
 
 from __future__ import annotations
@@ -21,8 +22,13 @@ import requests
 from sonet_pipeline import settings
 from sonet_pipeline.dagster_home import ensure_dagster_home
 
-#: The stand-in's demo companies and tokens, and the env vars the demo tenants read them from.
-DEMO_TOKENS = {"ACME_SONET_TOKEN": "demo-token-acme", "NORDIC_SONET_TOKEN": "demo-token-nordic"}
+#: The stand-in's demo tokens and the intake's demo tokens, under the env vars the demo tenants name.
+DEMO_TOKENS = {
+    "ACME_SONET_TOKEN": "demo-token-acme",
+    "NORDIC_SONET_TOKEN": "demo-token-nordic",
+    "ACME_INTAKE_TOKEN": "demo-intake-acme",
+    "NORDIC_INTAKE_TOKEN": "demo-intake-nordic",
+}
 
 
 class DemoError(RuntimeError):
@@ -34,6 +40,7 @@ class DemoOptions:
     host: str = "127.0.0.1"
     standin_port: int = 8765
     ui_port: int = 3000
+    intake_port: int = 8780
     changes_per_minute: int = 30
     items: int = 2000
     startup_seconds: float = 180.0
@@ -41,7 +48,8 @@ class DemoOptions:
 
 def run_demo(options: DemoOptions) -> int:
     """Start both, print where they are, wait until one stops or we are told to stop."""
-    for name, port in (("stand-in", options.standin_port), ("Dagster UI", options.ui_port)):
+    ports = (("stand-in", options.standin_port), ("Dagster UI", options.ui_port), ("intake", options.intake_port))
+    for name, port in ports:
         if not _port_free(options.host, port):
             raise DemoError(f"port {port} for the {name} is in use on {options.host}: free it or pick another")
     env = _demo_environment()
@@ -51,12 +59,16 @@ def run_demo(options: DemoOptions) -> int:
         children.append(_start(_standin_command(options), env))
         standin_url = f"http://{options.host}:{options.standin_port}"
         _wait_for(f"{standin_url}/health", children, options.startup_seconds, "the Sonet stand-in")
+        children.append(_start(_intake_command(options), env))
+        intake_url = f"http://{options.host}:{options.intake_port}"
+        _wait_for(f"{intake_url}/health", children, options.startup_seconds, "the order intake")
         children.append(_start(_dagster_command(options), env))
         ui_url = f"http://{options.host}:{options.ui_port}"
         _wait_for(f"{ui_url}/server_info", children, options.startup_seconds, "the Dagster UI")
         print(f"Sonet stand-in: {standin_url}", flush=True)
+        print(f"Order intake:   {intake_url}/tenants/acme/orders   (Bearer {env['ACME_INTAKE_TOKEN']})", flush=True)
         print(f"Dagster UI:     {ui_url}", flush=True)
-        print(f"Data dir:       {settings.data_dir()}   (Ctrl-C stops both)", flush=True)
+        print(f"Data dir:       {settings.data_dir()}   (Ctrl-C stops all three)", flush=True)
         while not stop() and all(child.poll() is None for child in children):
             time.sleep(0.5)
         failed = [c for c in children if c.poll() not in (None, 0)]
@@ -84,6 +96,19 @@ def _standin_command(options: DemoOptions) -> list[str]:
         "--changes-per-minute", str(options.changes_per_minute),
         "--state-file", str(state_file),
     ]  # fmt: skip
+
+
+def _intake_command(options: DemoOptions) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "sonet_pipeline.cli",
+        "intake",
+        "--host",
+        options.host,
+        "--port",
+        str(options.intake_port),
+    ]
 
 
 def _dagster_command(options: DemoOptions) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -16,6 +17,7 @@ import pytest
 import requests
 
 from sonet_pipeline import settings
+from sonet_pipeline.contract import read_text
 
 pytestmark = pytest.mark.slow
 
@@ -52,15 +54,16 @@ def read_until(process: subprocess.Popen, prefix: str, seconds: float) -> str:
 
 
 def test_demo_serves_standin_and_ui_with_the_demo_tenants(tmp_path: Path):
-    """The stand-in answers the demo tokens, the UI loads the code location, and Ctrl-C stops both."""
-    standin_port, ui_port = free_port(), free_port()
+    """The stand-in answers the demo tokens, the intake takes an order, the UI loads the code location, and
+    Ctrl-C stops all three."""
+    standin_port, ui_port, intake_port = free_port(), free_port(), free_port()
     tenants = settings.demo_tenants_file().read_text().replace("127.0.0.1:8765", f"127.0.0.1:{standin_port}")
     (tmp_path / "tenants.yaml").write_text(tenants)
     env = {**os.environ, settings.TENANTS_ENV: str(tmp_path / "tenants.yaml"), settings.DATA_DIR_ENV: str(tmp_path)}
     env.pop("DAGSTER_HOME", None)
     demo = subprocess.Popen(
         [sys.executable, "-m", "sonet_pipeline.cli", "demo", "--standin-port", str(standin_port),
-         "--ui-port", str(ui_port), "--items", "50"],
+         "--ui-port", str(ui_port), "--intake-port", str(intake_port), "--items", "50"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     try:
@@ -83,9 +86,18 @@ def test_demo_serves_standin_and_ui_with_the_demo_tenants(tmp_path: Path):
         )
         assert graphql.status_code == 200 and graphql.json()["data"]["items"]["edges"]
         assert (tmp_path / "dagster" / "dagster.yaml").exists()
+
+        order = json.loads(read_text("examples/commerce-order-b2b.json"))
+        stored = requests.post(
+            f"http://127.0.0.1:{intake_port}/tenants/acme/orders",
+            json=order,
+            headers={"Authorization": "Bearer demo-intake-acme"},
+            timeout=10,
+        )
+        assert stored.status_code == 202, stored.text
     finally:
         demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=90) == 0
-    for port in (standin_port, ui_port):
+    for port in (standin_port, ui_port, intake_port):
         with socket.socket() as probe:
             assert probe.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still served after the demo stopped"
