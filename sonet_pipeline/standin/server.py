@@ -1,21 +1,18 @@
 """Running the stand-in over HTTP: `serve()` blocks (the CLI), `RunningStandin` runs it in a thread.
 
 uvicorn, one worker, no access log (a request's headers carry a token; none is ever logged).
-`RunningStandin` binds a free port itself at run time and hands the socket to uvicorn, so tests and
-benchmarks never guess ports.
+`RunningStandin` is an `AsgiThread`: it binds a free port at run time and hands the socket to uvicorn,
+so tests and benchmarks never guess ports.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import socket
-import threading
-import time
-from types import TracebackType
 
 import uvicorn
 
+from sonet_pipeline.common.asgi_thread import AsgiThread
 from sonet_pipeline.standin.app import create_app
 from sonet_pipeline.standin.runtime import Standin
 
@@ -28,10 +25,14 @@ class _MuteLostAnswers(logging.Filter):
         return record.getMessage() != _LOST_ANSWER_LOG
 
 
-def _config(standin: Standin, *, host: str, port: int, log_level: str) -> uvicorn.Config:
+def _mute_lost_answers() -> None:
     errors = logging.getLogger("uvicorn.error")
     if not any(isinstance(f, _MuteLostAnswers) for f in errors.filters):
         errors.addFilter(_MuteLostAnswers())
+
+
+def _config(standin: Standin, *, host: str, port: int, log_level: str) -> uvicorn.Config:
+    _mute_lost_answers()
     return uvicorn.Config(
         create_app(standin),
         host=host,
@@ -51,54 +52,10 @@ def serve(standin: Standin, host: str = "127.0.0.1", port: int = 8765) -> None:
         uvicorn.Server(_config(standin, host=host, port=port, log_level="info")).run()
 
 
-class RunningStandin:
+class RunningStandin(AsgiThread):
     """`with RunningStandin(standin) as running: requests.post(running.base_url + "/graphql", ...)`."""
 
     def __init__(self, standin: Standin, host: str = "127.0.0.1", *, start_timeout: float = 15.0) -> None:
+        _mute_lost_answers()
+        super().__init__(create_app(standin), host, start_timeout=start_timeout)
         self.standin = standin
-        self.host = host
-        self.start_timeout = start_timeout
-        self.port = 0
-        self._socket: socket.socket | None = None
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def base_url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
-
-    def start(self) -> RunningStandin:
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.bind((self.host, 0))
-        self._socket, self.port = sock, sock.getsockname()[1]
-        self._server = uvicorn.Server(_config(self.standin, host=self.host, port=self.port, log_level="warning"))
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name=f"standin-{self.port}", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + self.start_timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the stand-in did not start on {self.base_url}")
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=15)
-        if self._socket is not None:
-            self._socket.close()
-        self._server = self._thread = self._socket = None
-
-    def __enter__(self) -> RunningStandin:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
