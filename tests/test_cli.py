@@ -48,7 +48,8 @@ def test_tenants_check_json_lists_missing_secrets_and_exits_2(monkeypatch, capsy
     """Unset token variables are named (never a value) and make the check exit 2."""
     monkeypatch.delenv(settings.TENANTS_ENV, raising=False)
     monkeypatch.delenv("ACME_SONET_TOKEN", raising=False)
-    monkeypatch.setenv("NORDIC_SONET_TOKEN", "secret-nordic")
+    for variable in ("NORDIC_SONET_TOKEN", "ACME_INTAKE_TOKEN", "NORDIC_INTAKE_TOKEN"):
+        monkeypatch.setenv(variable, "secret-nordic")
     assert main(["tenants", "check", "--json"]) == EXIT_USAGE
     out = capsys.readouterr().out
     report = json.loads(out)
@@ -58,8 +59,8 @@ def test_tenants_check_json_lists_missing_secrets_and_exits_2(monkeypatch, capsy
 
 def test_tenants_check_passes_with_secrets(monkeypatch, capsys):
     monkeypatch.delenv(settings.TENANTS_ENV, raising=False)
-    monkeypatch.setenv("ACME_SONET_TOKEN", "a")
-    monkeypatch.setenv("NORDIC_SONET_TOKEN", "b")
+    for variable in ("ACME_SONET_TOKEN", "NORDIC_SONET_TOKEN", "ACME_INTAKE_TOKEN", "NORDIC_INTAKE_TOKEN"):
+        monkeypatch.setenv(variable, "x")
     assert main(["tenants", "check"]) == EXIT_OK
     assert "2 tenant(s)" in capsys.readouterr().out
 

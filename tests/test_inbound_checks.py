@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from dagster import AssetCheckSeverity, AssetKey, AssetMaterialization
+from dagster import AssetCheckSeverity, AssetKey, AssetMaterialization, DagsterEventType
 
 from sonet_pipeline.common.clock import ManualClock
 from sonet_pipeline.definitions import build_definitions
 from sonet_pipeline.jobs.cli_runs import execute_job, prepare_instance
-from sonet_pipeline.jobs.sync import FRESHNESS_JOB, SYNC_JOB
+from sonet_pipeline.jobs.sync import FRESHNESS_JOB
+from sonet_pipeline.jobs.sync_runs import run_sync
 from sonet_pipeline.tenants import load_tenants
 from tests.standin.standin_http import TOKENS
 
@@ -29,10 +30,16 @@ def tenants_file(sonet, tmp_path, monkeypatch):
 
 
 def sync_checks(sonet, tenants_file) -> dict[str, object]:
-    """Run the sync job for the hour in progress; its check evaluations by `entity/check`."""
-    defs = build_definitions(load_tenants(tenants_file), clock=sonet.clock)
-    result = execute_job(defs.resolve_job_def(SYNC_JOB), prepare_instance(), partition_key="2026-11-28-04:00")
-    return {f"{e.asset_key.path[-1]}/{e.check_name}": e for e in result.get_asset_check_evaluations()}
+    """Run the sync for the hour in progress as the CLI does; its check evaluations by `entity/check`."""
+    tenants = load_tenants(tenants_file)
+    defs = build_definitions(tenants, clock=sonet.clock)
+    summary = run_sync(defs, prepare_instance(), tenants, now=datetime(2026, 11, 28, 4, 30, tzinfo=UTC))
+    instance = prepare_instance()
+    steps = instance.get_records_for_run(summary.run_id, of_type=DagsterEventType.STEP_START).records
+    assert [r.event_log_entry.step_key for r in steps] == ["acme__sonet_sync"], "freshness is judged by its own job"
+    records = instance.get_records_for_run(summary.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)
+    evaluations = [record.event_log_entry.dagster_event.event_specific_data for record in records.records]
+    return {f"{e.asset_key.path[-1]}/{e.check_name}": e for e in evaluations}
 
 
 def test_seed_data_warnings_name_their_records(sonet, tenants_file):

@@ -64,6 +64,7 @@ def test_one_run_per_minute_for_all_due_tenants(defs):
     assert request.partition_key == "2026-11-28-07:00"
     assert {key.path[0] for key in request.asset_selection} == {"every_minute", "every_third"}
     assert request.tags["sonet/flow"] == "sync"
+    assert request.asset_check_keys and "fresh" not in {key.name for key in request.asset_check_keys}
     [request] = evaluate(defs, "sonet_sync_every_minute", datetime(2026, 11, 28, 7, 1, tzinfo=UTC), instance)
     assert {key.path[0] for key in request.asset_selection} == {"every_minute"}
 

@@ -66,6 +66,11 @@ def check_specs(tenant: str) -> list[AssetCheckSpec]:
     ]  # fmt: skip
 
 
+def check_keys(tenant: str) -> list[AssetCheckKey]:
+    """The checks the sync step evaluates, for a run that selects them explicitly (no freshness checks)."""
+    return [AssetCheckKey(asset_key=_asset_key(tenant, check.entity), name=check.name) for check in CHECKS]
+
+
 def check_results(
     context: AssetExecutionContext, tenant: str, entity_name: str, store: TenantStore
 ) -> Iterator[AssetCheckResult]:

@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import DagsterInstance, JobDefinition
+from dagster import AssetCheckKey, AssetKey, DagsterInstance, JobDefinition
 
 from sonet_pipeline import settings
 from sonet_pipeline.dagster_home import ensure_dagster_home
@@ -44,9 +44,18 @@ def execute_job(
     tags: Mapping[str, str] | None = None,
     run_config: Mapping[str, Any] | None = None,
     partition_key: str | None = None,
-    asset_selection: list | None = None,
+    asset_selection: list[AssetKey] | None = None,
+    asset_check_selection: list[AssetCheckKey] | None = None,
 ):
-    """Run `job` here and now against `instance`; answer the `ExecuteInProcessResult`."""
+    """Run `job` here and now against `instance`; answer the `ExecuteInProcessResult`.
+
+    With `asset_selection` alone Dagster runs every check of those assets; name the checks with
+    `asset_check_selection` to run only those."""
+    if asset_check_selection is not None:
+        job = job.get_subset(
+            asset_selection=set(asset_selection or ()), asset_check_selection=set(asset_check_selection)
+        )
+        asset_selection = None
     return job.execute_in_process(
         instance=instance,
         tags=cli_run_tags(tags),

@@ -13,6 +13,7 @@ from typing import Any
 from dagster import DagsterInstance, Definitions
 
 from sonet_pipeline.assets.inbound import SYNC_PARTITIONS, inbound_key, partition_key_for, sync_op_name
+from sonet_pipeline.assets.inbound_checks import check_keys
 from sonet_pipeline.dagster_home import FLOW_TAG
 from sonet_pipeline.entities import SYNCED
 from sonet_pipeline.jobs.cli_runs import execute_job
@@ -54,6 +55,7 @@ def run_sync(
         run_config=run_config,
         partition_key=partition_key,
         asset_selection=[inbound_key(t.name, name) for t in tenants for name in SYNCED],
+        asset_check_selection=[key for t in tenants for key in check_keys(t.name)],
     )
     return summarize(result)
 

@@ -18,6 +18,7 @@ from dagster import (
 )
 
 from sonet_pipeline.assets.inbound import inbound_key, partition_key_for, sync_op_name
+from sonet_pipeline.assets.inbound_checks import check_keys
 from sonet_pipeline.dagster_home import FLOW_TAG
 from sonet_pipeline.delta import tenant_due
 from sonet_pipeline.entities import SYNCED
@@ -47,6 +48,7 @@ def build_sync_schedules(
         return RunRequest(
             partition_key=partition_key_for(tick),
             asset_selection=[inbound_key(t.name, name) for t in due for name in SYNCED],
+            asset_check_keys=[key for t in due for key in check_keys(t.name)],  # not the freshness checks
             tags={FLOW_TAG: "sync"},
         )
 
