@@ -12,16 +12,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import requests
+from _standin import start_standin
 
 from sonet_pipeline.entities import entity
 from sonet_pipeline.sonet_query import SonetQueryClient
@@ -31,64 +27,24 @@ TOKEN = "bench-token"
 COMPANY = "01"
 FIRST = 500
 ITEMS = entity("items")
-CLI = Path(sys.executable).with_name("sonet-pipeline")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_standin(items: int) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    command = [str(CLI), "standin", "--unthrottled", "--items", str(items), "--port", str(port)]
-    command += ["--company", f"{COMPANY}={TOKEN}"]
-    # A fresh session, and SIGINT at its default, so that the stand-in stops on SIGINT like on Ctrl-C.
-    process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )  # fmt: skip
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the stand-in exited with {process.returncode}")
-        try:
-            if requests.get(f"{base_url}/health", timeout=1).ok:
-                return process, base_url
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.2)
-    stop(process)
-    raise SystemExit("the stand-in did not answer /health within 180 s")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def plain_loop(base_url: str) -> tuple[int, int]:
+def plain_loop(base_url: str, token: str = TOKEN, company: str = COMPANY) -> tuple[int, int]:
     """The ceiling: one keep-alive session posting the page query, following endCursor."""
-    session = requests.Session()
-    headers = {"Authorization": f"Bearer {TOKEN}", "X-Sonet-Company": COMPANY}
+    headers = {"Authorization": f"Bearer {token}", "X-Sonet-Company": company}
     query = ITEMS.page_query()
     after, records, pages = None, 0, 0
-    while True:
-        body = {"query": query, "variables": {"first": FIRST, "after": after}}
-        answer = session.post(f"{base_url}/graphql", json=body, headers=headers, timeout=60)
-        answer.raise_for_status()
-        connection = answer.json()["data"][ITEMS.list_field]
-        records += len(connection["edges"])
-        pages += 1
-        if not connection["pageInfo"]["hasNextPage"]:
-            return records, pages
-        after = connection["pageInfo"]["endCursor"]
+    with requests.Session() as session:
+        while True:
+            body = {"query": query, "variables": {"first": FIRST, "after": after}}
+            answer = session.post(f"{base_url}/graphql", json=body, headers=headers, timeout=60)
+            answer.raise_for_status()
+            connection = answer.json()["data"][ITEMS.list_field]
+            records += len(connection["edges"])
+            pages += 1
+            if not connection["pageInfo"]["hasNextPage"]:
+                return records, pages
+            after = connection["pageInfo"]["endCursor"]
 
 
 def client_loop(base_url: str) -> tuple[int, int]:
@@ -118,8 +74,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     started = time.perf_counter()
-    process, base_url = start_standin(args.items)
-    print(f"stand-in with {args.items} items up in {time.perf_counter() - started:.1f} s (pid {process.pid})")
+    sonet = start_standin({COMPANY: TOKEN}, items=args.items, unthrottled=True)
+    base_url = sonet.base_url
+    print(f"stand-in with {args.items} items up in {time.perf_counter() - started:.1f} s (pid {sonet.process.pid})")
     try:
         loops = {"(a) plain requests loop (ceiling)": plain_loop, "(b) SonetQueryClient.iter_pages": client_loop}
         measure(client_loop, base_url)  # warm-up: imports, the stand-in's parsed-query cache
@@ -128,7 +85,7 @@ def main() -> None:
             for name, loop in loops.items():
                 results[name].append(measure(loop, base_url))
     finally:
-        stop(process)
+        sonet.stop()
     print(f"{'what':<38} {'items/s (median)':>17} {'client CPU ms/page':>19}   runs (items/s)")
     for name, runs in results.items():
         rates = [rate for rate, _ in runs]
