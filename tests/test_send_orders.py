@@ -179,3 +179,52 @@ def test_a_send_killed_mid_batch_is_finished_by_the_next_run_exactly_once(start_
     later.send()
     assert set(later.states(ids).values()) == {SENT}
     accepted_once(sonet, ids)
+
+
+def test_a_deleted_customer_is_unknown_customer(sonet, tmp_path, monkeypatch):
+    """Sonet's UNKNOWN_CUSTOMER (a DELETED customer) ends `failed` with its code and field."""
+    write_tenants(sonet, tmp_path, monkeypatch)
+    procession = Procession(sonet)
+    procession.sync()
+    [mid] = procession.enqueue(order("WEB-5", customer__customerNumber="C10999", customer__contactId="C10999-1"))
+    procession.send()
+    error = procession.outbox.get(mid).error
+    assert (procession.outbox.get(mid).state, error.code, error.field) == (
+        FAILED, "UNKNOWN_CUSTOMER", "Customer/CustomerNumber",
+    )  # fmt: skip
+
+
+def test_refused_credentials_fail_the_run_loudly_and_send_nothing(sonet, tmp_path, monkeypatch):
+    """A wrong token: the send run fails naming the tenant, and every claimed message is back to pending."""
+    write_tenants(sonet, tmp_path, monkeypatch)
+    procession = Procession(sonet)
+    procession.sync()
+    ids = procession.enqueue(order("WEB-6"), order("WEB-7"))
+    monkeypatch.setenv("ACME_T", "not-the-token")
+    summary = run_send(
+        build_definitions(procession.tenants, clock=sonet.clock), procession.instance, procession.tenants
+    )
+    assert not summary.success
+    assert any("acme" in failure and "refused" in failure for failure in summary.failures)
+    assert "not-the-token" not in json.dumps(summary.as_json())
+    assert set(procession.states(ids).values()) == {"pending"}
+    accepted_once(sonet, [])
+
+
+def test_a_lost_answer_past_the_retry_window_is_settled_by_a_lookup(start_standin, tmp_path, monkeypatch):
+    """Answers lost until the retry window closes: the message is not sent again but looked up with
+    `salesOrder` (its last send long past the visibility lag); Sonet has it, so it is `sent`."""
+    sonet = start_standin(faults=Faults(lost_answer_share=1.0), lag_seconds=90)
+    write_tenants(sonet, tmp_path, monkeypatch)
+    procession = Procession(sonet)
+    procession.sync()
+    [mid] = procession.enqueue(order("WEB-8"))
+    assert procession.send()["without_answer"] == 1
+    assert procession.outbox.get(mid).state == SENDING
+    sonet.advance(25 * 3600)  # the 24 h retry window is over
+    figures = procession.send()
+    assert figures["duplicate"] == 1 and figures["without_answer"] == 0
+    message = procession.outbox.get(mid)
+    assert message.state == SENT and message.sonet_order_number
+    assert sonet.admin_json("GET", "/companies/01/counters")["message_arrivals"][mid] == 1, "never sent again"
+    accepted_once(sonet, [mid])
