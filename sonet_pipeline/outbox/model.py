@@ -235,15 +235,19 @@ def order_number_of(order: dict[str, Any]) -> str:
     return number
 
 
+# `json.dumps` with these options, without building an encoder per call (the intake's hot path).
+_as_received = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_canonical = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+
+
 def order_text(order: dict[str, Any]) -> str:
     """The order as stored: JSON with its keys in the order received (variant attributes keep theirs)."""
-    return json.dumps(order, ensure_ascii=False, separators=(",", ":"))
+    return _as_received(order)
 
 
 def order_hash(order: dict[str, Any]) -> str:
     """The content hash of an order: SHA-256 of its canonical JSON (sorted keys, no whitespace)."""
-    canonical = json.dumps(order, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(_canonical(order).encode()).hexdigest()
 
 
 def aware(instant: datetime) -> datetime:

@@ -7,7 +7,7 @@ other writer). The checks come from `model`; the SQL from `rows`.
 
 from __future__ import annotations
 
-import uuid
+import os
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -35,37 +35,55 @@ from sonet_pipeline.outbox.rows import Tx
 NO_ERROR = {"error_code": None, "error_message": None, "error_field": None}
 NO_CLAIM = {"claimed_by": None, "claim_expires_at": None}
 
-#: An order ready to store: (orderNumber, JSON text as received, content hash).
-Prepared = tuple[str, str, str]
+#: An order ready to store: (orderNumber, content hash, the order).
+Prepared = tuple[str, str, dict[str, Any]]
 
 
 def enqueue(tx: Tx, tenant: str, prepared: list[Prepared], actor: str, now: datetime) -> list[Enqueued | OrderConflict]:
     """New orders become pending messages; an orderNumber the tenant has is that message when the
-    content equals one of its versions, else a conflict. Repeats within `prepared` count too."""
+    content equals one of its versions, else a conflict. Repeats within `prepared` count too.
+
+    The intake's hot path: one query for the known numbers, `now` converted once, the order's text
+    made only for a new message, and rows built as the driver takes them (`Tx.many_plain`)."""
     known: dict[str, tuple[str, State, set[str]]] = {}  # order number -> message id, state, version hashes
-    numbers = sorted({number for number, _, _ in prepared})
-    for number, message_id, state, digest in tx.many_rows(rows.EXISTING, [(tenant, n) for n in numbers]):
+    numbers = list({number for number, _, _ in prepared})
+    for number, message_id, state, digest in tx.all_in(rows.EXISTING, (tenant,), numbers):
         known.setdefault(number, (message_id, State(state), set()))[2].add(digest)
+    stamp, pending = tx.stamp(now), PENDING.value  # as the driver takes them
     results: list[Enqueued | OrderConflict] = []
     messages, versions, events = [], [], []
-    for number, text, digest in prepared:
+    for (number, digest, order), new_id in zip(prepared, new_message_ids(len(prepared)), strict=True):
         if number in known:
             message_id, state, digests = known[number]
             same = digest in digests
             results.append(Enqueued(message_id, state, False) if same else OrderConflict(tenant, number, message_id))
             continue
-        message_id = str(uuid.uuid4())
+        message_id = new_id
         known[number] = (message_id, PENDING, {digest})
-        messages.append((message_id, tenant, number, now, now, now))
-        versions.append((message_id, 1, text, digest, now, actor))
-        events.append((message_id, now, None, PENDING, actor, "enqueued"))
+        messages.append((message_id, tenant, number, stamp, stamp, stamp))
+        versions.append((message_id, 1, order_text(order), digest, stamp, actor))
+        events.append((message_id, stamp, None, pending, actor, "enqueued"))
         results.append(Enqueued(message_id, PENDING, True))
     if messages:
-        tx.execute(rows.INSERT_TENANT, (tenant,))
-        tx.many(rows.INSERT_MESSAGE, messages)
-        tx.many(rows.INSERT_VERSION, versions)
-        tx.many(rows.INSERT_EVENT, events)
+        tx.many_plain(
+            (rows.INSERT_TENANT, [(tenant,)]),
+            (rows.INSERT_MESSAGE, messages),
+            (rows.INSERT_VERSION, versions),
+            (rows.INSERT_EVENT, events),
+        )
     return results
+
+
+def new_message_ids(count: int) -> list[str]:
+    """`count` new MessageIds: random UUID4s as `str(uuid.uuid4())` gives them, from one read of the
+    system's randomness (about a quarter of the cost of one `uuid4` each)."""
+    raw = bytearray(os.urandom(16 * count))
+    for start in range(0, 16 * count, 16):
+        raw[start + 6] = raw[start + 6] & 0x0F | 0x40  # version 4
+        raw[start + 8] = raw[start + 8] & 0x3F | 0x80  # variant RFC 4122
+    h = raw.hex()
+    return [f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-{h[i + 16 : i + 20]}-{h[i + 20 : i + 32]}"
+            for i in range(0, 32 * count, 32)]  # fmt: skip
 
 
 def claim(tx: Tx, tenant: str, limit: int, owner: str, now: datetime, until: datetime, lock: str) -> list[Message]:

@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import queue
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -65,11 +66,35 @@ class _PostgresTx:
         elif batch:
             self.cursor.executemany(_pg(statement), batch)
 
-    def many_rows(self, statement: str, params: Iterable[Sequence[Any]]) -> list[tuple[Any, ...]]:
-        batch = [[plain(p) for p in row] for row in params]
+    def stamp(self, instant: datetime) -> datetime:
+        return instant
+
+    def many_plain(self, *batches: tuple[str, Sequence[Sequence[Any]]]) -> None:
+        """All in one pipeline: one sync, one round trip. A statement's error met inside it is raised
+        once the pipeline is closed (raised inside, psycopg would log the abort of those behind it)."""
+        failed: psycopg.Error | None = None
+        try:
+            with self.cursor.connection.pipeline():
+                try:
+                    for statement, params in batches:
+                        self.cursor.executemany(_pg(statement), params)
+                except psycopg.Error as exc:
+                    failed = exc
+        except psycopg.errors.PipelineAborted:
+            if failed is None:
+                raise
+        if failed is not None:
+            raise failed
+
+    def all_in(self, statement: str, params: Sequence[Any], values: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """One query per value, pipelined (one round trip): with `= ?` the planner keeps to an index
+        on the columns compared whatever its statistics say; with `= ANY(?)`, on a table grown since
+        its last ANALYZE, it scanned all of a tenant's messages."""
+        head = [plain(p) for p in params]
+        batch = [[*head, plain(v)] for v in values]
         if len(batch) <= 1:
-            return self.all(statement, batch[0]) if batch else []
-        self.cursor.executemany(_pg(statement), batch, returning=True)
+            return self.all(statement + " = ?", batch[0]) if batch else []
+        self.cursor.executemany(_pg(statement + " = ?"), batch, returning=True)
         found: list[tuple[Any, ...]] = []
         while True:
             found += self.cursor.fetchall()

@@ -8,7 +8,8 @@ Tables (each backend has its own DDL with its own types, the same columns):
 - `tenants`: every tenant that ever enqueued (`due_tenants` probes the index once per tenant).
 
 Statements use `?` placeholders (the PostgreSQL store turns them into `%s`) and parameters only;
-the only SQL composed at run time is from constant column names.
+the only SQL composed at run time is from constant column names and, for a list of values, the
+backend's test of a column against that list of parameters (`Tx.all_in`).
 """
 
 from __future__ import annotations
@@ -33,8 +34,19 @@ class Tx(Protocol):
 
     def many(self, sql: str, params: Iterable[Sequence[Any]]) -> None: ...
 
-    def many_rows(self, sql: str, params: Iterable[Sequence[Any]]) -> list[tuple[Any, ...]]:
-        """The rows of one query run for each parameter set (PostgreSQL pipelines them)."""
+    def stamp(self, instant: datetime) -> Any:
+        """An aware instant as the backend stores it (SQLite: text; PostgreSQL: itself), for `many_plain`."""
+        ...
+
+    def many_plain(self, *batches: tuple[str, Sequence[Sequence[Any]]]) -> None:
+        """`many` for each (statement, rows) in turn, every parameter as the driver takes it already
+        (instants from `stamp`, no enums): no conversion per parameter; PostgreSQL sends all of them
+        in one round trip."""
+        ...
+
+    def all_in(self, sql: str, params: Sequence[Any], values: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """The rows of `sql`, which ends with a column, where that column is one of `values` (SQLite:
+        one query, `IN (...)`; PostgreSQL: one query per value, in one round trip)."""
         ...
 
 
@@ -66,10 +78,11 @@ CLAIM = (
     "updated_at = ?, first_attempt_at = COALESCE(first_attempt_at, ?) WHERE message_id = ?"
 )
 
-#: Every version's hash of a tenant's message with this order number (a unique-index probe).
+#: Every version's hash of a tenant's messages with some order numbers (unique-index probes), for
+#: `Tx.all_in` (the list of numbers completes the statement).
 EXISTING = (
     "SELECT m.order_number, m.message_id, m.state, v.order_hash FROM messages m "
-    "JOIN order_versions v ON v.message_id = m.message_id WHERE m.tenant = ? AND m.order_number = ?"
+    "JOIN order_versions v ON v.message_id = m.message_id WHERE m.tenant = ? AND m.order_number"
 )
 INSERT_TENANT = "INSERT INTO tenants (name) VALUES (?) ON CONFLICT DO NOTHING"
 INSERT_MESSAGE = (

@@ -49,6 +49,10 @@ def stored_instant(value: datetime) -> str:
     return f"{utc:%Y-%m-%dT%H:%M:%S.%f}Z"
 
 
+#: At most this many values in one `IN (...)` (a power of two, well below SQLite's parameter limit).
+_IN_CHUNK = 512
+
+
 def _param(value: Any) -> Any:
     return stored_instant(value) if isinstance(value, datetime) else plain(value)
 
@@ -69,8 +73,23 @@ class _SqliteTx:
     def many(self, sql: str, params: Iterable[Sequence[Any]]) -> None:
         self.connection.executemany(sql, ([_param(p) for p in row] for row in params))
 
-    def many_rows(self, sql: str, params: Iterable[Sequence[Any]]) -> list[tuple[Any, ...]]:
-        return [found for row in params for found in self.all(sql, row)]
+    def stamp(self, instant: datetime) -> str:
+        return stored_instant(instant)
+
+    def many_plain(self, *batches: tuple[str, Sequence[Sequence[Any]]]) -> None:
+        for sql, params in batches:
+            self.connection.executemany(sql, params)
+
+    def all_in(self, sql: str, params: Sequence[Any], values: Sequence[Any]) -> list[tuple[Any, ...]]:
+        head, found = [_param(p) for p in params], []
+        for start in range(0, len(values), _IN_CHUNK):
+            chunk = [_param(v) for v in values[start : start + _IN_CHUNK]]
+            # A power-of-two count of placeholders (the last value repeated) keeps the statements few,
+            # so they stay in the connection's statement cache.
+            width = 1 << (len(chunk) - 1).bit_length()
+            chunk += chunk[-1:] * (width - len(chunk))
+            found += self.connection.execute(f"{sql} IN ({', '.join('?' * width)})", head + chunk).fetchall()
+        return found
 
 
 class SqliteOutbox(Outbox):

@@ -33,7 +33,6 @@ from sonet_pipeline.outbox.model import (
     format_instant,
     order_hash,
     order_number_of,
-    order_text,
 )
 from sonet_pipeline.outbox.moves import NO_CLAIM, NO_ERROR
 from sonet_pipeline.outbox.rows import Tx
@@ -88,11 +87,12 @@ class Outbox(ABC):
         if not tenant:
             raise ValueError("a tenant is needed")
         now = aware(now)
-        prepared = [(order_number_of(order), order_text(order), order_hash(order)) for order in orders]
+        # The hash now, outside the transaction; the text as received only for a new message (`moves`).
+        ready = [(order_number_of(order), order_hash(order), order) for order in orders]
         for attempt in range(3):
             try:
                 with self._write() as tx:
-                    return moves.enqueue(tx, tenant, prepared, actor, now) if prepared else []
+                    return moves.enqueue(tx, tenant, ready, actor, now) if ready else []
             except self.unique_violation:  # a concurrent enqueue of the same new order won: look again
                 if attempt == 2:
                     raise

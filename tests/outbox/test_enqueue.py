@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import logging
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
 import threading
+import uuid
+from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
-from sonet_pipeline.outbox import PENDING, Enqueued, OrderConflict
-from tests.outbox.conftest import Backend
+from sonet_pipeline.outbox import PENDING, Enqueued, OrderConflict, moves
+from tests.outbox.conftest import POSTGRES_DSN, Backend
 from tests.outbox.helpers import T0, TENANT, at, failed, order, state_of
 
 
@@ -136,3 +144,84 @@ def test_naive_instants_are_refused(outbox):
     with pytest.raises(ValueError, match="naive"):
         outbox.enqueue(TENANT, order(), actor="intake", now=T0.replace(tzinfo=None))
     assert outbox.list() == []
+
+
+def stored(backend: Backend, query: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Rows as the backend holds them, read past the outbox (`?` placeholders)."""
+    if backend.name == "sqlite":
+        with contextlib.closing(sqlite3.connect(backend.target)) as connection:
+            return connection.execute(query, params).fetchall()
+    import psycopg
+
+    with psycopg.connect(POSTGRES_DSN, options=f"-c search_path={backend.schema}") as connection:
+        return connection.execute(query.replace("?", "%s"), params).fetchall()
+
+
+def test_the_stored_rows_hold_the_order_as_received_its_canonical_hash_and_one_instant(backend: Backend):
+    """Each new order's version row is its JSON as received (keys in the order given, no escapes of
+    non-ASCII) with the SHA-256 of its canonical JSON (sorted keys); the message, version and event rows
+    carry `now`; the MessageId is a UUID4."""
+    outbox = backend.open()
+    batch = [order("WEB-1"), dict(reversed(list(order("WEB-Ä", comment="Työmaa ✓").items())))]
+    answers = outbox.enqueue_many(TENANT, batch, actor="intake", now=at(1.5))
+    expected_instant = "2026-11-28T04:00:01.500000Z" if backend.name == "sqlite" else at(1.5)
+    for answer, sent in zip(answers, batch, strict=True):
+        assert isinstance(answer, Enqueued) and answer.created
+        assert str(uuid.UUID(answer.message_id)) == answer.message_id
+        assert uuid.UUID(answer.message_id).version == 4
+        query = "SELECT order_json, order_hash FROM order_versions WHERE message_id = ?"
+        ((text, digest),) = stored(backend, query, (answer.message_id,))
+        assert text == json.dumps(sent, ensure_ascii=False, separators=(",", ":"))
+        canonical = json.dumps(sent, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        assert digest == hashlib.sha256(canonical.encode()).hexdigest()
+        query = (
+            "SELECT m.created_at, m.updated_at, m.next_attempt_at, v.created_at, e.at, e.from_state, e.to_state, "
+            "e.actor, e.reason FROM messages m JOIN order_versions v ON v.message_id = m.message_id "
+            "JOIN events e ON e.message_id = m.message_id WHERE m.message_id = ?"
+        )
+        ((*instants, from_state, to_state, actor, reason),) = stored(backend, query, (answer.message_id,))
+        assert instants == [expected_instant] * 5
+        assert (from_state, to_state, actor, reason) == (None, "pending", "intake", "enqueued")
+
+
+def test_a_large_batch_finds_every_known_order(outbox):
+    """A batch of more orders than one lookup takes (SQLite looks 512 up at a time) finds each known one."""
+    known = outbox.enqueue_many(TENANT, [order(f"WEB-{n}") for n in range(0, 1100, 2)], actor="intake", now=T0)
+    answers = outbox.enqueue_many(TENANT, [order(f"WEB-{n}") for n in range(1100)], actor="intake", now=at(1))
+    assert [answer.created for answer in answers] == [n % 2 == 1 for n in range(1100)]
+    assert [answer.message_id for answer in answers[::2]] == [answer.message_id for answer in known]
+    assert len(outbox.list()) == 1100
+
+
+class _Late:
+    """A transaction that finds no known order: as if another writer stored them just after its look."""
+
+    def __init__(self, tx: Any) -> None:
+        self._tx = tx
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tx, name)
+
+    def all_in(self, sql: str, params: Sequence[Any], values: Sequence[Any]) -> list[tuple[Any, ...]]:
+        return []
+
+
+@pytest.mark.parametrize("others", [0, 1, 2])
+def test_an_enqueue_that_lost_a_race_answers_the_message_that_won(outbox, monkeypatch, caplog, others):
+    """When a new order's insert meets the same order stored meanwhile (unique key), the batch is
+    looked at again and answers that message; nothing is logged and the store goes on working."""
+    won = outbox.enqueue(TENANT, order("WEB-1"), actor="intake", now=T0)
+    real, calls = moves.enqueue, []
+
+    def late_once(tx: Any, *args: Any) -> Any:
+        calls.append(tx)
+        return real(_Late(tx) if len(calls) == 1 else tx, *args)
+
+    monkeypatch.setattr(moves, "enqueue", late_once)
+    batch = [order("WEB-1")] + [order(f"WEB-{2 + n}") for n in range(others)]
+    with caplog.at_level(logging.WARNING):
+        answers = outbox.enqueue_many(TENANT, batch, actor="intake", now=at(1))
+    assert len(calls) == 2 and caplog.records == []
+    assert answers[0] == Enqueued(won.message_id, PENDING, False) and all(answer.created for answer in answers[1:])
+    assert outbox.enqueue(TENANT, order("WEB-9"), actor="intake", now=at(2)).created
+    assert [m.order_number for m in outbox.list()] == [f"WEB-{n}" for n in [1, *range(2, 2 + others), 9]]
