@@ -30,6 +30,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TenantConfigError as exc:
         print(f"sonet-pipeline: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # `... | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
