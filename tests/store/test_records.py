@@ -121,3 +121,24 @@ def test_conversion_is_vectorized_enough() -> None:
     started = time.perf_counter()
     to_frame(entity("items"), records)
     assert time.perf_counter() - started < 1.0
+
+
+@pytest.mark.parametrize(
+    "value",
+    [[{"name": "Kökö", "value": '43"\\\n'}], {"a": [1, 2.5, None, True], "b": {}}, [], {}, ["€😀\u2028"]],
+)
+def test_fast_encoders_write_what_json_writes(value: object) -> None:
+    """The prebuilt C encoders give the documented JSON text, so hashes and stored JSON did not change."""
+    from sonet_pipeline.store import records
+
+    assert "".join(records._DUMP_VALUE(value, 0)) == records._DUMP_JSON(value)
+    row = ("x", None, True, False, 1764304680123000, -7, records._DUMP_JSON(value), "ä€😀")
+    assert "".join(records._HASH_ROW(row, 0)) == records._HASH_JSON(row)
+
+
+def test_missing_optional_field_reads_as_null() -> None:
+    """A node without an optional field (the slower path) converts like one with the field null."""
+    spec = entity("items")
+    full = item("A", description=None)
+    sparse = {k: v for k, v in full.items() if k != "description"}
+    pd.testing.assert_frame_equal(to_frame(spec, [sparse, full]).iloc[[0]], to_frame(spec, [full]))
