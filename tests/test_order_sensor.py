@@ -78,7 +78,7 @@ def test_nothing_due_is_a_skip(setup):
 
 def test_resend_job_puts_failed_messages_back_to_pending(setup):
     """The UI's resend job, configured with an error code, moves those failed messages to pending."""
-    defs, clock = setup
+    defs, _clock = setup
     outbox = open_outbox()
     mid = outbox.enqueue("fast", order("F-9"), actor="test", now=NOW).message_id
     outbox.claim("fast", now=NOW, limit=1, owner="run", claim_seconds=60)
