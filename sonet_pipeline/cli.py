@@ -201,7 +201,7 @@ def _orders_enqueue(args: argparse.Namespace) -> int:
     from sonet_pipeline.outbox import open_outbox
 
     tenant = tenant_by_name(load_tenants(), args.tenant)
-    with open_outbox(os.environ.get("SONET_PIPELINE_POSTGRES_DSN")) as outbox:
+    with open_outbox(settings.postgres_dsn()) as outbox:
         try:
             report = enqueue_file(args.file, tenant=tenant.name, outbox=outbox)
         except EnqueueFileError as exc:

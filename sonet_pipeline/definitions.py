@@ -6,10 +6,9 @@ Secrets are bound here, and only here, as `EnvVar`s.
 
 from __future__ import annotations
 
-import os
-
 from dagster import Definitions, EnvVar, in_process_executor
 
+from sonet_pipeline import settings
 from sonet_pipeline.assets.freshness import build_freshness_checks
 from sonet_pipeline.assets.inbound import build_tenant_sync, query_resource_key
 from sonet_pipeline.assets.orders import build_tenant_send, message_resource_key, outbox_spec
@@ -26,8 +25,6 @@ from sonet_pipeline.sensors.order_sensor import build_order_sensor
 from sonet_pipeline.sensors.sync_schedules import build_sync_schedules
 from sonet_pipeline.tenants import Tenant, load_tenants
 
-POSTGRES_DSN_ENV = "SONET_PIPELINE_POSTGRES_DSN"
-
 
 def build_definitions(tenants: list[Tenant], *, clock: Clock | None = None) -> Definitions:
     """Everything Dagster loads, for these tenants; `clock` is the time every asset reads (tests move it)."""
@@ -37,7 +34,7 @@ def build_definitions(tenants: list[Tenant], *, clock: Clock | None = None) -> D
     sync_job, freshness_job = build_sync_job(inbound, freshness), build_freshness_job(freshness)
     send_job = build_send_job(sending)
     # Leases and the outbox in PostgreSQL when it is configured (several machines), else local files.
-    postgres = EnvVar(POSTGRES_DSN_ENV) if os.environ.get(POSTGRES_DSN_ENV) else None
+    postgres = EnvVar(settings.POSTGRES_DSN_ENV) if settings.postgres_dsn() else None
     return Definitions(
         assets=[*inbound, *sending, *(outbox_spec(t) for t in tenants)],
         asset_checks=freshness,

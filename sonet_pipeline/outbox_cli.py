@@ -12,13 +12,13 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sonet_pipeline import settings
 from sonet_pipeline.intake.payload import BadPayload, judge_order, parse_json
 from sonet_pipeline.orders.sales_order_xml import UNMAPPABLE, Unmappable, build_sales_order
 from sonet_pipeline.orders.validation import OrderProblem
@@ -29,7 +29,6 @@ from sonet_pipeline.sonet_query import SonetAuthError, SonetQueryError
 from sonet_pipeline.tenants import load_tenants, tenant_by_name
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-POSTGRES_DSN_ENV = "SONET_PIPELINE_POSTGRES_DSN"
 
 _DOCS = {
     "status": "Count each tenant's messages per state (every configured tenant) and the age of the oldest pending.",
@@ -113,7 +112,7 @@ def _positive(text: str) -> int:
 
 def open_cli_outbox() -> Outbox:
     """The outbox the other processes use: PostgreSQL when a DSN is set, else the SQLite file."""
-    return open_outbox(os.environ.get(POSTGRES_DSN_ENV) or None)
+    return open_outbox(settings.postgres_dsn())
 
 
 def actor(command_name: str) -> str:

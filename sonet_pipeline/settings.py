@@ -8,6 +8,8 @@ from pathlib import Path
 
 DATA_DIR_ENV = "SONET_PIPELINE_DATA_DIR"
 TENANTS_ENV = "SONET_PIPELINE_TENANTS"
+#: PostgreSQL for the outbox and the leases (several machines); unset: SQLite and files locally.
+POSTGRES_DSN_ENV = "SONET_PIPELINE_POSTGRES_DSN"
 
 
 def data_dir() -> Path:
@@ -30,6 +32,11 @@ def tenants_path() -> Path:
     """The tenants file or folder (`SONET_PIPELINE_TENANTS`, default the shipped demo tenants)."""
     configured = os.environ.get(TENANTS_ENV)
     return Path(configured).expanduser().resolve() if configured else demo_tenants_file()
+
+
+def postgres_dsn() -> str | None:
+    """The PostgreSQL DSN for the outbox and the leases, or None for the local defaults."""
+    return os.environ.get(POSTGRES_DSN_ENV) or None
 
 
 def locks_dir() -> Path:

@@ -15,20 +15,20 @@ from collections.abc import Callable
 import uvicorn
 from starlette.applications import Starlette
 
+from sonet_pipeline import settings
 from sonet_pipeline.common.asgi_thread import AsgiThread
 from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.intake.app import create_app
 from sonet_pipeline.outbox import Outbox, open_outbox
 from sonet_pipeline.tenants import Tenant, load_tenants
 
-POSTGRES_DSN_ENV = "SONET_PIPELINE_POSTGRES_DSN"
 DEFAULT_PORT = 8780
 
 
 def build_app() -> tuple[Starlette, Outbox]:
     """The intake for the configured tenants and outbox (raises `TenantConfigError` on a bad config)."""
     tenants = load_tenants()
-    outbox = open_outbox(os.environ.get(POSTGRES_DSN_ENV))
+    outbox = open_outbox(settings.postgres_dsn())
     return create_app(tenants, outbox), outbox
 
 
