@@ -103,11 +103,13 @@ _registry_lock = threading.Lock()
 
 
 def throttle_for(key: ThrottleKey, rate: float, burst: int, in_flight: int, clock: Clock | None = None) -> Throttle:
-    """The process's one `Throttle` for `key` = (base_url, company, api), made on first use.
+    """The process's one `Throttle` for `key` = (base_url, company, api), made on first use, keeping to
+    Sonet's `rate` and `in_flight` with the client's burst (`client_burst(burst)`).
 
     Later calls with the same limits (and the same clock, when one is given) share it. Different
     limits mean the configuration changed: a new throttle replaces the old one from then on.
     """
+    burst = client_burst(burst)
     with _registry_lock:
         found = _registry.get(key)
         if found is not None and _matches(found, rate, burst, in_flight, clock):

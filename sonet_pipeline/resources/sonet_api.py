@@ -13,7 +13,7 @@ from pydantic import Field
 
 from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.tenants import ApiLimits, Tenant
-from sonet_pipeline.throttle import Throttle, client_burst, throttle_for
+from sonet_pipeline.throttle import Throttle, throttle_for
 
 
 class SonetApiResource(ConfigurableResource):
@@ -33,8 +33,7 @@ class SonetApiResource(ConfigurableResource):
     timeout_seconds: float = Field(default=30.0, gt=0, description="Timeout of every request")
 
     def throttle(self, clock: Clock | None = None) -> Throttle:
-        burst = client_burst(self.burst)  # Sonet's own burst absorbs the jitter between us (throttle.py)
-        return throttle_for((self.base_url, self.company, self.api), self.rate, burst, self.in_flight, clock)
+        return throttle_for((self.base_url, self.company, self.api), self.rate, self.burst, self.in_flight, clock)
 
     @classmethod
     def limits_of(cls, tenant: Tenant) -> ApiLimits:
