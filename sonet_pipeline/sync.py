@@ -50,24 +50,11 @@ class EntitySync:
     entity: str
     window: Window
     pages: int = 0
-    fetched: int = 0
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    deleted: int = 0
-    stale: int = 0
+    counts: UpsertCounts = field(default_factory=UpsertCounts)
     high_water_mark: datetime | None = None
     newest_modified: datetime | None = None
     #: Keys the store holds that a full read did not see (Sonet never drops records: worth a look).
     vanished: list[str] = field(default_factory=list)
-
-    def add(self, counts: UpsertCounts) -> None:
-        self.fetched += counts.fetched
-        self.inserted += counts.inserted
-        self.updated += counts.updated
-        self.unchanged += counts.unchanged
-        self.deleted += counts.deleted
-        self.stale += counts.stale
 
     def lag_seconds(self, now: datetime) -> float | None:
         """Seconds between now and the newest `dateModified` in the store."""
@@ -101,7 +88,7 @@ def sync_entity(
             seen_keys.update(frame[entity.key])
         newest = frame["dateModified"].max().to_pydatetime()
         newest_read = newest if newest_read is None else max(newest_read, newest)
-        result.add(store.upsert(entity, frame, run_id=run_id, partition=partition, synced_at=clock.now()))
+        result.counts += store.upsert(entity, frame, run_id=run_id, partition=partition, synced_at=clock.now())
         batch.clear()
 
     pages = client.iter_pages(

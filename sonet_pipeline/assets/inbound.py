@@ -160,7 +160,8 @@ def _partition_label(context: AssetExecutionContext) -> str:
 def _log_result(context: AssetExecutionContext, tenant: str, result: EntitySync) -> None:
     context.log.info(
         "%s %s: %d pages, %d fetched, %d inserted, %d updated, %d deleted",
-        tenant, result.entity, result.pages, result.fetched, result.inserted, result.updated, result.deleted,
+        tenant, result.entity, result.pages, result.counts.fetched, result.counts.inserted, result.counts.updated,
+        result.counts.deleted,
     )  # fmt: skip
     if result.vanished:
         context.log.warning(
@@ -177,12 +178,12 @@ def _metadata(result: EntitySync, stats: dict[str, float], now: datetime, in_sto
     metadata: dict[str, MetadataValue] = {
         "window": MetadataValue.text(result.window.describe()),
         "pages": MetadataValue.int(result.pages),
-        "fetched": MetadataValue.int(result.fetched),
-        "inserted": MetadataValue.int(result.inserted),
-        "updated": MetadataValue.int(result.updated),
-        "unchanged": MetadataValue.int(result.unchanged),
-        "deleted": MetadataValue.int(result.deleted),
-        "stale_ignored": MetadataValue.int(result.stale),
+        "fetched": MetadataValue.int(result.counts.fetched),
+        "inserted": MetadataValue.int(result.counts.inserted),
+        "updated": MetadataValue.int(result.counts.updated),
+        "unchanged": MetadataValue.int(result.counts.unchanged),
+        "deleted": MetadataValue.int(result.counts.deleted),
+        "stale_ignored": MetadataValue.int(result.counts.stale),
         "records_in_store": MetadataValue.int(in_store),
         "retries": MetadataValue.int(int(stats.get("retries", 0))),
         "throttled_429": MetadataValue.int(int(stats.get("throttled", 0))),

@@ -16,7 +16,7 @@ import contextlib
 import json
 import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -46,6 +46,9 @@ class UpsertCounts:
     unchanged: int = 0
     deleted: int = 0
     stale: int = 0
+
+    def __add__(self, other: UpsertCounts) -> UpsertCounts:
+        return UpsertCounts(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
 
 def q(identifier: str) -> str:
