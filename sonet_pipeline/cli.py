@@ -12,9 +12,9 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from datetime import datetime
 
 from sonet_pipeline import __version__, settings
+from sonet_pipeline.common.cli_types import instant
 from sonet_pipeline.entities import SYNCED
 from sonet_pipeline.outbox_cli import add_outbox_commands
 from sonet_pipeline.tenants import Tenant, TenantConfigError, load_tenants, tenant_by_name
@@ -65,8 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sync = commands.add_parser("sync", help="run the Sonet sync now, through Dagster", description=_doc("sync"))
     sync.add_argument("--tenant", action="append", help="only this tenant (repeatable; default: all)")
-    sync.add_argument("--from", dest="window_from", type=_instant, metavar="TS", help="window start (ISO-8601, offset)")
-    sync.add_argument("--to", dest="window_to", type=_instant, metavar="TS", help="window end (exclusive)")
+    sync.add_argument("--from", dest="window_from", type=instant, metavar="TS", help="window start (ISO-8601, offset)")
+    sync.add_argument("--to", dest="window_to", type=instant, metavar="TS", help="window end (exclusive)")
     sync.add_argument("--full", action="store_true", help="read everything again (the reconciliation)")
     sync.add_argument("--json", action="store_true", help="one JSON document on stdout")
     sync.set_defaults(handler=_sync)
@@ -135,16 +135,6 @@ def _doc(command: str) -> str:
         "tenants check": "Load the tenants file (SONET_PIPELINE_TENANTS, default the demo tenants), validate every "
         "tenant, and say which secret variables are unset. Exit 0 when all is well, 2 otherwise.",
     }[command]
-
-
-def _instant(text: str) -> datetime:
-    try:
-        instant = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO-8601 timestamp: {text!r}") from None
-    if instant.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"needs a UTC offset, e.g. 2026-11-28T04:38:00Z: {text!r}")
-    return instant
 
 
 def _selected_tenants(names: list[str] | None) -> list[Tenant]:

@@ -10,6 +10,7 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
+from sonet_pipeline.common.cli_types import instant
 from sonet_pipeline.common.clock import Clock, ManualClock, SystemClock
 from sonet_pipeline.standin.runtime import (
     DEFAULT_MESSAGE_LIMITS,
@@ -50,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--lost-answer-share", type=_share, default=0.0, help="share of messages processed but never answered")
     add("--slow-share", type=_share, default=0.0, help="share of requests answered slowly (0..1)")
     add("--slow-seconds", type=_non_negative_float, default=0.0, help="how slow a slow answer is")
-    add("--maintenance-at", type=_instant, default=None, metavar="ISO", help="start of a maintenance window")
+    add("--maintenance-at", type=instant, default=None, metavar="ISO", help="start of a maintenance window")
     add("--maintenance-seconds", type=_positive_float, default=600.0, help="length of that window (default: 600)")
     add("--state-file", default=None, help="journal of changes and orders, replayed at start (survives restarts)")
     add(
@@ -171,15 +172,5 @@ def _share(text: str) -> float:
     return _number(float, text, minimum=0, maximum=1)
 
 
-def _instant(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO-8601 instant: {text!r}") from None
-    if value.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"{text!r} needs a UTC offset, e.g. 2026-11-28T04:00:00Z")
-    return value
-
-
 def _optional_instant(text: str) -> datetime | str:
-    return "" if text == "" else _instant(text)
+    return "" if text == "" else instant(text)

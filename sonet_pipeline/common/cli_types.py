@@ -1,0 +1,17 @@
+"""argparse value types shared by the `sonet-pipeline` commands and the stand-in's flags."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime
+
+
+def instant(text: str) -> datetime:
+    """An ISO-8601 timestamp with a UTC offset; argparse names the flag when it is not one."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 timestamp: {text!r}") from None
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"needs a UTC offset, e.g. 2026-11-28T04:38:00Z: {text!r}")
+    return value
