@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from sonet_pipeline import settings
+from sonet_pipeline.shop.config import ShopConfig
 
 ENV_VAR_PATTERN = r"^[A-Z_][A-Z0-9_]*$"
 TENANT_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
@@ -71,6 +72,8 @@ class Tenant(_Strict):
     intake_token_env: str | None = Field(default=None, pattern=ENV_VAR_PATTERN)
     #: How long transient send failures are retried before a message becomes `failed`.
     send_retry_hours: float = Field(default=24, gt=0, le=24 * 30)
+    #: How the records become the web shop's view: variant options, rights rules, where to publish.
+    shop: ShopConfig = ShopConfig()
 
     @field_validator("sync_every_seconds")
     @classmethod
