@@ -71,8 +71,8 @@ _LISTS = {
     "sales_orders": ("salesOrders", "messageId"),
 }
 
-#: What the inbound sync brings in (sales orders are read by the order flows).
-SYNCED = ("items", "customers", "segments")
+#: What the inbound sync brings in: the shop's records, and the orders Sonet accepted (their status).
+SYNCED = ("items", "customers", "segments", "sales_orders")
 
 
 @cache

@@ -10,6 +10,7 @@ from dagster import AssetCheckSeverity, AssetKey, AssetMaterialization, DagsterE
 
 from sonet_pipeline.common.clock import ManualClock
 from sonet_pipeline.definitions import build_definitions
+from sonet_pipeline.entities import SYNCED
 from sonet_pipeline.jobs.cli_runs import execute_job, prepare_instance
 from sonet_pipeline.jobs.sync import FRESHNESS_JOB
 from sonet_pipeline.jobs.sync_runs import run_sync
@@ -73,11 +74,11 @@ def test_freshness_fails_after_three_missed_cadences(tmp_path, monkeypatch):
     clock = ManualClock(datetime.now(UTC))
     defs = build_definitions(load_tenants(path), clock=clock)
     instance = prepare_instance()
-    for entity in ("items", "customers", "segments"):
+    for entity in SYNCED:
         instance.report_runless_asset_event(AssetMaterialization(AssetKey(["acme", "sonet", entity])))
     clock.advance(60)
     fresh = execute_job(defs.resolve_job_def(FRESHNESS_JOB), instance).get_asset_check_evaluations()
-    assert len(fresh) == 3 and all(e.passed for e in fresh)
+    assert len(fresh) == len(SYNCED) and all(e.passed for e in fresh)
     clock.advance(180)
     stale = execute_job(defs.resolve_job_def(FRESHNESS_JOB), instance).get_asset_check_evaluations()
     assert not any(e.passed for e in stale)

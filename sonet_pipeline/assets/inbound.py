@@ -1,4 +1,4 @@
-"""Inbound: each tenant's Sonet items, customers and segments, synced into its store.
+"""Inbound: each tenant's Sonet items, customers, segments and accepted sales orders, synced into its store.
 
 One step per tenant materializes its three assets (`<tenant>/sonet/<entity>`), hourly-partitioned by
 `dateModified` with the hour in progress included, so a minute's run for every tenant is one run.

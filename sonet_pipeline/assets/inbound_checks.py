@@ -51,6 +51,8 @@ CHECKS = (
     Check("customers", "segment_codes_exist", False, "every segment code of a customer names a known segment",
           quality.unknown_segment_codes),
     Check("segments", "unique_keys", True, "every segmentCode once", lambda s: quality.duplicate_keys(s, "segments")),
+    Check("sales_orders", "unique_keys", True, "every messageId once",
+          lambda s: quality.duplicate_keys(s, "sales_orders")),
 )  # fmt: skip
 
 

@@ -27,7 +27,8 @@ def build_sync_job(inbound: Sequence[AssetsDefinition], freshness: Sequence[Asse
         SYNC_JOB,
         selection=AssetSelection.assets(*inbound) - AssetSelection.checks(*freshness),
         tags={FLOW_TAG: "sync"},
-        description="Sonet items, customers and segments into each tenant's store (the minute sync).",
+        description="Sonet items, customers, segments and accepted sales orders into each tenant's store "
+        "(the minute sync).",
     )
 
 
