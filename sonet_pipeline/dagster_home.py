@@ -20,14 +20,17 @@ DAGSTER_YAML = f"""\
 concurrency:
   runs:
     max_concurrent_runs: 4
-    # One sync and one send run at a time; the run's lease (sonet_pipeline/lease.py) guards the
-    # store and the senders also against runs started from the CLI, which skip this queue.
+    # One sync, one send and one shop run at a time; the run's lease (sonet_pipeline/lease.py) guards
+    # the store and the senders also against runs started from the CLI, which skip this queue.
     tag_concurrency_limits:
       - key: "{FLOW_TAG}"
         value: "sync"
         limit: 1
       - key: "{FLOW_TAG}"
         value: "send"
+        limit: 1
+      - key: "{FLOW_TAG}"
+        value: "shop"
         limit: 1
 run_coordinator:
   module: dagster.core.run_coordinator

@@ -7,21 +7,26 @@ Secrets are bound here, and only here, as `EnvVar`s.
 from __future__ import annotations
 
 from dagster import Definitions, EnvVar, in_process_executor
+from dagster_aws.s3 import S3Resource
 
 from sonet_pipeline import settings
 from sonet_pipeline.assets.freshness import build_freshness_checks
 from sonet_pipeline.assets.inbound import build_tenant_sync, query_resource_key
 from sonet_pipeline.assets.orders import build_tenant_send, message_resource_key, outbox_spec
+from sonet_pipeline.assets.shop import build_tenant_shop
 from sonet_pipeline.common.clock import Clock, SystemClock
 from sonet_pipeline.jobs.send import build_send_job, resend_job
+from sonet_pipeline.jobs.shop import build_shop_job
 from sonet_pipeline.jobs.sync import build_freshness_job, build_sync_job
 from sonet_pipeline.resources.leases import LeaseResource
 from sonet_pipeline.resources.outbox import OutboxResource
+from sonet_pipeline.resources.publish import PublishResource
 from sonet_pipeline.resources.run_guard import RunGuardResource
 from sonet_pipeline.resources.sonet_message import SonetMessageResource
 from sonet_pipeline.resources.sonet_query import SonetQueryResource
 from sonet_pipeline.resources.store import StoreResource
 from sonet_pipeline.sensors.order_sensor import build_order_sensor
+from sonet_pipeline.sensors.shop_sensor import build_shop_sensor
 from sonet_pipeline.sensors.sync_schedules import build_sync_schedules
 from sonet_pipeline.tenants import Tenant, load_tenants
 
@@ -31,22 +36,25 @@ def build_definitions(tenants: list[Tenant], *, clock: Clock | None = None) -> D
     inbound = [build_tenant_sync(t) for t in tenants]
     freshness = [build_freshness_checks(t) for t in tenants]
     sending = [build_tenant_send(t) for t in tenants]
+    shop = [build_tenant_shop(t) for t in tenants]
     sync_job, freshness_job = build_sync_job(inbound, freshness), build_freshness_job(freshness)
-    send_job = build_send_job(sending)
+    send_job, shop_job = build_send_job(sending), build_shop_job(shop)
     # Leases and the outbox in PostgreSQL when it is configured (several machines), else local files.
     postgres = EnvVar(settings.POSTGRES_DSN_ENV) if settings.postgres_dsn() else None
     return Definitions(
-        assets=[*inbound, *sending, *(outbox_spec(t) for t in tenants)],
+        assets=[*inbound, *sending, *shop, *(outbox_spec(t) for t in tenants)],
         asset_checks=freshness,
-        jobs=[sync_job, freshness_job, send_job, resend_job],
+        jobs=[sync_job, freshness_job, send_job, shop_job, resend_job],
         schedules=build_sync_schedules(sync_job, freshness_job, tenants),
-        sensors=[build_order_sensor(send_job, tenants)],
+        sensors=[build_order_sensor(send_job, tenants), build_shop_sensor(shop_job, tenants)],
         resources={
             **{query_resource_key(t.name): SonetQueryResource.for_tenant(t) for t in tenants},
             **{message_resource_key(t.name): SonetMessageResource.for_tenant(t) for t in tenants},
             "store": StoreResource(),
             "outbox": OutboxResource(postgres_dsn=postgres),
             "leases": LeaseResource(postgres_dsn=postgres),
+            # Tenants publishing to s3:// use it; region and credentials from the usual AWS chain.
+            "publish": PublishResource(s3=S3Resource()),
             "run_guard": RunGuardResource(),
             "clock": clock or SystemClock(),
         },

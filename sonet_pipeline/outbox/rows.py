@@ -108,6 +108,11 @@ DUE_TENANTS = (
     "AND m.tenant = t.name AND m.claim_expires_at <= ? LIMIT 1) IS NOT NULL ORDER BY t.name"
 )
 BACKLOG = "SELECT COUNT(*), MIN(created_at) FROM messages WHERE tenant = ? AND state IN ('pending', 'sending')"
+#: What changes whenever a message of the tenant is added or moves (read by the shop's order status).
+CHANGE_MARK = (
+    "SELECT COUNT(*), MAX(updated_at), COALESCE(SUM(version), 0), COALESCE(SUM(attempts), 0), "
+    "COUNT(*) FILTER (WHERE state = 'sent'), COUNT(*) FILTER (WHERE state = 'failed') FROM messages WHERE tenant = ?"
+)
 
 #: The columns a move may set (a guard: `update` composes SQL from these names only).
 SETTABLE = frozenset(

@@ -314,6 +314,14 @@ class Outbox(ABC):
             count, oldest = tx.one(rows.BACKLOG, (tenant,)) or (0, None)
         return count, rows.age(aware(now), oldest)
 
+    def change_mark(self, tenant: str) -> str:
+        """A mark that differs whenever one of the tenant's messages is added or moves (cheap: one scan)."""
+        with self._read() as tx:
+            row = tx.one(rows.CHANGE_MARK, (tenant,))
+        count, latest, *sums = row or (0, None, 0, 0, 0, 0)
+        stamp = rows.instant(latest).isoformat() if latest is not None else "-"
+        return "/".join([str(count), stamp, *(str(int(n)) for n in sums)])
+
     def _move(self, message_id: str, move: Move, now: datetime, **how: Any) -> None:
         """One message's move in one transaction: lock it, check the move, make it, record it."""
         with self._write() as tx:

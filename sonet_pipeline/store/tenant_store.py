@@ -171,6 +171,14 @@ class TenantStore:
         entity = as_entity(entity)
         return {k for (k,) in self.connection.execute(f"SELECT {q(entity.key)} FROM {q(entity.name)}").fetchall()}
 
+    def fingerprint(self, entity: Entity | str) -> str:
+        """A digest of the entity's latest records: it changes exactly when a record is added or changed."""
+        entity = as_entity(entity)
+        count, digest = self.connection.execute(
+            f"SELECT count(*), coalesce(bit_xor(hash({q(HASH)})), 0) FROM {q(entity.name)}"
+        ).fetchall()[0]
+        return f"{count}-{digest:016x}"
+
     def count(self, entity: Entity | str) -> int:
         entity = as_entity(entity)
         return int(self._scalar(f"SELECT count(*) FROM {q(entity.name)}"))
@@ -234,6 +242,7 @@ class TenantStore:
             described[entity.name] = {
                 "file": f"{entity.name}.parquet",
                 "count": self.count(entity),
+                "fingerprint": self.fingerprint(entity),
                 "high_water_mark": format_instant(mark) if mark else None,
                 "last_success_at": format_instant(success) if success else None,
             }

@@ -81,3 +81,19 @@ def test_a_second_opener_sees_the_same_messages(backend):
     message_id = pending(writer)
     message = reader.get(message_id)
     assert message is not None and message.state == PENDING
+
+
+def test_change_mark_moves_with_every_message_of_the_tenant_and_only_then(outbox):
+    """The shop's order status is recomputed when the mark changes: on enqueue and on every move of one
+    of the tenant's messages, not for another tenant's, not when nothing happened."""
+    marks = [outbox.change_mark(TENANT)]
+    message_id = pending(outbox, "WEB-1", now=at(10))
+    marks.append(outbox.change_mark(TENANT))
+    assert outbox.change_mark(TENANT) == marks[-1]
+    failed(outbox, "WEB-2", tenant="nordic")
+    assert outbox.change_mark(TENANT) == marks[-1]
+    outbox.claim(TENANT, now=at(10), limit=10, owner="run", claim_seconds=60)  # the same instant as enqueue
+    marks.append(outbox.change_mark(TENANT))
+    outbox.mark_sent(message_id, sonet_order_number="SO-1", duplicate=False, actor="run", now=at(10))
+    marks.append(outbox.change_mark(TENANT))
+    assert len(set(marks)) == len(marks)

@@ -1,0 +1,239 @@
+"""The web shop's view: each tenant's catalogue, accounts, logins, rights and order status, published.
+
+One step per tenant materializes the files whose inputs changed (`shop/inputs.py`; the shop sensor
+selects them): it reads the sync's snapshot (never its DuckDB file) and the outbox, calls the pure
+functions of `sonet_pipeline.shop`, and publishes each file atomically, the manifest last. Each
+asset is one published file (`<tenant>/shop/<file>`), downstream of the Sonet assets it is made from.
+Checks warn, naming the records, about what is withheld: configurable products whose variants
+collide, and e-mails that two customers share.
+"""
+
+# No `from __future__ import annotations`: Dagster reads the annotations of the decorated functions.
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    AssetSpec,
+    MaterializeResult,
+    MetadataValue,
+    multi_asset,
+)
+
+from sonet_pipeline.assets.inbound import inbound_key
+from sonet_pipeline.assets.orders import outbox_key
+from sonet_pipeline.shop import inputs as shop_inputs
+from sonet_pipeline.shop.accounts import Accounts, build_accounts
+from sonet_pipeline.shop.catalogue import Catalogue, build_catalogue
+from sonet_pipeline.shop.inputs import ACCOUNTS, CATALOGUE, FILES, LOGINS, ORDER_STATUS, RIGHTS
+from sonet_pipeline.shop.order_status import order_statuses
+from sonet_pipeline.shop.publish import publish, read_manifest
+from sonet_pipeline.shop.rights import rights_matrix, rights_summary
+from sonet_pipeline.store import Snapshot
+from sonet_pipeline.tenants import Tenant
+
+SAMPLE_ROWS = 20
+
+_DESCRIPTIONS = {
+    CATALOGUE: "Products for the shop: simple, configurable with variants or options; hidden items left out.",
+    ACCOUNTS: "B2B accounts: every ACTIVE customer, its id the Sonet customerNumber.",
+    LOGINS: "A login per contact e-mail of an account; e-mails shared by two customers withheld.",
+    RIGHTS: "Per login: may see prices, may order, order limit, and the tenant rule that decided.",
+    ORDER_STATUS: "Per web order: received, sent with Sonet's order number and status, or failed with why.",
+}
+_DEPS = {
+    CATALOGUE: [("sonet", "items")],
+    ACCOUNTS: [("sonet", "customers"), ("sonet", "segments")],
+    LOGINS: [("shop", ACCOUNTS)],
+    RIGHTS: [("shop", LOGINS)],
+    ORDER_STATUS: [("sonet", "sales_orders")],
+}
+
+
+def shop_key(tenant: str, name: str) -> AssetKey:
+    return AssetKey([tenant, "shop", name])
+
+
+def shop_op_name(tenant: str) -> str:
+    return f"{tenant}__shop"
+
+
+def build_tenant_shop(tenant: Tenant) -> AssetsDefinition:
+    name = tenant.name
+
+    def dep(kind: str, what: str) -> AssetKey:
+        return inbound_key(name, what) if kind == "sonet" else shop_key(name, what)
+
+    specs = [
+        AssetSpec(
+            shop_key(name, file),
+            group_name=name,
+            deps=[dep(*d) for d in _DEPS[file]] + ([outbox_key(name)] if file == ORDER_STATUS else []),
+            description=_DESCRIPTIONS[file],
+            kinds={"json"},
+        )
+        for file in FILES
+    ]
+    checks = [
+        AssetCheckSpec("variants_consistent", asset=shop_key(name, CATALOGUE),
+                       description="no configurable product withheld for colliding or disagreeing variants"),
+        AssetCheckSpec("logins_unique", asset=shop_key(name, LOGINS),
+                       description="no login withheld for an e-mail that contacts of two customers share"),
+    ]  # fmt: skip
+
+    @multi_asset(
+        name=shop_op_name(name),
+        specs=specs,
+        check_specs=checks,
+        can_subset=True,
+        required_resource_keys={"store", "outbox", "publish", "clock"},
+    )
+    def shop_view(context: AssetExecutionContext) -> Iterator[MaterializeResult | AssetCheckResult]:
+        resources = context.resources
+        selected = [file for file in FILES if shop_key(name, file) in context.selected_asset_keys]
+        snapshot: Snapshot = resources.store.snapshot(name)
+        with resources.outbox.open() as outbox:
+            mark = outbox.change_mark(name)  # before reading: a later move is seen by the next run
+            messages = outbox.list(name) if ORDER_STATUS in selected else []
+        snapshot_manifest = snapshot.manifest()
+        now_inputs = shop_inputs.current_inputs(tenant, snapshot_manifest, mark) or {}
+        files, results = _compute(tenant, snapshot, selected, messages)
+        destination = resources.publish.destination(tenant)
+        published = read_manifest(destination)
+        marks = {e: d.get("high_water_mark") for e, d in (snapshot_manifest or {}).get("entities", {}).items()}
+        source = shop_inputs.merged_source(published, now_inputs, selected, marks)
+        manifest = publish(destination, files, tenant=name, source=source, now=resources.clock.now())
+        written = {entry["name"]: entry for entry in manifest["files"]}
+        context.log.info("%s: published %s to %s", name, ", ".join(selected), destination.describe())
+        for file in selected:
+            entry = written[f"{file}.jsonl"]
+            metadata = {
+                "records": MetadataValue.int(entry["records"]),
+                "bytes": MetadataValue.int(entry["bytes"]),
+                "sha256": MetadataValue.text(entry["sha256"]),
+                "published_to": MetadataValue.url(f"{destination.describe()}/{file}.jsonl"),
+                **results[file].metadata,
+            }
+            yield MaterializeResult(asset_key=shop_key(name, file), metadata=metadata)
+            yield from results[file].checks
+
+    return shop_view
+
+
+class _Result:
+    def __init__(self, metadata: dict[str, MetadataValue], checks: list[AssetCheckResult] | None = None) -> None:
+        self.metadata, self.checks = metadata, checks or []
+
+
+def _compute(
+    tenant: Tenant, snapshot: Snapshot, selected: list[str], messages: list[Any]
+) -> tuple[dict[str, list[Mapping[str, Any]]], dict[str, _Result]]:
+    files: dict[str, list[Mapping[str, Any]]] = {}
+    results: dict[str, _Result] = {}
+    if CATALOGUE in selected:
+        catalogue = build_catalogue(snapshot.records("items"), strategy=tenant.variant_strategy, shop=tenant.shop)
+        files[CATALOGUE], results[CATALOGUE] = catalogue.products, _catalogue_result(tenant.name, catalogue)
+    if {ACCOUNTS, LOGINS, RIGHTS} & set(selected):
+        accounts = build_accounts(snapshot.records("customers"), snapshot.records("segments"))
+        if ACCOUNTS in selected:
+            files[ACCOUNTS], results[ACCOUNTS] = accounts.accounts, _accounts_result(accounts)
+        if LOGINS in selected:
+            files[LOGINS], results[LOGINS] = accounts.logins, _logins_result(tenant.name, accounts)
+        if RIGHTS in selected:
+            matrix = rights_matrix(accounts, tenant.shop.rights)
+            files[RIGHTS], results[RIGHTS] = matrix, _rights_result(matrix)
+    if ORDER_STATUS in selected:
+        statuses = order_statuses(messages, snapshot.records("sales_orders"))
+        files[ORDER_STATUS], results[ORDER_STATUS] = statuses, _order_status_result(statuses)
+    return files, results
+
+
+def _catalogue_result(tenant: str, catalogue: Catalogue) -> _Result:
+    counts = {name: MetadataValue.int(count) for name, count in catalogue.counts.items()}
+    rows = [
+        {"model": c.model_code, "problem": c.problem, "items": ", ".join(c.item_codes)} for c in catalogue.conflicts
+    ]
+    check = AssetCheckResult(
+        asset_key=shop_key(tenant, CATALOGUE),
+        check_name="variants_consistent",
+        passed=not rows,
+        severity=AssetCheckSeverity.WARN,
+        metadata={"withheld": MetadataValue.int(len(rows)), "products": MetadataValue.md(_table(rows))},
+        description=None if not rows else f"{len(rows)} configurable product(s) withheld; the rest is published",
+    )
+    return _Result({**counts, "conflicts": MetadataValue.md(_table(rows))}, [check])
+
+
+def _accounts_result(accounts: Accounts) -> _Result:
+    return _Result({name: MetadataValue.int(count) for name, count in accounts.counts.items()})
+
+
+def _logins_result(tenant: str, accounts: Accounts) -> _Result:
+    rows = [
+        {"email": c.email, "customers": ", ".join(c.customers), "contacts": ", ".join(c.contact_ids)}
+        for c in accounts.conflicts
+    ]
+    check = AssetCheckResult(
+        asset_key=shop_key(tenant, LOGINS),
+        check_name="logins_unique",
+        passed=not rows,
+        severity=AssetCheckSeverity.WARN,
+        metadata={"conflicts": MetadataValue.int(len(rows)), "emails": MetadataValue.md(_table(rows))},
+        description=None if not rows else f"{len(rows)} e-mail(s) shared by two customers: those logins withheld",
+    )
+    metadata = {
+        "logins": MetadataValue.int(accounts.counts.get("logins", len(accounts.logins))),
+        "logins_withheld": MetadataValue.int(accounts.counts.get("logins_withheld", 0)),
+        "email_conflicts": MetadataValue.md(_table(rows)),
+    }
+    return _Result(metadata, [check])
+
+
+def _rights_result(matrix: list[dict[str, Any]]) -> _Result:
+    return _Result(
+        {
+            "logins": MetadataValue.int(len(matrix)),
+            "may_order": MetadataValue.int(sum(1 for row in matrix if row["canOrder"])),
+            "may_see_prices": MetadataValue.int(sum(1 for row in matrix if row["canSeePrices"])),
+            "by_rule": MetadataValue.md(rights_summary(matrix)),
+        }
+    )
+
+
+def _order_status_result(statuses: list[dict[str, Any]]) -> _Result:
+    by_status: dict[str, int] = {}
+    for row in statuses:
+        by_status[row["status"]] = by_status.get(row["status"], 0) + 1
+    metadata = {f"orders_{status}": MetadataValue.int(by_status.get(status, 0)) for status in _ORDER_STATES}
+    failed = [
+        {
+            "order": row["orderNumber"],
+            "code": (row["reason"] or {}).get("code"),
+            "message": (row["reason"] or {}).get("message"),
+        }
+        for row in statuses
+        if row["status"] == "failed"
+    ]
+    return _Result({**metadata, "failed_sample": MetadataValue.md(_table(failed))})
+
+
+_ORDER_STATES = ("received", "sent", "failed")
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    """A Markdown table of the first `SAMPLE_ROWS` rows (the count says how many there are)."""
+    if not rows:
+        return "none"
+    columns = list(rows[0])
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows[:SAMPLE_ROWS]:
+        lines.append("| " + " | ".join(str(row[c]).replace("|", "\\|") for c in columns) + " |")
+    if len(rows) > SAMPLE_ROWS:
+        lines.append(f"\n…and {len(rows) - SAMPLE_ROWS} more")
+    return "\n".join(lines)

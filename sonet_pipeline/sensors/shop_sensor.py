@@ -1,0 +1,92 @@
+"""The shop sensor: one run that republishes, for every tenant, exactly the files whose inputs changed.
+
+Every 30 s it compares each tenant's inputs now (the sync's snapshot digests, the outbox's change
+mark, the configuration's digest: `shop/inputs.py`) with those the published manifest records, and
+asks for one run with the stale files of all tenants. A sync that changed nothing publishes nothing.
+No new run while a shop run is queued or running; the run key (the inputs, and the 10-minute window)
+keeps a tick from asking twice for the same work, yet retries work that failed ten minutes later.
+"""
+
+# No `from __future__ import annotations`: Dagster reads the sensor's resource annotations.
+
+import hashlib
+import json
+from collections.abc import Sequence
+
+from dagster import (
+    AssetCheckKey,
+    DefaultSensorStatus,
+    ResourceParam,
+    RunRequest,
+    SensorDefinition,
+    SensorEvaluationContext,
+    SkipReason,
+    sensor,
+)
+
+from sonet_pipeline.assets.shop import shop_key
+from sonet_pipeline.common.clock import Clock
+from sonet_pipeline.dagster_home import FLOW_TAG
+from sonet_pipeline.jobs.liveness import live_run_of
+from sonet_pipeline.jobs.shop import SHOP_JOB
+from sonet_pipeline.jobs.sync import AssetJob
+from sonet_pipeline.resources.outbox import OutboxResource
+from sonet_pipeline.resources.publish import PublishResource
+from sonet_pipeline.resources.store import StoreResource
+from sonet_pipeline.shop.inputs import CATALOGUE, LOGINS, current_inputs, stale_files
+from sonet_pipeline.shop.publish import read_manifest
+from sonet_pipeline.tenants import Tenant
+
+INTERVAL_SECONDS = 30
+RETRY_WINDOW_SECONDS = 600
+_CHECKS = {CATALOGUE: "variants_consistent", LOGINS: "logins_unique"}
+
+
+def build_shop_sensor(shop_job: AssetJob, tenants: Sequence[Tenant]) -> SensorDefinition:
+    @sensor(
+        name="sonet_shop_sensor",
+        job=shop_job,
+        minimum_interval_seconds=INTERVAL_SECONDS,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="Republishes each tenant's shop files whose Sonet records, orders or settings changed.",
+    )
+    def shop_sensor(
+        context: SensorEvaluationContext,
+        store: StoreResource,
+        outbox: OutboxResource,
+        publish: PublishResource,
+        clock: ResourceParam[Clock],
+    ) -> RunRequest | SkipReason:
+        busy = live_run_of(context.instance, SHOP_JOB)
+        if busy is not None:
+            return SkipReason(f"shop run {busy.run_id} is still {busy.status.value.lower()}")
+        stale: dict[str, list[str]] = {}
+        seen: dict[str, dict[str, str]] = {}
+        with outbox.open() as messages:
+            for tenant in tenants:
+                inputs = current_inputs(
+                    tenant, store.snapshot(tenant.name).manifest(), messages.change_mark(tenant.name)
+                )
+                if inputs is None:
+                    continue  # not synced yet: nothing to publish
+                files = stale_files(inputs, read_manifest(publish.destination(tenant)))
+                if files:
+                    stale[tenant.name], seen[tenant.name] = files, inputs
+        if not stale:
+            return SkipReason("every tenant's published files are up to date")
+        window = int(clock.now().timestamp()) // RETRY_WINDOW_SECONDS
+        digest = hashlib.sha256(json.dumps([seen, stale], sort_keys=True).encode()).hexdigest()[:20]
+        context.log.info("stale shop files: %s", "; ".join(f"{t}: {', '.join(f)}" for t, f in stale.items()))
+        return RunRequest(
+            run_key=f"shop-{digest}-{window}",
+            asset_selection=[shop_key(tenant, file) for tenant, files in stale.items() for file in files],
+            asset_check_keys=[
+                AssetCheckKey(shop_key(tenant, file), _CHECKS[file])
+                for tenant, files in stale.items()
+                for file in files
+                if file in _CHECKS
+            ],
+            tags={FLOW_TAG: "shop"},
+        )
+
+    return shop_sensor

@@ -1,0 +1,251 @@
+"""The shop's files of a tenant, written whole to a local folder or an S3 prefix, the manifest last.
+
+A reader never sees half a file: a local file is written to a temporary name in its folder, fsynced
+and renamed over the old one (`os.replace`, then the folder is fsynced); an S3 object is one PUT.
+`publish` writes `<name>.jsonl` per file, then `manifest.json`: every file with its record count,
+size and SHA-256, and the source's high-water marks. A file whose bytes hash as both its manifest
+entry and the stored file say is not rewritten. During a publish a reader may see new files beside
+the old manifest; the manifest describes the newest complete publish.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sonet_pipeline import settings
+from sonet_pipeline.outbox.model import format_instant
+
+MANIFEST = "manifest.json"
+FILE_NAME = re.compile(r"[a-z_]+")  # a published file's name, without `.jsonl`
+_OBJECT_NAME = re.compile(r"[a-z_]+\.jsonl|manifest\.json")  # what a destination holds
+_MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+
+
+class Destination(ABC):
+    """Where one tenant's files go; `put` replaces a whole file atomically."""
+
+    @abstractmethod
+    def put(self, name: str, data: bytes) -> None:
+        """Store `data` as `name`: a reader sees the old or the new whole file, never a part."""
+
+    @abstractmethod
+    def get(self, name: str) -> bytes | None:
+        """The bytes stored as `name`, or None when there is none."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """`file:///...` or `s3://bucket/prefix`, for metadata and logs."""
+
+    def stored_sha256(self, name: str) -> str | None:
+        """The SHA-256 of what is stored as `name` now, or None when there is nothing (or it is unknown)."""
+        data = self.get(name)
+        return hashlib.sha256(data).hexdigest() if data is not None else None
+
+
+class LocalFolder(Destination):
+    def __init__(self, folder: Path | str) -> None:
+        self.folder = Path(folder)
+
+    def put(self, name: str, data: bytes) -> None:
+        target = self.folder / _checked(name)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        temporary = self.folder / f".{name}.{uuid.uuid4().hex}.tmp"  # hidden, same file system
+        try:
+            with open(temporary, "xb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, target)
+        finally:
+            temporary.unlink(missing_ok=True)
+        folder = os.open(self.folder, os.O_RDONLY)
+        try:
+            os.fsync(folder)  # the rename itself survives a crash
+        finally:
+            os.close(folder)
+
+    def get(self, name: str) -> bytes | None:
+        try:
+            return (self.folder / _checked(name)).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def describe(self) -> str:
+        return self.folder.absolute().as_uri()
+
+
+class S3Prefix(Destination):
+    """Objects `<prefix>/<name>` in `bucket`; `client` is a boto3 S3 client."""
+
+    def __init__(self, client: Any, bucket: str, prefix: str) -> None:
+        if not bucket:
+            raise ValueError("an S3 destination needs a bucket")
+        self.client, self.bucket, self.prefix = client, bucket, prefix.strip("/")
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}/{_checked(name)}" if self.prefix else _checked(name)
+
+    def put(self, name: str, data: bytes) -> None:
+        kind = "application/json" if name.endswith(".json") else "application/x-ndjson"
+        digest = hashlib.sha256(data).hexdigest()
+        self.client.put_object(
+            Bucket=self.bucket, Key=self.key(name), Body=data, ContentType=kind, Metadata={"sha256": digest}
+        )
+
+    def get(self, name: str) -> bytes | None:
+        answer = self._call(self.client.get_object, name)
+        return answer["Body"].read() if answer is not None else None
+
+    def stored_sha256(self, name: str) -> str | None:
+        """From the object's `sha256` metadata (`put` sets it): a HEAD, not a download."""
+        answer = self._call(self.client.head_object, name)
+        return answer.get("Metadata", {}).get("sha256") if answer is not None else None
+
+    def _call(self, method: Callable[..., Any], name: str) -> Any:
+        """`method` on the object's key; None when there is no such object."""
+        try:
+            return method(Bucket=self.bucket, Key=self.key(name))
+        except Exception as error:  # botocore's ClientError, without importing botocore here
+            code = str(getattr(error, "response", {}).get("Error", {}).get("Code", ""))
+            if code in _MISSING_CODES:
+                return None
+            raise
+
+    def describe(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+
+def destination_for(tenant: str, publish_to: str | None, *, s3_client: Callable[[], Any] | None = None) -> Destination:
+    """The tenant's destination from its `shop.publish_to`: None is `<data dir>/published/<tenant>`,
+    `s3://bucket/prefix` is that prefix (`<tenant>/` when empty; `s3_client()` makes the client), and
+    anything else is a local folder (a path, or a `file://` URI) that is the tenant's own."""
+    if publish_to is None:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", tenant):
+            raise ValueError(f"tenant name {tenant!r} cannot name a folder")
+        return LocalFolder(settings.data_dir() / "published" / tenant)
+    if publish_to.startswith("s3://"):
+        bucket, _, prefix = publish_to.removeprefix("s3://").partition("/")
+        if not bucket:
+            raise ValueError(f"publish_to {publish_to!r} names no bucket (s3://bucket/prefix)")
+        if s3_client is None:
+            raise ValueError(f"tenant {tenant!r} publishes to {publish_to}, but no S3 client was given")
+        return S3Prefix(s3_client(), bucket, prefix.strip("/") or tenant)
+    if publish_to.startswith("file://"):
+        return LocalFolder(Path(publish_to.removeprefix("file://")))
+    if "://" in publish_to:
+        raise ValueError(f"publish_to {publish_to!r}: only s3://bucket/prefix or a local folder")
+    return LocalFolder(Path(publish_to).expanduser().resolve())
+
+
+def _is_file_name(name: str) -> bool:
+    return name.endswith(".jsonl") and FILE_NAME.fullmatch(name.removesuffix(".jsonl")) is not None
+
+
+def _checked(name: str) -> str:
+    if not _OBJECT_NAME.fullmatch(name):
+        raise ValueError(f"{name!r} is not a published file's name (<name>.jsonl or manifest.json)")
+    return name
+
+
+def _plain(value: Any) -> Any:
+    """JSON for what `json` lacks: a Decimal as its exact text, an instant as UTC `Z` milliseconds."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return format_instant(value)
+    raise TypeError(f"{type(value).__name__} is not JSON: {value!r}")
+
+
+_line = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_plain).encode
+
+
+def jsonl(records: Iterable[Mapping[str, Any]]) -> bytes:
+    """JSON Lines: one compact object per record, keys in the record's order, each line ending `\\n`."""
+    return "".join(_line(dict(record)) + "\n" for record in records).encode("utf-8")
+
+
+@dataclass(frozen=True)
+class PublishedFile:
+    """A manifest entry, and whether this publish wrote the file (`changed`) or left it as it was."""
+
+    name: str
+    records: int
+    bytes: int
+    sha256: str
+    changed: bool
+
+
+def publish(
+    destination: Destination,
+    files: Mapping[str, list[Mapping[str, Any]]],
+    *,
+    tenant: str,
+    source: Mapping[str, Any],
+    now: datetime,
+) -> dict[str, Any]:
+    """Write `<name>.jsonl` for each of `files` (unless its bytes are those its manifest entry and the
+    stored file have), then `manifest.json`; return the manifest. A file of the earlier manifest that `files`
+    does not name is left as it is and keeps its entry. Each entry also says whether this publish
+    wrote the file (`changed`)."""
+    bad = sorted(name for name in files if not FILE_NAME.fullmatch(name))
+    if bad:
+        raise ValueError(f"file names must match [a-z_]+: {', '.join(map(repr, bad))}")
+    earlier = _current_entries(destination, tenant)
+    entries = {name: {**entry, "changed": False} for name, entry in earlier.items()}
+    for name, records in files.items():
+        data, file_name = jsonl(records), f"{name}.jsonl"
+        digest = hashlib.sha256(data).hexdigest()
+        # The file there may be newer than the manifest (a publish that stopped before it): check both.
+        known = earlier.get(file_name, {}).get("sha256") == digest
+        changed = not (known and destination.stored_sha256(file_name) == digest)
+        if changed:
+            destination.put(file_name, data)
+        entries[file_name] = asdict(PublishedFile(file_name, len(records), len(data), digest, changed))
+    manifest = {
+        "tenant": tenant,
+        "publishedAt": format_instant(now),
+        "source": dict(source),
+        "files": [entries[name] for name in sorted(entries)],
+    }
+    text = json.dumps(manifest, ensure_ascii=False, indent=2, allow_nan=False, default=_plain) + "\n"
+    destination.put(MANIFEST, text.encode("utf-8"))
+    return json.loads(text)  # what a reader of manifest.json gets (Decimals as text)
+
+
+def read_manifest(destination: Destination) -> dict[str, Any] | None:
+    """The manifest there, or None when it is missing or not a manifest (a reader's, or the sensor's, view)."""
+    raw = destination.get(MANIFEST)
+    try:
+        manifest = json.loads(raw) if raw is not None else None
+    except ValueError:
+        return None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), list):
+        return None
+    return manifest
+
+
+def _current_entries(destination: Destination, tenant: str) -> dict[str, dict[str, Any]]:
+    """The entries of the manifest there, by file name; none when it is missing or unreadable. A
+    manifest of another tenant is refused: two tenants must not publish to one place."""
+    manifest = read_manifest(destination)
+    try:
+        owner, listed = manifest["tenant"], manifest["files"]  # type: ignore[index]
+        entries = {
+            entry["name"]: {key: entry[key] for key in ("name", "records", "bytes", "sha256")} for entry in listed
+        }
+    except (TypeError, KeyError):  # missing, or not a manifest's shape
+        return {}
+    if owner != tenant:
+        raise ValueError(f"{destination.describe()} holds tenant {owner!r}'s files, not {tenant!r}'s")
+    return {name: entry for name, entry in entries.items() if isinstance(name, str) and _is_file_name(name)}
