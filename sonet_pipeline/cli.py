@@ -17,6 +17,7 @@ from sonet_pipeline import __version__, settings
 from sonet_pipeline.common.cli_types import instant
 from sonet_pipeline.entities import SYNCED
 from sonet_pipeline.outbox_cli import add_outbox_commands
+from sonet_pipeline.shop_cli import add_shop_commands
 from sonet_pipeline.tenants import Tenant, TenantConfigError, load_tenants, tenant_by_name
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -101,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     dump.set_defaults(handler=_store_dump)
 
     add_outbox_commands(commands)
+    add_shop_commands(commands)
 
     tenants = commands.add_parser("tenants", help="inspect the tenants configuration")
     tenant_commands = tenants.add_subparsers(title="tenant commands", required=True, metavar="COMMAND")

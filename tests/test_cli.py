@@ -26,6 +26,9 @@ from sonet_pipeline.cli import EXIT_OK, EXIT_USAGE, main
         ["outbox"],
         ["outbox", "status"],
         ["outbox", "reconcile"],
+        ["shop"],
+        ["shop", "publish"],
+        ["shop", "why"],
     ],
 )
 def test_every_command_has_help(command, capsys):

@@ -1,12 +1,13 @@
 """The shop's view end to end: sync from the running stand-in, the shop sensor, the shop run, the files.
 
-A change in Sonet (a price, a deleted variant, a customer moved to another segment) reaches the
-published files after one sync cycle, and nothing else changes: the other files are not rewritten
-and the other lines of the changed files are byte for byte the same.
+A change in Sonet (a price, a deleted variant, a customer moved to another segment, an order's
+status) reaches the published files after one sync cycle, and nothing else changes: the other files
+are not rewritten and the other lines of the changed files are byte for byte the same.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
 from datetime import UTC, datetime
@@ -17,10 +18,13 @@ import pytest
 from dagster import RunRequest, SkipReason, build_sensor_context
 from dagster_aws.s3 import S3Resource
 
+from sonet_pipeline.contract import read_text
 from sonet_pipeline.definitions import build_definitions
 from sonet_pipeline.jobs.cli_runs import execute_job, prepare_instance
+from sonet_pipeline.jobs.send_runs import run_send
 from sonet_pipeline.jobs.shop import SHOP_JOB
 from sonet_pipeline.jobs.sync_runs import run_sync
+from sonet_pipeline.outbox import open_outbox
 from sonet_pipeline.resources.outbox import OutboxResource
 from sonet_pipeline.resources.publish import PublishResource
 from sonet_pipeline.resources.store import StoreResource
@@ -92,11 +96,27 @@ class Deployment:
         )
         assert result.success
         self.evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+        self.metadata = {
+            e.asset_key.path[-1]: e.materialization.metadata for e in result.get_asset_materialization_events()
+        }
         return request
+
+    def enqueue(self, *orders: dict[str, Any]) -> list[str]:
+        """Web orders into the outbox, as the intake puts them there; their MessageIds."""
+        with open_outbox() as outbox:
+            results = outbox.enqueue_many("acme", list(orders), actor="test", now=self.sonet.clock.now())
+        return [r.message_id for r in results]
+
+    def send(self) -> dict[str, Any]:
+        """A send run now: the outbox's due messages to Sonet; the run's figures."""
+        summary = run_send(self.defs, self.instance, self.tenants)
+        assert summary.success, summary.failures
+        return summary.tenants["acme"]["messages_delivered"]
 
     def lines(self, name: str) -> dict[str, str]:
         """The file's lines by their key (sku, accountId, login, orderNumber)."""
-        key = {"catalogue": "sku", "accounts": "accountId", "logins": "login", "rights": "login"}[name]
+        key = {"catalogue": "sku", "accounts": "accountId", "logins": "login", "rights": "login",
+               "order_status": "orderNumber"}[name]  # fmt: skip
         text = (self.folder / f"{name}.jsonl").read_text(encoding="utf-8")
         return {json.loads(line)[key]: line for line in text.splitlines()}
 
@@ -150,6 +170,11 @@ def test_first_publish_covers_every_product_type_account_login_and_right(deploym
     blocked = rights["kari.laaksonen@laaksonen.example"]
     assert blocked["rule"] == "blocked" and not blocked["canOrder"] and blocked["canSeePrices"]
     assert {row["rule"] for row in rights.values()} >= {"blocked", "viewers", "builders", "default"}
+    sample = deployment.metadata["rights"]["matrix_sample"].value.splitlines()  # why a buyer cannot order
+    assert sample[0] == "| login | account | segments | role | can see prices | can order | order limit | rule | note |"
+    assert "| kari.laaksonen@laaksonen.example | C10666 | B2B-RAKENNUS | BUYER | yes | no |  | blocked |  |" in sample
+    assert "| osto@makinen.example | C10042 | B2B-RAKENNUS | BUYER | yes | yes | no limit | builders |  |" in sample
+    assert len(sample) == 2 + 20 + 2 and sample[-1] == f"…and {len(rights) - 20} more"
     logins = deployment.records("logins")
     shared = [email for email in logins if email.endswith("tilitoimisto-0.example")]
     assert not shared  # an e-mail of two customers: withheld until Sonet is corrected
@@ -209,6 +234,74 @@ def test_colliding_variants_and_shared_emails_are_named_by_checks_and_the_rest_p
     assert not conflict.passed and "BOOT-PRO-43, BOOT-PRO-45" in conflict.metadata["products"].value
     emails = checks["logins_unique"]
     assert not emails.passed and "tilitoimisto-0.example" in emails.metadata["emails"].value
+
+
+EXAMPLE_ORDER = json.loads(read_text("examples/commerce-order-b2b.json"))
+
+
+def web_order(number: str, *skus: str) -> dict[str, Any]:
+    """The contract's example web order under another order number, its lines' skus replaced by `skus`."""
+    order = copy.deepcopy(EXAMPLE_ORDER)
+    order["orderNumber"] = number
+    for line, sku in zip(order["lines"], skus, strict=False):
+        line["sku"] = sku
+    return order
+
+
+def test_order_status_follows_the_outbox_and_sonets_word_and_a_status_change_republishes_only_it(deployment):
+    """Enqueued orders are `received`; after a send and a sync one is `sent` with Sonet's number and status,
+    the one Sonet refused is `failed` naming the code; Sonet confirming the order reaches order_status.jsonl
+    after one sync cycle, and no other file is rewritten."""
+    deployment.sync()
+    deployment.publish()
+    good, refused = deployment.enqueue(web_order("WEB-200001"), web_order("WEB-200002", "BOOT-PRO-44"))
+    assert files_of(deployment.publish()) == {"order_status"}  # the outbox moved: only its file
+    received = deployment.records("order_status")
+    assert {number: (row["messageId"], row["status"]) for number, row in received.items()} == {
+        "WEB-200001": (good, "received"), "WEB-200002": (refused, "received"),
+    }  # fmt: skip
+    assert all(row["sonetOrderNumber"] is None and row["reason"] is None for row in received.values())
+    assert received["WEB-200001"]["customerNumber"] == "C10042"
+
+    figures = deployment.send()
+    assert (figures["sent"], figures["failed"]) == (1, 1)
+    [accepted] = deployment.sonet.admin_json("GET", "/companies/01/orders")
+    assert accepted["messageId"] == good
+    deployment.sonet.advance(1)
+    deployment.sync()  # reads Sonet's salesOrders: the accepted order and its orderStatus
+    assert files_of(deployment.publish()) == {"order_status"}
+    sent, failed = (deployment.records("order_status")[n] for n in ("WEB-200001", "WEB-200002"))
+    assert (sent["status"], sent["sonetOrderNumber"], sent["sonetOrderStatus"]) == (
+        "sent", accepted["sonetOrderNumber"], "RECEIVED",
+    )  # fmt: skip
+    assert (failed["status"], failed["sonetOrderNumber"], failed["sonetOrderStatus"]) == ("failed", None, None)
+    assert failed["reason"]["code"] == "UNKNOWN_ITEM" and "BOOT-PRO-44" in failed["reason"]["message"]
+    assert failed["reason"]["field"] == "Lines/Line[1]/ItemCode"
+    metadata = deployment.metadata["order_status"]
+    assert (metadata["orders_sent"].value, metadata["orders_failed"].value) == (1, 1)
+    assert "BOOT-PRO-44" in metadata["failed_sample"].value
+    before = deployment.lines("order_status")
+    stamps = {p.name: p.stat().st_mtime_ns for p in deployment.folder.glob("*.jsonl")}
+
+    deployment.sync()  # nothing changed in Sonet or the outbox: nothing to publish
+    assert isinstance(deployment.tick(), SkipReason)
+
+    deployment.sonet.change("salesOrders", [{"messageId": good, "orderStatus": "CONFIRMED"}])
+    deployment.sonet.advance(1)
+    deployment.sync()
+    request = deployment.publish()
+    assert files_of(request) == {"order_status"}
+    assert request.asset_check_keys == []  # order_status has no checks
+    after = deployment.lines("order_status")
+    assert after["WEB-200002"] == before["WEB-200002"]  # the refused order's line, byte for byte
+    confirmed = json.loads(after["WEB-200001"])
+    assert (confirmed["status"], confirmed["sonetOrderNumber"], confirmed["sonetOrderStatus"]) == (
+        "sent", accepted["sonetOrderNumber"], "CONFIRMED",
+    )  # fmt: skip
+    assert confirmed["updatedAt"] > sent["updatedAt"]  # Sonet's dateModified of the change
+    now = {p.name: p.stat().st_mtime_ns for p in deployment.folder.glob("*.jsonl")}
+    assert {name for name in now if now[name] != stamps[name]} == {"order_status.jsonl"}
+    assert isinstance(deployment.tick(), SkipReason)
 
 
 def test_a_tenant_publishing_to_s3_gets_the_files_and_the_manifest_there(start_standin, tmp_path, monkeypatch):

@@ -10,10 +10,11 @@ collide, and e-mails that two customers share.
 
 # No `from __future__ import annotations`: Dagster reads the annotations of the decorated functions.
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from dagster import (
+    AssetCheckKey,
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
@@ -64,6 +65,22 @@ def shop_op_name(tenant: str) -> str:
     return f"{tenant}__shop"
 
 
+#: The check each published file carries, by file (the others carry none).
+FILE_CHECKS = {CATALOGUE: "variants_consistent", LOGINS: "logins_unique"}
+
+
+def shop_selection(files_by_tenant: Mapping[str, Sequence[str]]) -> tuple[list[AssetKey], list[AssetCheckKey]]:
+    """The assets and checks of a shop run that publishes these files of these tenants."""
+    assets = [shop_key(tenant, file) for tenant, files in files_by_tenant.items() for file in files]
+    checks = [
+        AssetCheckKey(shop_key(tenant, file), FILE_CHECKS[file])
+        for tenant, files in files_by_tenant.items()
+        for file in files
+        if file in FILE_CHECKS
+    ]
+    return assets, checks
+
+
 def build_tenant_shop(tenant: Tenant) -> AssetsDefinition:
     name = tenant.name
 
@@ -81,9 +98,9 @@ def build_tenant_shop(tenant: Tenant) -> AssetsDefinition:
         for file in FILES
     ]
     checks = [
-        AssetCheckSpec("variants_consistent", asset=shop_key(name, CATALOGUE),
+        AssetCheckSpec(FILE_CHECKS[CATALOGUE], asset=shop_key(name, CATALOGUE),
                        description="no configurable product withheld for colliding or disagreeing variants"),
-        AssetCheckSpec("logins_unique", asset=shop_key(name, LOGINS),
+        AssetCheckSpec(FILE_CHECKS[LOGINS], asset=shop_key(name, LOGINS),
                        description="no login withheld for an e-mail that contacts of two customers share"),
     ]  # fmt: skip
 
@@ -117,6 +134,7 @@ def build_tenant_shop(tenant: Tenant) -> AssetsDefinition:
                 "records": MetadataValue.int(entry["records"]),
                 "bytes": MetadataValue.int(entry["bytes"]),
                 "sha256": MetadataValue.text(entry["sha256"]),
+                "changed": MetadataValue.bool(entry["changed"]),  # False: same bytes, not rewritten
                 "published_to": MetadataValue.url(f"{destination.describe()}/{file}.jsonl"),
                 **results[file].metadata,
             }
@@ -161,7 +179,7 @@ def _catalogue_result(tenant: str, catalogue: Catalogue) -> _Result:
     ]
     check = AssetCheckResult(
         asset_key=shop_key(tenant, CATALOGUE),
-        check_name="variants_consistent",
+        check_name=FILE_CHECKS[CATALOGUE],
         passed=not rows,
         severity=AssetCheckSeverity.WARN,
         metadata={"withheld": MetadataValue.int(len(rows)), "products": MetadataValue.md(_table(rows))},
@@ -181,7 +199,7 @@ def _logins_result(tenant: str, accounts: Accounts) -> _Result:
     ]
     check = AssetCheckResult(
         asset_key=shop_key(tenant, LOGINS),
-        check_name="logins_unique",
+        check_name=FILE_CHECKS[LOGINS],
         passed=not rows,
         severity=AssetCheckSeverity.WARN,
         metadata={"conflicts": MetadataValue.int(len(rows)), "emails": MetadataValue.md(_table(rows))},
@@ -202,8 +220,28 @@ def _rights_result(matrix: list[dict[str, Any]]) -> _Result:
             "may_order": MetadataValue.int(sum(1 for row in matrix if row["canOrder"])),
             "may_see_prices": MetadataValue.int(sum(1 for row in matrix if row["canSeePrices"])),
             "by_rule": MetadataValue.md(rights_summary(matrix)),
+            "matrix_sample": MetadataValue.md(_table([_rights_row(row) for row in matrix])),
         }
     )
+
+
+def _rights_row(row: Mapping[str, Any]) -> dict[str, str]:
+    """A rights line as the operator reads it: why a buyer may (not) order is in rule and note."""
+    return {
+        "login": row["login"],
+        "account": row["accountId"],
+        "segments": ", ".join(row["segments"]),
+        "role": row["role"] or "",
+        "can see prices": _yes_no(row["canSeePrices"]),
+        "can order": _yes_no(row["canOrder"]),
+        "order limit": row["orderLimit"] or ("no limit" if row["canOrder"] else ""),
+        "rule": row["rule"],
+        "note": row["note"] or "",
+    }
+
+
+def _yes_no(value: bool) -> str:
+    return "yes" if value else "no"
 
 
 def _order_status_result(statuses: list[dict[str, Any]]) -> _Result:

@@ -14,7 +14,6 @@ import json
 from collections.abc import Sequence
 
 from dagster import (
-    AssetCheckKey,
     DefaultSensorStatus,
     ResourceParam,
     RunRequest,
@@ -24,7 +23,7 @@ from dagster import (
     sensor,
 )
 
-from sonet_pipeline.assets.shop import shop_key
+from sonet_pipeline.assets.shop import shop_selection
 from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.dagster_home import FLOW_TAG
 from sonet_pipeline.jobs.liveness import live_run_of
@@ -33,13 +32,12 @@ from sonet_pipeline.jobs.sync import AssetJob
 from sonet_pipeline.resources.outbox import OutboxResource
 from sonet_pipeline.resources.publish import PublishResource
 from sonet_pipeline.resources.store import StoreResource
-from sonet_pipeline.shop.inputs import CATALOGUE, LOGINS, current_inputs, stale_files
+from sonet_pipeline.shop.inputs import stale_by_tenant
 from sonet_pipeline.shop.publish import read_manifest
 from sonet_pipeline.tenants import Tenant
 
 INTERVAL_SECONDS = 30
 RETRY_WINDOW_SECONDS = 600
-_CHECKS = {CATALOGUE: "variants_consistent", LOGINS: "logins_unique"}
 
 
 def build_shop_sensor(shop_job: AssetJob, tenants: Sequence[Tenant]) -> SensorDefinition:
@@ -60,33 +58,23 @@ def build_shop_sensor(shop_job: AssetJob, tenants: Sequence[Tenant]) -> SensorDe
         busy = live_run_of(context.instance, SHOP_JOB)
         if busy is not None:
             return SkipReason(f"shop run {busy.run_id} is still {busy.status.value.lower()}")
-        stale: dict[str, list[str]] = {}
-        seen: dict[str, dict[str, str]] = {}
         with outbox.open() as messages:
-            for tenant in tenants:
-                inputs = current_inputs(
-                    tenant, store.snapshot(tenant.name).manifest(), messages.change_mark(tenant.name)
-                )
-                if inputs is None:
-                    continue  # not synced yet: nothing to publish
-                files = stale_files(inputs, read_manifest(publish.destination(tenant)))
-                if files:
-                    stale[tenant.name], seen[tenant.name] = files, inputs
+            found = stale_by_tenant(
+                tenants,
+                snapshot_manifest=lambda name: store.snapshot(name).manifest(),
+                outbox_mark=messages.change_mark,
+                published_manifest=lambda tenant: read_manifest(publish.destination(tenant)),
+            )
+        stale = {t.tenant: t.files for t in found if t.files}  # a tenant not synced yet has none
+        seen = {t.tenant: t.inputs for t in found if t.files}
         if not stale:
             return SkipReason("every tenant's published files are up to date")
         window = int(clock.now().timestamp()) // RETRY_WINDOW_SECONDS
         digest = hashlib.sha256(json.dumps([seen, stale], sort_keys=True).encode()).hexdigest()[:20]
         context.log.info("stale shop files: %s", "; ".join(f"{t}: {', '.join(f)}" for t, f in stale.items()))
+        assets, checks = shop_selection(stale)
         return RunRequest(
-            run_key=f"shop-{digest}-{window}",
-            asset_selection=[shop_key(tenant, file) for tenant, files in stale.items() for file in files],
-            asset_check_keys=[
-                AssetCheckKey(shop_key(tenant, file), _CHECKS[file])
-                for tenant, files in stale.items()
-                for file in files
-                if file in _CHECKS
-            ],
-            tags={FLOW_TAG: "shop"},
+            run_key=f"shop-{digest}-{window}", asset_selection=assets, asset_check_keys=checks, tags={FLOW_TAG: "shop"}
         )
 
     return shop_sensor

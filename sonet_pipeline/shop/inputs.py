@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sonet_pipeline.tenants import Tenant
@@ -61,6 +62,41 @@ def stale_files(inputs: Mapping[str, str], published: Mapping[str, Any] | None) 
     recorded = ((published or {}).get("source") or {}).get(INPUTS_FIELD) or {}
     listed = {entry.get("name") for entry in (published or {}).get("files", [])}
     return [name for name in FILES if f"{name}.jsonl" not in listed or recorded.get(name) != file_inputs(inputs, name)]
+
+
+@dataclass(frozen=True)
+class TenantStaleness:
+    """A tenant's files to publish now, and the input fingerprints they would be computed from."""
+
+    tenant: str
+    inputs: dict[str, str] | None  # None: no snapshot yet (not synced), so nothing to publish
+    files: list[str]  # in FILES order; empty when every file is up to date
+
+
+def stale_by_tenant(
+    tenants: Iterable[Tenant],
+    *,
+    snapshot_manifest: Callable[[str], Mapping[str, Any] | None],
+    outbox_mark: Callable[[str], str],
+    published_manifest: Callable[[Tenant], Mapping[str, Any] | None],
+    everything: bool = False,
+) -> list[TenantStaleness]:
+    """Per tenant, the files to publish: the stale ones, or every file with `everything` (once synced).
+
+    What the shop sensor and `sonet-pipeline shop publish` both ask. The callables read the world: a
+    tenant's snapshot manifest, its outbox change mark, the manifest published at its destination
+    (read only when needed)."""
+    found = []
+    for tenant in tenants:
+        inputs = current_inputs(tenant, snapshot_manifest(tenant.name), outbox_mark(tenant.name))
+        if inputs is None:
+            files: list[str] = []
+        elif everything:
+            files = list(FILES)
+        else:
+            files = stale_files(inputs, published_manifest(tenant))
+        found.append(TenantStaleness(tenant.name, inputs, files))
+    return found
 
 
 def merged_source(
