@@ -56,6 +56,7 @@ def test_manifest_and_frame(tmp_path: Path) -> None:
     assert manifest["entities"]["customers"] == {
         "file": "customers.parquet",
         "count": 0,
+        "fingerprint": "0-0000000000000000",
         "high_water_mark": None,
         "last_success_at": None,
     }

@@ -182,3 +182,17 @@ def test_entities_may_be_given_by_name(tmp_path: Path) -> None:
     assert [r["itemCode"] for r in Snapshot(tmp_path / "snap").records("items")] == ["A"]
     with pytest.raises(ValueError, match="unknown entity"):
         to_frame("widgets", [])
+
+
+def test_fingerprint_changes_exactly_when_a_record_is_added_or_changed(store: TenantStore) -> None:
+    """The shop republishes a file when its entity's fingerprint moves: on an insert or a change,
+    also a back-dated one that leaves count and high-water mark alone, never on an unchanged re-read."""
+    empty = store.fingerprint(ITEMS)
+    upsert(store, [item("A", T0), item("B", T1)])
+    two = store.fingerprint(ITEMS)
+    upsert(store, [item("A", T0), item("B", T1)], run_id="run-2")
+    assert store.fingerprint(ITEMS) == two != empty
+    upsert(store, [item("A", "2026-11-28T06:38:00+02:00", listPrice="99.00")], run_id="run-3")
+    changed = store.fingerprint(ITEMS)
+    assert changed != two and store.count(ITEMS) == 2
+    assert store.fingerprint(ITEMS) == changed
