@@ -177,15 +177,25 @@ def _catalogue_result(tenant: str, catalogue: Catalogue) -> _Result:
     rows = [
         {"model": c.model_code, "problem": c.problem, "items": ", ".join(c.item_codes)} for c in catalogue.conflicts
     ]
-    check = AssetCheckResult(
-        asset_key=shop_key(tenant, CATALOGUE),
-        check_name=FILE_CHECKS[CATALOGUE],
-        passed=not rows,
-        severity=AssetCheckSeverity.WARN,
-        metadata={"withheld": MetadataValue.int(len(rows)), "products": MetadataValue.md(_table(rows))},
-        description=None if not rows else f"{len(rows)} configurable product(s) withheld; the rest is published",
+    check = _withheld_check(
+        tenant, CATALOGUE, rows, ("withheld", "products"), "configurable product(s) withheld; the rest is published"
     )
     return _Result({**counts, "conflicts": MetadataValue.md(_table(rows))}, [check])
+
+
+def _withheld_check(
+    tenant: str, file: str, rows: list[dict[str, Any]], names: tuple[str, str], what: str
+) -> AssetCheckResult:
+    """A warning naming what `file` leaves out (`rows`); passed when nothing is left out."""
+    count_name, table_name = names
+    return AssetCheckResult(
+        asset_key=shop_key(tenant, file),
+        check_name=FILE_CHECKS[file],
+        passed=not rows,
+        severity=AssetCheckSeverity.WARN,
+        metadata={count_name: MetadataValue.int(len(rows)), table_name: MetadataValue.md(_table(rows))},
+        description=f"{len(rows)} {what}" if rows else None,
+    )
 
 
 def _accounts_result(accounts: Accounts) -> _Result:
@@ -197,13 +207,8 @@ def _logins_result(tenant: str, accounts: Accounts) -> _Result:
         {"email": c.email, "customers": ", ".join(c.customers), "contacts": ", ".join(c.contact_ids)}
         for c in accounts.conflicts
     ]
-    check = AssetCheckResult(
-        asset_key=shop_key(tenant, LOGINS),
-        check_name=FILE_CHECKS[LOGINS],
-        passed=not rows,
-        severity=AssetCheckSeverity.WARN,
-        metadata={"conflicts": MetadataValue.int(len(rows)), "emails": MetadataValue.md(_table(rows))},
-        description=None if not rows else f"{len(rows)} e-mail(s) shared by two customers: those logins withheld",
+    check = _withheld_check(
+        tenant, LOGINS, rows, ("conflicts", "emails"), "e-mail(s) shared by two customers: those logins withheld"
     )
     metadata = {
         "logins": MetadataValue.int(accounts.counts.get("logins", len(accounts.logins))),

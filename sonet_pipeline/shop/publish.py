@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
@@ -24,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sonet_pipeline import settings
+from sonet_pipeline.common.atomic_file import write_bytes_atomically
 from sonet_pipeline.outbox.model import format_instant
 
 MANIFEST = "manifest.json"
@@ -58,22 +57,8 @@ class LocalFolder(Destination):
         self.folder = Path(folder)
 
     def put(self, name: str, data: bytes) -> None:
-        target = self.folder / _checked(name)
         self.folder.mkdir(parents=True, exist_ok=True)
-        temporary = self.folder / f".{name}.{uuid.uuid4().hex}.tmp"  # hidden, same file system
-        try:
-            with open(temporary, "xb") as file:
-                file.write(data)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, target)
-        finally:
-            temporary.unlink(missing_ok=True)
-        folder = os.open(self.folder, os.O_RDONLY)
-        try:
-            os.fsync(folder)  # the rename itself survives a crash
-        finally:
-            os.close(folder)
+        write_bytes_atomically(self.folder / _checked(name), data)
 
     def get(self, name: str) -> bytes | None:
         try:

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import uuid
 from dataclasses import astuple, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +24,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from sonet_pipeline.common.atomic_file import write_atomically
 from sonet_pipeline.common.clock import SystemClock
 from sonet_pipeline.entities import BOOLEAN, DATETIME, INTEGER, Entity, entities
 from sonet_pipeline.store.records import HASH, as_entity, format_instant
@@ -237,7 +236,7 @@ class TenantStore:
         described = {}
         for entity in entities().values():
             relation = self.connection.sql(f"SELECT * FROM {q(entity.name)} ORDER BY {q(entity.key)}")
-            _atomic_write(directory / f"{entity.name}.parquet", relation.write_parquet)
+            write_atomically(directory / f"{entity.name}.parquet", relation.write_parquet)
             mark, success = self.high_water_mark(entity), self.last_success(entity)
             described[entity.name] = {
                 "file": f"{entity.name}.parquet",
@@ -249,7 +248,7 @@ class TenantStore:
         published = format_instant(_utc(at) if at else SystemClock().now())
         manifest = {"published_at": published, "entities": described}
         text = json.dumps(manifest, indent=2, ensure_ascii=False)
-        _atomic_write(directory / "manifest.json", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+        write_atomically(directory / "manifest.json", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
         return manifest
 
     # --- internals -----------------------------------------------------------------------------
@@ -287,20 +286,3 @@ def _utc(value: datetime) -> datetime:
 
 def _aware(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC) if value is not None else None
-
-
-def _atomic_write(target: Path, write: Any) -> None:
-    """`write(temp path)` in the target's folder, fsync, then `os.replace`: readers see old or new, never half."""
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        write(str(tmp))
-        with open(tmp, "rb") as written:
-            os.fsync(written.fileno())
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    folder = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
