@@ -37,6 +37,7 @@ from sonet_pipeline.shop.order_status import order_statuses
 from sonet_pipeline.shop.publish import publish, read_manifest
 from sonet_pipeline.shop.rights import rights_matrix, rights_summary
 from sonet_pipeline.store import Snapshot
+from sonet_pipeline.sync import streaming_runtime
 from sonet_pipeline.tenants import Tenant
 
 SAMPLE_ROWS = 20
@@ -120,7 +121,8 @@ def build_tenant_shop(tenant: Tenant) -> AssetsDefinition:
             messages = outbox.list(name) if ORDER_STATUS in selected else []
         snapshot_manifest = snapshot.manifest()
         now_inputs = shop_inputs.current_inputs(tenant, snapshot_manifest, mark) or {}
-        files, results = _compute(tenant, snapshot, selected, messages)
+        with streaming_runtime():  # fewer young-generation collections while 100,000s of records stream
+            files, results = _compute(tenant, snapshot, selected, messages)
         destination = resources.publish.destination(tenant)
         published = read_manifest(destination)
         marks = {e: d.get("high_water_mark") for e, d in (snapshot_manifest or {}).get("entities", {}).items()}

@@ -67,7 +67,10 @@ def build_catalogue(items: Iterable[Mapping[str, Any]], *, strategy: VariantStra
     conflicts: list[VariantConflict] = []
     candidates: list[_Candidate] = []
     models: dict[str, list[Item]] = defaultdict(list)
-    for item in _latest_by_code(items):
+    latest = _latest_by_code(items)
+    latest.reverse()
+    while latest:  # popped, so that a record no line needs is freed while the lines are built
+        item = latest.pop()
         visible = _visible(item)
         if not visible:
             counts[_hidden_reason(item)] += 1
@@ -83,7 +86,8 @@ def build_catalogue(items: Iterable[Mapping[str, Any]], *, strategy: VariantStra
                 conflicts.append(found)
             else:
                 candidates.append(found)
-    for model, members in models.items():
+    for model in list(models):
+        members = models.pop(model)
         shown = sorted((item for item in members if _visible(item)), key=_code)
         problems = _variant_conflicts(model, shown) if shown else []
         if problems:
@@ -156,8 +160,9 @@ def _without_clashes(
                 owners[sku].append(candidate)
         kept = []
         for candidate in candidates:
-            clashes = sorted({sku for sku in candidate.skus() if len(owners[sku]) > 1})
-            if candidate.kind != kind or not clashes:
+            mine = candidate.kind == kind  # this pass withholds its own kind only: skip the others' work
+            clashes = sorted({sku for sku in candidate.skus() if len(owners[sku]) > 1}) if mine else []
+            if not clashes:
                 kept.append(candidate)
                 continue
             codes = {code for sku in clashes for owner in owners[sku] for code in owner.item_codes}

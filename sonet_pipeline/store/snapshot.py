@@ -21,13 +21,17 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from sonet_pipeline.entities import BOOLEAN, DATETIME, INTEGER, Entity
-from sonet_pipeline.store.records import as_entity, to_graphql
+from sonet_pipeline.entities import BOOLEAN, DATETIME, INTEGER, JSON, Entity
+from sonet_pipeline.store.records import as_entity, format_instant, to_graphql
 from sonet_pipeline.store.tenant_store import META, q
 
 MANIFEST = "manifest.json"
 _BATCH = 2_000
 _PANDAS_TYPE = {BOOLEAN: "boolean", INTEGER: "Int64", DATETIME: "datetime64[us, UTC]"}  # others: "str"
+#: The DuckDB type of each kind's column in a snapshot the store wrote (`tenant_store.sql_type`).
+_DUCKDB_TYPE = {BOOLEAN: "BOOLEAN", INTEGER: "BIGINT", DATETIME: "TIMESTAMP WITH TIME ZONE"}  # others: VARCHAR
+#: Distinct texts a column shares within one read before it stops (a key, an EAN: nothing to share).
+SHARED_VALUES = 10_000
 
 
 class Snapshot:
@@ -55,17 +59,52 @@ class Snapshot:
                 return con.execute(f"SELECT * FROM read_parquet(?) ORDER BY {q(entity.key)}", [path]).df()
 
     def records(self, entity: Entity | str) -> Iterator[dict[str, Any]]:
-        """Each record in the contract's shape (`to_graphql`), ordered by key (Unicode code points)."""
+        """Each record in the contract's shape (`to_graphql`), ordered by key (Unicode code points).
+
+        Converted a batch's column at a time: only DateTimes and JSON need converting when the columns
+        have the store's types (else each row goes through `to_graphql`). Equal texts of a column are
+        one shared object while the column has at most `SHARED_VALUES` distinct ones (status, unit,
+        product group, description...): 100,000 items then take some 70 MB less."""
         entity = as_entity(entity)
-        names = ", ".join(q(name) for name in entity.field_names)
+        names = entity.field_names
+        selected = ", ".join(q(name) for name in names)
         with _pinned(self.path(entity)) as path:
             if path is None:
                 return
             with _connect() as con:
-                result = con.execute(f"SELECT {names} FROM read_parquet(?) ORDER BY {q(entity.key)}", [path])
+                result = con.execute(f"SELECT {selected} FROM read_parquet(?) ORDER BY {q(entity.key)}", [path])
+                types = [str(column[1]) for column in result.description]
+                if types != [_DUCKDB_TYPE.get(field.kind, "VARCHAR") for field in entity.fields]:
+                    while rows := result.fetchmany(_BATCH):
+                        for row in rows:
+                            yield to_graphql(entity, dict(zip(names, row, strict=True)))
+                    return
+                # Texts and decimals (VARCHAR) are shared; DateTimes and JSON are converted, the rest kept.
+                shared: list[dict[Any, Any] | None] = [
+                    None if field.kind in (BOOLEAN, INTEGER, DATETIME, JSON) else {} for field in entity.fields
+                ]
                 while rows := result.fetchmany(_BATCH):
-                    for row in rows:
-                        yield to_graphql(entity, dict(zip(entity.field_names, row, strict=True)))
+                    columns = _converted(entity, rows, shared)
+                    yield from [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+def _converted(entity: Entity, rows: list[tuple[Any, ...]], shared: list[dict[Any, Any] | None]) -> list[Any]:
+    """The batch's columns as `to_graphql` gives their values, from columns of the store's types.
+
+    `shared` holds per text column the texts met so far (None: not shared); a column that passes
+    `SHARED_VALUES` stops sharing for the rest of the read."""
+    columns: list[Any] = list(zip(*rows, strict=True))
+    for position, field in enumerate(entity.fields):
+        column = columns[position]
+        if field.kind == DATETIME:
+            columns[position] = [None if value is None else format_instant(value) for value in column]
+        elif field.kind == JSON:
+            columns[position] = [None if value is None else json.loads(value) for value in column]
+        elif (seen := shared[position]) is not None:
+            columns[position] = [seen.setdefault(value, value) for value in column]
+            if len(seen) > SHARED_VALUES:
+                shared[position] = None
+    return columns
 
 
 @contextmanager
@@ -85,6 +124,9 @@ def _pinned(path: Path) -> Iterator[str | None]:
 def _connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
+    # One thread sorts a snapshot as fast for a reader that converts rows in Python, with less memory
+    # (100,000 items: 12 MB less at the peak of a shop step, bench/shop_model.py).
+    con.execute("SET threads = 1")
     return con
 
 

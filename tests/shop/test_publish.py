@@ -61,6 +61,8 @@ def test_jsonl_is_compact_utf8_in_key_order_with_decimals_as_text():
     assert data == '{"z":1,"a":"ä","price":"4.150"}\n{"b":null}\n'.encode()
     assert jsonl([]) == b""
     assert jsonl(iter(CATALOGUE)) == jsonl(CATALOGUE)
+    mixed = [{"name": "Kenkä 🥾"}, {"name": "plain"}, {"name": "e\u0301 & <b>"}]  # lines encoded one by one
+    assert jsonl(mixed) == '{"name":"Kenkä 🥾"}\n{"name":"plain"}\n{"name":"e\u0301 & <b>"}\n'.encode()
 
 
 def test_jsonl_refuses_what_json_cannot_say():

@@ -6,10 +6,12 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from sonet_pipeline.entities import entities, entity
-from sonet_pipeline.store import Snapshot, TenantStore, to_frame
+from sonet_pipeline.store import Snapshot, TenantStore, to_frame, to_graphql
+from sonet_pipeline.store import snapshot as snapshot_module
 from tests.store.samples import SYNCED_AT, item, node
 from tests.store.test_records import assert_same_record
 
@@ -29,6 +31,51 @@ def test_raw_node_to_store_to_snapshot_round_trip(tmp_path: Path, name: str) -> 
     assert [d[spec.key] for d in dumped] == [o[spec.key] for o in originals]
     for original, back in zip(originals, dumped, strict=True):
         assert_same_record(name, original, back)
+
+
+@pytest.mark.parametrize("name", list(entities()))
+def test_records_are_to_graphql_of_the_stored_rows(tmp_path: Path, name: str) -> None:
+    """records() converts a column at a time: the same values, of the same types, as to_graphql per row."""
+    spec = entity(name)
+    with TenantStore.open(tmp_path / "t.duckdb") as store:
+        store.upsert(spec, to_frame(spec, [node(spec, i) for i in range(25)]), run_id="r", partition="p",
+                     synced_at=SYNCED_AT)  # fmt: skip
+        store.publish_snapshot(tmp_path / "snapshot")
+        expected = [to_graphql(spec, row) for _, row in store.frame(spec).iterrows()]
+    dumped = list(Snapshot(tmp_path / "snapshot").records(spec))
+    assert dumped == expected
+    assert [[type(v) for v in d.values()] for d in dumped] == [[type(v) for v in e.values()] for e in expected]
+
+
+def test_records_share_equal_texts_up_to_a_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Equal texts of a column are one object; a column past SHARED_VALUES distinct texts stops sharing."""
+    monkeypatch.setattr(snapshot_module, "SHARED_VALUES", 3)
+    monkeypatch.setattr(snapshot_module, "_BATCH", 2)
+    codes = [f"I{i}" for i in range(8)]
+    with TenantStore.open(tmp_path / "t.duckdb") as store:
+        nodes = [item(code, unit="".join(["P", "CS"]), name=f"Name {i % 2}") for i, code in enumerate(codes)]
+        store.upsert(ITEMS, to_frame(ITEMS, nodes), run_id="r", partition="p", synced_at=SYNCED_AT)
+        store.publish_snapshot(tmp_path / "snap")
+    dumped = list(Snapshot(tmp_path / "snap").records(ITEMS))
+    assert [d["itemCode"] for d in dumped] == codes and {d["unit"] for d in dumped} == {"PCS"}
+    assert len({id(d["unit"]) for d in dumped}) == 1 and len({id(d["name"]) for d in dumped}) == 2
+
+
+def test_records_of_a_file_with_other_column_types_go_through_to_graphql(tmp_path: Path) -> None:
+    """A snapshot whose columns are not the store's types (here a DOUBLE price) still reads as to_graphql says."""
+    folder = tmp_path / "snap"
+    folder.mkdir()
+    with duckdb.connect() as con:
+        con.execute(f"""COPY (SELECT 'A' AS itemCode, 'Boot' AS name, NULL::VARCHAR AS description,
+                                     NULL::VARCHAR AS modelCode, NULL::VARCHAR AS modelName,
+                                     '[]' AS variantAttributes, 'SHOES' AS productGroup, 'PCS' AS unit,
+                                     NULL::VARCHAR AS ean, 59.9::DOUBLE AS listPrice, 'EUR' AS currency,
+                                     '25.5' AS vatRate, '3' AS stockBalance, true AS webVisible,
+                                     'ACTIVE' AS status, TIMESTAMPTZ '2026-11-28 04:38:00.123+00' AS dateModified)
+                        TO '{folder / "items.parquet"}' (FORMAT parquet)""")
+    [record] = Snapshot(folder).records(ITEMS)
+    assert record["listPrice"] == "59.9" and record["variantAttributes"] == []
+    assert record["dateModified"] == "2026-11-28T04:38:00.123Z"
 
 
 def test_keys_are_ordered_by_code_point(tmp_path: Path) -> None:
