@@ -247,6 +247,23 @@ def _customer_new(ctx: _Context) -> tuple[str, Record] | None:
     }
 
 
+#: How an accepted order moves on in Sonet's order handling (CANCELLED now and then instead of CONFIRMED).
+_NEXT_ORDER_STATUS = {"RECEIVED": "CONFIRMED", "CONFIRMED": "DELIVERED"}
+
+
+def _order_progressed(ctx: _Context) -> tuple[str, Record] | None:
+    """An accepted order's next `orderStatus`; None when no order is still on its way."""
+    keys = ctx.keys["salesOrders"]
+    for _ in range(20 if keys else 0):
+        order = ctx.latest("salesOrders", ctx.rng.choice(keys))
+        following = _NEXT_ORDER_STATUS.get(order["orderStatus"])
+        if following is not None:
+            cancelled = order["orderStatus"] == "RECEIVED" and ctx.rng.random() < 0.05
+            order["orderStatus"] = "CANCELLED" if cancelled else following
+            return "salesOrders", order
+    return None
+
+
 #: Kind, weight, change. Weights: roughly what a merchant's ERP sees in a working day.
 _KINDS: list[tuple[str, int, Change]] = [
     ("item_price", 25, _edit("items", _LIVE, _new_price)),
@@ -261,6 +278,7 @@ _KINDS: list[tuple[str, int, Change]] = [
     ("customer_contact", 4, _edit("customers", _ACTIVE, _add_contact)),
     ("customer_new", 4, _customer_new),
     ("segment_renamed", 1, _edit("customerSegments", _LIVE, _rename_segment)),
+    ("order_progressed", 6, _order_progressed),
 ]
 
 

@@ -60,6 +60,8 @@ def merged_records(state: CompanyState, entity: str, changes: Iterable[Any]) -> 
             raise RecordError(f"{entity} records have no field(s) {', '.join(sorted(unknown))}")
         fields = {name: value for name, value in change.items() if name != "dateModified"}
         previous = state.latest(entity, change[key_field])
+        if entity == "salesOrders":
+            _check_sales_order_change(change[key_field], fields, previous)
         if previous is None:
             missing = required - set(fields) - {"dateModified"}
             if missing:
@@ -68,6 +70,19 @@ def merged_records(state: CompanyState, entity: str, changes: Iterable[Any]) -> 
         else:
             records.append({**previous, **fields})
     return records
+
+
+#: What `SalesOrder.orderStatus` may be (schema.graphql).
+ORDER_STATUSES = ("RECEIVED", "CONFIRMED", "DELIVERED", "CANCELLED")
+
+
+def _check_sales_order_change(message_id: str, fields: dict[str, Any], previous: Record | None) -> None:
+    """A sales order exists only once Sonet accepted its message; a change may move its status."""
+    if previous is None:
+        raise RecordError(f"no sales order with messageId {message_id!r}: they come from accepted messages")
+    status = fields.get("orderStatus", previous["orderStatus"])
+    if status not in ORDER_STATUSES:
+        raise RecordError(f"orderStatus must be one of {', '.join(ORDER_STATUSES)}, got {status!r}")
 
 
 def deletions(state: CompanyState, entity: str, keys: Iterable[Any]) -> list[Record]:

@@ -108,6 +108,14 @@ def test_random_changes_are_a_realistic_mix_of_whole_records_with_rising_stamps(
     standin.change_log = log
     company = standin.companies["C1"]
     seed_fields = {e: set(build_records()[e][0]) for e in ("items", "customers", "customerSegments")}
+    accepted = [
+        {"messageId": f"m-{n}", "sonetOrderNumber": f"SO-{n}", "webOrderNumber": f"WEB-{n}",
+         "customerNumber": None, "orderStatus": "RECEIVED"}
+        for n in range(40)
+    ]  # fmt: skip
+    standin.apply_change(company, "salesOrders", accepted)  # as the Message API records accepted orders
+    seed_fields["salesOrders"] = {*accepted[0], "dateModified"}
+    log.changes.clear()
     counts: Counter[str] = Counter()
     for _ in range(20):
         counts.update(activity.random_changes(standin, company, 60, random.Random(len(log.changes))))

@@ -109,6 +109,23 @@ def test_changes_upsert_whole_or_partial_records_and_are_checked(sonet: SonetCli
         assert sonet.admin("POST", "/companies/01/changes", json=body).status_code == 400, body
 
 
+def test_a_sales_order_changes_only_its_status_and_only_to_a_contract_status(sonet: SonetClient):
+    """Sales orders come from accepted messages: a change may move one's orderStatus to RECEIVED,
+    CONFIRMED, DELIVERED or CANCELLED; inventing one, or another status, is refused (400)."""
+    assert sonet.send(B2B_ORDER).status_code == 201
+    [order] = sonet.state("salesOrders")
+    sonet.change("salesOrders", [{"messageId": order["messageId"], "orderStatus": "DELIVERED"}])
+    assert sonet.state("salesOrders")[0]["orderStatus"] == "DELIVERED"
+    bad = [
+        {"entity": "salesOrders", "records": [{"messageId": order["messageId"], "orderStatus": "SHIPPED"}]},
+        {"entity": "salesOrders", "records": [{**order, "messageId": "no-such-message"}]},
+    ]
+    for change in bad:
+        answer = sonet.admin("POST", "/companies/01/changes", json=change)
+        assert answer.status_code == 400, answer.text
+        assert "orderStatus must be one of" in answer.text or "come from accepted messages" in answer.text
+
+
 def test_state_can_be_read_in_full_or_as_visible(sonet: SonetClient):
     """The state endpoint lists every record (newest version) as JSON Lines; `visible_only` what queries see."""
     code = sonet.state("items")[0]["itemCode"]
