@@ -327,3 +327,12 @@ def test_a_tenant_publishing_to_s3_gets_the_files_and_the_manifest_there(start_s
     assert len(manifest["files"]) == 5
     assert "BOOT-PRO" in {json.loads(line)["sku"] for line in catalogue.decode().splitlines()}
     assert not deployment.folder.exists()
+
+
+def test_publishing_before_any_sync_fails_the_run_with_a_clear_reason(deployment):
+    """From the UI an operator may materialize the shop before the first sync: the run fails and says why."""
+    result = execute_job(deployment.defs.resolve_job_def(SHOP_JOB), deployment.instance)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "has no synced snapshot yet: run its Sonet sync first" in str(failure.event_specific_data.error.message)
+    assert not deployment.folder.exists()

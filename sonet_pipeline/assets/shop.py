@@ -22,6 +22,7 @@ from dagster import (
     AssetKey,
     AssetsDefinition,
     AssetSpec,
+    Failure,
     MaterializeResult,
     MetadataValue,
     multi_asset,
@@ -120,7 +121,9 @@ def build_tenant_shop(tenant: Tenant) -> AssetsDefinition:
             mark = outbox.change_mark(name)  # before reading: a later move is seen by the next run
             messages = outbox.list(name) if ORDER_STATUS in selected else []
         snapshot_manifest = snapshot.manifest()
-        now_inputs = shop_inputs.current_inputs(tenant, snapshot_manifest, mark) or {}
+        now_inputs = shop_inputs.current_inputs(tenant, snapshot_manifest, mark)
+        if now_inputs is None:
+            raise Failure(description=f"tenant {name!r} has no synced snapshot yet: run its Sonet sync first")
         with streaming_runtime():  # fewer young-generation collections while 100,000s of records stream
             files, results = _compute(tenant, snapshot, selected, messages)
         destination = resources.publish.destination(tenant)
