@@ -111,42 +111,50 @@ def build_tenant_shop(tenant: Tenant) -> AssetsDefinition:
         specs=specs,
         check_specs=checks,
         can_subset=True,
-        required_resource_keys={"store", "outbox", "publish", "clock"},
+        required_resource_keys={"store", "outbox", "publish", "leases", "clock"},
     )
     def shop_view(context: AssetExecutionContext) -> Iterator[MaterializeResult | AssetCheckResult]:
-        resources = context.resources
-        selected = [file for file in FILES if shop_key(name, file) in context.selected_asset_keys]
-        snapshot: Snapshot = resources.store.snapshot(name)
-        with resources.outbox.open() as outbox:
-            mark = outbox.change_mark(name)  # before reading: a later move is seen by the next run
-            messages = outbox.list(name) if ORDER_STATUS in selected else []
-        snapshot_manifest = snapshot.manifest()
-        now_inputs = shop_inputs.current_inputs(tenant, snapshot_manifest, mark)
-        if now_inputs is None:
-            raise Failure(description=f"tenant {name!r} has no synced snapshot yet: run its Sonet sync first")
-        with streaming_runtime():  # fewer young-generation collections while 100,000s of records stream
-            files, results = _compute(tenant, snapshot, selected, messages)
-        destination = resources.publish.destination(tenant)
-        published = read_manifest(destination)
-        marks = {e: d.get("high_water_mark") for e, d in (snapshot_manifest or {}).get("entities", {}).items()}
-        source = shop_inputs.merged_source(published, now_inputs, selected, marks)
-        manifest = publish(destination, files, tenant=name, source=source, now=resources.clock.now())
-        written = {entry["name"]: entry for entry in manifest["files"]}
-        context.log.info("%s: published %s to %s", name, ", ".join(selected), destination.describe())
-        for file in selected:
-            entry = written[f"{file}.jsonl"]
-            metadata = {
-                "records": MetadataValue.int(entry["records"]),
-                "bytes": MetadataValue.int(entry["bytes"]),
-                "sha256": MetadataValue.text(entry["sha256"]),
-                "changed": MetadataValue.bool(entry["changed"]),  # False: same bytes, not rewritten
-                "published_to": MetadataValue.url(f"{destination.describe()}/{file}.jsonl"),
-                **results[file].metadata,
-            }
-            yield MaterializeResult(asset_key=shop_key(name, file), metadata=metadata)
-            yield from results[file].checks
+        # One publisher of a tenant's files at a time, from the daemon or the CLI alike.
+        with context.resources.leases.hold(f"shop-{name}", f"shop run {context.run.run_id}"):
+            yield from _publish_step(context, tenant)
 
     return shop_view
+
+
+def _publish_step(context: AssetExecutionContext, tenant: Tenant) -> Iterator[MaterializeResult | AssetCheckResult]:
+    """Compute the selected files of `tenant` from its snapshot and the outbox, publish them, report."""
+    name = tenant.name
+    resources = context.resources
+    selected = [file for file in FILES if shop_key(name, file) in context.selected_asset_keys]
+    snapshot: Snapshot = resources.store.snapshot(name)
+    with resources.outbox.open() as outbox:
+        mark = outbox.change_mark(name)  # before reading: a later move is seen by the next run
+        messages = outbox.list(name) if ORDER_STATUS in selected else []
+    snapshot_manifest = snapshot.manifest()
+    now_inputs = shop_inputs.current_inputs(tenant, snapshot_manifest, mark)
+    if now_inputs is None:
+        raise Failure(description=f"tenant {name!r} has no synced snapshot yet: run its Sonet sync first")
+    with streaming_runtime():  # fewer young-generation collections while 100,000s of records stream
+        files, results = _compute(tenant, snapshot, selected, messages)
+    destination = resources.publish.destination(tenant)
+    published = read_manifest(destination)
+    marks = {e: d.get("high_water_mark") for e, d in snapshot_manifest.get("entities", {}).items()}
+    source = shop_inputs.merged_source(published, now_inputs, selected, marks)
+    manifest = publish(destination, files, tenant=name, source=source, now=resources.clock.now())
+    written = {entry["name"]: entry for entry in manifest["files"]}
+    context.log.info("%s: published %s to %s", name, ", ".join(selected), destination.describe())
+    for file in selected:
+        entry = written[f"{file}.jsonl"]
+        metadata = {
+            "records": MetadataValue.int(entry["records"]),
+            "bytes": MetadataValue.int(entry["bytes"]),
+            "sha256": MetadataValue.text(entry["sha256"]),
+            "changed": MetadataValue.bool(entry["changed"]),  # False: same bytes, not rewritten
+            "published_to": MetadataValue.url(f"{destination.describe()}/{file}.jsonl"),
+            **results[file].metadata,
+        }
+        yield MaterializeResult(asset_key=shop_key(name, file), metadata=metadata)
+        yield from results[file].checks
 
 
 class _Result:
