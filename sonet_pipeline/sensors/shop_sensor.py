@@ -70,7 +70,8 @@ def build_shop_sensor(shop_job: AssetJob, tenants: Sequence[Tenant]) -> SensorDe
         if not stale:
             waiting = [t.tenant for t in found if t.inputs is None]
             if waiting:
-                return SkipReason(f"not synced yet: {', '.join(waiting)}; the other tenants' files are up to date")
+                rest = "; the other tenants' files are up to date" if len(waiting) < len(found) else ""
+                return SkipReason(f"not synced yet: {', '.join(waiting)}{rest}")
             return SkipReason("every tenant's published files are up to date")
         window = int(clock.now().timestamp()) // RETRY_WINDOW_SECONDS
         digest = hashlib.sha256(json.dumps([seen, stale], sort_keys=True).encode()).hexdigest()[:20]
