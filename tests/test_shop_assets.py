@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import json
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -57,11 +56,11 @@ SHOP = """
 class Deployment:
     """The code location on the stand-in's clock: sync runs, shop sensor ticks and shop runs."""
 
-    def __init__(self, sonet: SonetClient, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, sonet: SonetClient, folder: Path, monkeypatch: pytest.MonkeyPatch, shop: str = SHOP) -> None:
         path = folder / "tenants.yaml"
         path.write_text(
             "tenants:\n  - name: acme\n"
-            f"    sonet: {{base_url: '{sonet.base_url}', company: '01', token_env: ACME_T}}\n" + SHOP
+            f"    sonet: {{base_url: '{sonet.base_url}', company: '01', token_env: ACME_T}}\n" + shop
         )
         monkeypatch.setenv("ACME_T", TOKENS["01"])
         self.sonet = sonet
@@ -311,13 +310,13 @@ def test_a_tenant_publishing_to_s3_gets_the_files_and_the_manifest_there(start_s
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setattr(sys.modules[__name__], "SHOP", SHOP + "      publish_to: s3://shop-files/sonet/acme\n")
     with mock_aws():
         import boto3
 
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket="shop-files")
-        deployment = Deployment(start_standin(items=100, lag_seconds=0), tmp_path, monkeypatch)
+        to_s3 = SHOP + "      publish_to: s3://shop-files/sonet/acme\n"
+        deployment = Deployment(start_standin(items=100, lag_seconds=0), tmp_path, monkeypatch, shop=to_s3)
         deployment.sync()
         deployment.publish()
         listed = {o["Key"] for o in s3.list_objects_v2(Bucket="shop-files")["Contents"]}
