@@ -33,24 +33,26 @@ from tests.standin.standin_http import TOKENS, SonetClient
 
 pytestmark = pytest.mark.slow
 
+#: Rules with several segments and roles; `{blocked_may_order}` lets a test see the blocked customer's note.
+RIGHTS_RULES = """
+      rights:
+        - {{rule: blocked, when: {{order_blocked: true}}, see_prices: true, can_order: {blocked_may_order}}}
+        - {{rule: viewers, when: {{roles: [VIEWER, null]}}, see_prices: true, can_order: false}}
+        - rule: electricians
+          when: {{segments: [B2B-SAHKO], roles: [ADMIN, BUYER]}}
+          see_prices: true
+          can_order: true
+          order_limit: "5000.00"
+        - {{rule: builders, when: {{segments: [B2B-RAKENNUS, B2B-TEOLLISUUS]}}, see_prices: true, can_order: true}}
+        - {{rule: default, see_prices: false, can_order: false}}
+"""
 SHOP = """
     variant_strategy: item_per_variant
     shop:
       variant_strategy_by_group: {GLOVES: comment_field}
       options:
         - product_group: GLOVES
-          axes: [{name: Size, values: ["7", "8", "9"]}]
-      rights:
-        - {rule: blocked, when: {order_blocked: true}, see_prices: true, can_order: false}
-        - {rule: viewers, when: {roles: [VIEWER, null]}, see_prices: true, can_order: false}
-        - rule: electricians
-          when: {segments: [B2B-SAHKO], roles: [ADMIN, BUYER]}
-          see_prices: true
-          can_order: true
-          order_limit: "5000.00"
-        - {rule: builders, when: {segments: [B2B-RAKENNUS, B2B-TEOLLISUUS]}, see_prices: true, can_order: true}
-        - {rule: default, see_prices: false, can_order: false}
-"""
+          axes: [{name: Size, values: ["7", "8", "9"]}]""" + RIGHTS_RULES.format(blocked_may_order="false")
 
 
 class Deployment:

@@ -25,21 +25,11 @@ from sonet_pipeline.shop.inputs import ACCOUNTS, FILES, LOGINS, RIGHTS, current_
 from sonet_pipeline.shop_cli import NOT_A_LOGIN
 from sonet_pipeline.tenants import Tenant
 from tests.standin.standin_http import TOKENS, SonetClient
+from tests.test_shop_assets import RIGHTS_RULES
 
 SHOP = """
     variant_strategy: item_per_variant
-    shop:
-      rights:
-        - {rule: blocked, when: {order_blocked: true}, see_prices: true, can_order: true}  # the note says no
-        - {rule: viewers, when: {roles: [VIEWER, null]}, see_prices: true, can_order: false}
-        - rule: electricians
-          when: {segments: [B2B-SAHKO], roles: [ADMIN, BUYER]}
-          see_prices: true
-          can_order: true
-          order_limit: "5000.00"
-        - {rule: builders, when: {segments: [B2B-RAKENNUS, B2B-TEOLLISUUS]}, see_prices: true, can_order: true}
-        - {rule: default, see_prices: false, can_order: false}
-"""
+    shop:""" + RIGHTS_RULES.format(blocked_may_order="true")  # the rule says yes: the note says why not
 FILE_NAMES = {f"{name}.jsonl" for name in FILES}
 BUYER, BLOCKED = "osto@makinen.example", "kari.laaksonen@laaksonen.example"
 
