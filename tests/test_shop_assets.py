@@ -211,6 +211,8 @@ def test_a_change_in_sonet_reaches_the_files_after_one_sync_cycle_and_nothing_el
                for name in before}  # fmt: skip
     matt, pekka = "matti.makinen@makinen.example", "osto@makinen.example"
     assert changed == {"catalogue": {"BOOT-PRO"}, "accounts": {"C10042"}, "logins": set(), "rights": {matt, pekka}}
+    catalogue_run = deployment.metadata["catalogue"]  # only the model BOOT-PRO was built anew
+    assert catalogue_run["groups_rebuilt"].value == 1 and catalogue_run["full_build"].value is False
     boots = json.loads(after["catalogue"]["BOOT-PRO"])
     prices = {v["itemCode"]: v["price"] for v in boots["variants"]}
     assert prices["BOOT-PRO-43"] == "61.90" and "BOOT-PRO-46" not in prices

@@ -28,14 +28,15 @@ from dagster import (
     multi_asset,
 )
 
+from sonet_pipeline import settings
 from sonet_pipeline.assets.inbound import inbound_key
 from sonet_pipeline.assets.orders import outbox_key
 from sonet_pipeline.shop import inputs as shop_inputs
 from sonet_pipeline.shop.accounts import Accounts, build_accounts
-from sonet_pipeline.shop.catalogue import Catalogue, build_catalogue
+from sonet_pipeline.shop.catalogue_cache import Built, IncrementalCatalogue
 from sonet_pipeline.shop.inputs import ACCOUNTS, CATALOGUE, FILES, LOGINS, ORDER_STATUS, RIGHTS
 from sonet_pipeline.shop.order_status import order_statuses
-from sonet_pipeline.shop.publish import publish, read_manifest
+from sonet_pipeline.shop.publish import EncodedLines, publish, read_manifest
 from sonet_pipeline.shop.rights import rights_matrix, rights_summary
 from sonet_pipeline.store import Snapshot
 from sonet_pipeline.sync import streaming_runtime
@@ -164,12 +165,13 @@ class _Result:
 
 def _compute(
     tenant: Tenant, snapshot: Snapshot, selected: list[str], messages: list[Any]
-) -> tuple[dict[str, list[Mapping[str, Any]]], dict[str, _Result]]:
-    files: dict[str, list[Mapping[str, Any]]] = {}
+) -> tuple[dict[str, list[Mapping[str, Any]] | EncodedLines], dict[str, _Result]]:
+    files: dict[str, list[Mapping[str, Any]] | EncodedLines] = {}
     results: dict[str, _Result] = {}
     if CATALOGUE in selected:
-        catalogue = build_catalogue(snapshot.records("items"), strategy=tenant.variant_strategy, shop=tenant.shop)
-        files[CATALOGUE], results[CATALOGUE] = catalogue.products, _catalogue_result(tenant.name, catalogue)
+        cache = IncrementalCatalogue(settings.data_dir() / "shop" / tenant.name / "catalogue.pickle")
+        built = cache.build(snapshot, strategy=tenant.variant_strategy, shop=tenant.shop)
+        files[CATALOGUE], results[CATALOGUE] = built.lines, _catalogue_result(tenant.name, built)
     if {ACCOUNTS, LOGINS, RIGHTS} & set(selected):
         accounts = build_accounts(snapshot.records("customers"), snapshot.records("segments"))
         if ACCOUNTS in selected:
@@ -185,11 +187,11 @@ def _compute(
     return files, results
 
 
-def _catalogue_result(tenant: str, catalogue: Catalogue) -> _Result:
-    counts = {name: MetadataValue.int(count) for name, count in catalogue.counts.items()}
-    rows = [
-        {"model": c.model_code, "problem": c.problem, "items": ", ".join(c.item_codes)} for c in catalogue.conflicts
-    ]
+def _catalogue_result(tenant: str, built: Built) -> _Result:
+    counts = {name: MetadataValue.int(count) for name, count in built.counts.items()}
+    counts["groups_rebuilt"] = MetadataValue.int(built.rebuilt_groups)  # models and items built anew
+    counts["full_build"] = MetadataValue.bool(built.full)
+    rows = [{"model": c.model_code, "problem": c.problem, "items": ", ".join(c.item_codes)} for c in built.conflicts]
     check = _withheld_check(
         tenant, CATALOGUE, rows, ("withheld", "products"), "configurable product(s) withheld; the rest is published"
     )

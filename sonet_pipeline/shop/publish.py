@@ -170,6 +170,14 @@ def jsonl(records: Iterable[Mapping[str, Any]]) -> bytes:
 
 
 @dataclass(frozen=True)
+class EncodedLines:
+    """A file's JSON Lines already encoded (as `jsonl` encodes them), and how many lines they hold."""
+
+    data: bytes
+    records: int
+
+
+@dataclass(frozen=True)
 class PublishedFile:
     """A manifest entry, and whether this publish wrote the file (`changed`) or left it as it was."""
 
@@ -182,7 +190,7 @@ class PublishedFile:
 
 def publish(
     destination: Destination,
-    files: Mapping[str, list[Mapping[str, Any]]],
+    files: Mapping[str, list[Mapping[str, Any]] | EncodedLines],
     *,
     tenant: str,
     source: Mapping[str, Any],
@@ -197,15 +205,19 @@ def publish(
         raise ValueError(f"file names must match [a-z_]+: {', '.join(map(repr, bad))}")
     earlier = _current_entries(destination, tenant)
     entries = {name: {**entry, "changed": False} for name, entry in earlier.items()}
-    for name, records in files.items():
-        data, file_name = jsonl(records), f"{name}.jsonl"
+    for name, content in files.items():
+        file_name = f"{name}.jsonl"
+        if isinstance(content, EncodedLines):
+            data, records = content.data, content.records
+        else:
+            data, records = jsonl(content), len(content)
         digest = hashlib.sha256(data).hexdigest()
         # The file there may be newer than the manifest (a publish that stopped before it): check both.
         known = earlier.get(file_name, {}).get("sha256") == digest
         changed = not (known and destination.stored_sha256(file_name) == digest)
         if changed:
             destination.put(file_name, data)
-        entries[file_name] = asdict(PublishedFile(file_name, len(records), len(data), digest, changed))
+        entries[file_name] = asdict(PublishedFile(file_name, records, len(data), digest, changed))
     manifest = {
         "tenant": tenant,
         "publishedAt": format_instant(now),

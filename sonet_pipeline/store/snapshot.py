@@ -58,8 +58,23 @@ class Snapshot:
             with _connect() as con:
                 return con.execute(f"SELECT * FROM read_parquet(?) ORDER BY {q(entity.key)}", [path]).df()
 
-    def records(self, entity: Entity | str) -> Iterator[dict[str, Any]]:
-        """Each record in the contract's shape (`to_graphql`), ordered by key (Unicode code points).
+    def columns(self, entity: Entity | str, names: list[str]) -> list[tuple[Any, ...]]:
+        """The given columns (fields or bookkeeping, e.g. `_hash`) of every record, as stored, ordered by key."""
+        entity = as_entity(entity)
+        with _pinned(self.path(entity)) as path:
+            if path is None:
+                return []
+            with _connect() as con:
+                selected = ", ".join(q(name) for name in names)
+                return con.execute(
+                    f"SELECT {selected} FROM read_parquet(?) ORDER BY {q(entity.key)}", [path]
+                ).fetchall()
+
+    def records(
+        self, entity: Entity | str, keys: list[str] | None = None, *, order: tuple[str, ...] = ()
+    ) -> Iterator[dict[str, Any]]:
+        """Each record in the contract's shape (`to_graphql`), ordered by key (Unicode code points), or
+        by the fields `order` names first (nulls last); with `keys`, only the records with those keys.
 
         Converted a batch's column at a time: only DateTimes and JSON need converting when the columns
         have the store's types (else each row goes through `to_graphql`). Equal texts of a column are
@@ -72,7 +87,12 @@ class Snapshot:
             if path is None:
                 return
             with _connect() as con:
-                result = con.execute(f"SELECT {selected} FROM read_parquet(?) ORDER BY {q(entity.key)}", [path])
+                where, params = (
+                    ("", [path]) if keys is None else (f" WHERE {q(entity.key)} IN (SELECT unnest(?))", [path, keys])
+                )
+                ordered = ", ".join(q(name) for name in (*order, entity.key))
+                query = f"SELECT {selected} FROM read_parquet(?){where} ORDER BY {ordered}"
+                result = con.execute(query, params)
                 types = [str(column[1]) for column in result.description]
                 if types != [_DUCKDB_TYPE.get(field.kind, "VARCHAR") for field in entity.fields]:
                     while rows := result.fetchmany(_BATCH):
