@@ -163,3 +163,23 @@ def test_reading_while_the_writer_replaces_files_never_fails(tmp_path: Path) -> 
     assert not errors, errors
     assert len(seen) > 20 and set(seen) <= published
     assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_records_of_some_keys_ordered_by_a_field_and_raw_columns(tmp_path: Path) -> None:
+    """What the incremental catalogue reads: some keys' records, one model's after another (no model
+    last), and every row's key, model and hash without converting records."""
+    items = entity("items")
+    records = [item("C", "2026-11-28T04:38:00.000Z", modelCode="M2"), item("A", "2026-11-28T04:38:00.000Z"),
+               item("B", "2026-11-28T04:38:00.000Z", modelCode="M1"), item("D", "2026-11-28T04:38:00.000Z",
+               modelCode="M1")]  # fmt: skip
+    with TenantStore.open(tmp_path / "t.duckdb") as store:
+        store.upsert(items, to_frame(items, records), run_id="r", partition="p", synced_at=SYNCED_AT)
+        store.publish_snapshot(tmp_path / "snapshot")
+    snapshot = Snapshot(tmp_path / "snapshot")
+    ordered = [r["itemCode"] for r in snapshot.records(items, order=("modelCode",))]
+    assert ordered == ["B", "D", "C", "A"]
+    assert [r["itemCode"] for r in snapshot.records(items, ["D", "A", "X"])] == ["A", "D"]
+    assert list(snapshot.records(items, [])) == []
+    rows = snapshot.columns(items, ["itemCode", "modelCode", "_hash"])
+    assert [(code, model) for code, model, _ in rows] == [("A", None), ("B", "M1"), ("C", "M2"), ("D", "M1")]
+    assert all(len(digest) == 32 for _, _, digest in rows)
