@@ -18,8 +18,10 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from sonet_pipeline import settings
+from sonet_pipeline.outbox import open_outbox
 from sonet_pipeline.shop.accounts import normalize_email
-from sonet_pipeline.shop.publish import Destination, destination_for, read_manifest
+from sonet_pipeline.shop.publish import Destination, read_manifest
 from sonet_pipeline.tenants import Tenant, load_tenants, tenant_by_name
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -66,15 +68,12 @@ def add_shop_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
 
 
 def destination(tenant: Tenant) -> Destination:
-    """Where the tenant's files are published (`shop.publish_to`); S3 through a boto3 client from the
-    usual AWS chain, as the shop job's `publish` resource does."""
-    return destination_for(tenant.name, tenant.shop.publish_to, s3_client=_s3_client)
+    """Where the tenant's files are published (`shop.publish_to`): as the shop job's `publish` resource says."""
+    from dagster_aws.s3 import S3Resource
 
+    from sonet_pipeline.resources.publish import PublishResource
 
-def _s3_client() -> Any:
-    import boto3
-
-    return boto3.client("s3")
+    return PublishResource(s3=S3Resource()).destination(tenant)
 
 
 def _storage_errors() -> tuple[type[BaseException], ...]:
@@ -114,7 +113,8 @@ def _publish(args: argparse.Namespace) -> int:
         status = busy.status.value.lower()
         return _fail("publish", f"shop run {busy.run_id} is still {status}; run this again when it has ended")
     try:
-        found = find_stale(tenants, destination, everything=args.everything)
+        with open_outbox(settings.postgres_dsn()) as outbox:
+            found = find_stale(tenants, outbox, destination, everything=args.everything)
     except ValueError as exc:  # a destination that cannot be (no S3 client, a name that is no folder)
         return _fail("publish", str(exc), EXIT_USAGE)
     except _storage_errors() as exc:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 from dagster import DagsterRun, DagsterRunStatus
-from dagster._core.utils import make_new_run_id
 
 from sonet_pipeline.assets import shop as shop_assets
 from sonet_pipeline.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
@@ -170,7 +170,7 @@ def test_publish_refuses_while_a_shop_run_is_in_progress_and_exits_1_when_its_ru
     assert (code, out) == (EXIT_USAGE, "") and "no tenant named 'nowhere'" in err
 
     instance = prepare_instance()
-    busy = DagsterRun(job_name=SHOP_JOB, run_id=make_new_run_id(), status=DagsterRunStatus.STARTED)
+    busy = DagsterRun(job_name=SHOP_JOB, run_id=str(uuid.uuid4()), status=DagsterRunStatus.STARTED)
     instance.add_run(busy)
     sync(capsys, "acme")
     code, out, err = run(capsys, "shop", "publish", "--json")

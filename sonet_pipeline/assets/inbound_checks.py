@@ -20,6 +20,7 @@ from dagster import (
     MetadataValue,
 )
 
+from sonet_pipeline.assets.markdown_table import markdown_table
 from sonet_pipeline.store import TenantStore, quality
 
 SAMPLE_ROWS = 20
@@ -89,18 +90,8 @@ def check_results(
             check_name=check.name,
             passed=not offenders,
             severity=AssetCheckSeverity.ERROR if check.blocking else AssetCheckSeverity.WARN,
-            metadata={"offenders": MetadataValue.int(len(offenders)), "sample": _table(offenders[:SAMPLE_ROWS])},
+            metadata={
+                "offenders": MetadataValue.int(len(offenders)),
+                "sample": MetadataValue.md(markdown_table(offenders[:SAMPLE_ROWS])),
+            },
         )
-
-
-def _table(rows: list[dict]) -> MetadataValue:
-    if not rows:
-        return MetadataValue.md("none")
-    columns = list(rows[0])
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(_cell(row.get(c)) for c in columns) + " |" for row in rows]
-    return MetadataValue.md("\n".join(lines))
-
-
-def _cell(value: object) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")[:120]

@@ -30,6 +30,7 @@ from dagster import (
 
 from sonet_pipeline import settings
 from sonet_pipeline.assets.inbound import inbound_key
+from sonet_pipeline.assets.markdown_table import markdown_table
 from sonet_pipeline.assets.orders import outbox_key
 from sonet_pipeline.shop import inputs as shop_inputs
 from sonet_pipeline.shop.accounts import Accounts, build_accounts
@@ -195,7 +196,7 @@ def _catalogue_result(tenant: str, built: Built) -> _Result:
     check = _withheld_check(
         tenant, CATALOGUE, rows, ("withheld", "products"), "configurable product(s) withheld; the rest is published"
     )
-    return _Result({**counts, "conflicts": MetadataValue.md(_table(rows))}, [check])
+    return _Result({**counts, "conflicts": MetadataValue.md(markdown_table(rows, SAMPLE_ROWS))}, [check])
 
 
 def _withheld_check(
@@ -208,7 +209,10 @@ def _withheld_check(
         check_name=FILE_CHECKS[file],
         passed=not rows,
         severity=AssetCheckSeverity.WARN,
-        metadata={count_name: MetadataValue.int(len(rows)), table_name: MetadataValue.md(_table(rows))},
+        metadata={
+            count_name: MetadataValue.int(len(rows)),
+            table_name: MetadataValue.md(markdown_table(rows, SAMPLE_ROWS)),
+        },
         description=f"{len(rows)} {what}" if rows else None,
     )
 
@@ -228,7 +232,7 @@ def _logins_result(tenant: str, accounts: Accounts) -> _Result:
     metadata = {
         "logins": MetadataValue.int(accounts.counts.get("logins", len(accounts.logins))),
         "logins_withheld": MetadataValue.int(accounts.counts.get("logins_withheld", 0)),
-        "email_conflicts": MetadataValue.md(_table(rows)),
+        "email_conflicts": MetadataValue.md(markdown_table(rows, SAMPLE_ROWS)),
     }
     return _Result(metadata, [check])
 
@@ -240,7 +244,7 @@ def _rights_result(matrix: list[dict[str, Any]]) -> _Result:
             "may_order": MetadataValue.int(sum(1 for row in matrix if row["canOrder"])),
             "may_see_prices": MetadataValue.int(sum(1 for row in matrix if row["canSeePrices"])),
             "by_rule": MetadataValue.md(rights_summary(matrix)),
-            "matrix_sample": MetadataValue.md(_table([_rights_row(row) for row in matrix])),
+            "matrix_sample": MetadataValue.md(markdown_table([_rights_row(row) for row in matrix], SAMPLE_ROWS)),
         }
     )
 
@@ -278,20 +282,7 @@ def _order_status_result(statuses: list[dict[str, Any]]) -> _Result:
         for row in statuses
         if row["status"] == "failed"
     ]
-    return _Result({**metadata, "failed_sample": MetadataValue.md(_table(failed))})
+    return _Result({**metadata, "failed_sample": MetadataValue.md(markdown_table(failed, SAMPLE_ROWS))})
 
 
 _ORDER_STATES = ("received", "sent", "failed")
-
-
-def _table(rows: list[dict[str, Any]]) -> str:
-    """A Markdown table of the first `SAMPLE_ROWS` rows (the count says how many there are)."""
-    if not rows:
-        return "none"
-    columns = list(rows[0])
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for row in rows[:SAMPLE_ROWS]:
-        lines.append("| " + " | ".join(str(row[c]).replace("|", "\\|") for c in columns) + " |")
-    if len(rows) > SAMPLE_ROWS:
-        lines.append(f"\n…and {len(rows) - SAMPLE_ROWS} more")
-    return "\n".join(lines)

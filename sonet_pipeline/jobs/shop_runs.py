@@ -13,13 +13,12 @@ from typing import Any
 
 from dagster import DagsterInstance, Definitions
 
-from sonet_pipeline import settings
 from sonet_pipeline.assets.shop import shop_selection
 from sonet_pipeline.dagster_home import FLOW_TAG
 from sonet_pipeline.jobs.cli_runs import execute_job
 from sonet_pipeline.jobs.run_summary import RunSummary, summarize
 from sonet_pipeline.jobs.shop import SHOP_JOB
-from sonet_pipeline.outbox import open_outbox
+from sonet_pipeline.outbox import Outbox
 from sonet_pipeline.shop.inputs import FILES, TenantStaleness, stale_by_tenant
 from sonet_pipeline.shop.publish import Destination, read_manifest
 from sonet_pipeline.store import Snapshot, snapshot_dir
@@ -30,17 +29,21 @@ FILE_FIELDS = ("records", "bytes", "sha256", "changed")
 
 
 def find_stale(
-    tenants: Sequence[Tenant], destination: Callable[[Tenant], Destination], *, everything: bool = False
+    tenants: Sequence[Tenant],
+    outbox: Outbox,
+    destination: Callable[[Tenant], Destination],
+    *,
+    everything: bool = False,
 ) -> list[TenantStaleness]:
-    """Per tenant, the files to publish now: the stale ones, or all of them with `everything`."""
-    with open_outbox(settings.postgres_dsn()) as outbox:
-        return stale_by_tenant(
-            tenants,
-            snapshot_manifest=lambda name: Snapshot(snapshot_dir(name)).manifest(),
-            outbox_mark=outbox.change_mark,
-            published_manifest=lambda tenant: read_manifest(destination(tenant)),
-            everything=everything,
-        )
+    """Per tenant, the files to publish now: the stale ones, or all of them with `everything`. What the
+    shop sensor and `shop publish` both ask, from each tenant's snapshot, the outbox and its destination."""
+    return stale_by_tenant(
+        tenants,
+        snapshot_manifest=lambda name: Snapshot(snapshot_dir(name)).manifest(),
+        outbox_mark=outbox.change_mark,
+        published_manifest=lambda tenant: read_manifest(destination(tenant)),
+        everything=everything,
+    )
 
 
 @dataclass

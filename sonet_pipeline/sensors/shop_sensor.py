@@ -28,12 +28,10 @@ from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.dagster_home import FLOW_TAG
 from sonet_pipeline.jobs.liveness import live_run_of
 from sonet_pipeline.jobs.shop import SHOP_JOB
+from sonet_pipeline.jobs.shop_runs import find_stale
 from sonet_pipeline.jobs.sync import AssetJob
 from sonet_pipeline.resources.outbox import OutboxResource
 from sonet_pipeline.resources.publish import PublishResource
-from sonet_pipeline.resources.store import StoreResource
-from sonet_pipeline.shop.inputs import stale_by_tenant
-from sonet_pipeline.shop.publish import read_manifest
 from sonet_pipeline.tenants import Tenant
 
 INTERVAL_SECONDS = 30
@@ -50,7 +48,6 @@ def build_shop_sensor(shop_job: AssetJob, tenants: Sequence[Tenant]) -> SensorDe
     )
     def shop_sensor(
         context: SensorEvaluationContext,
-        store: StoreResource,
         outbox: OutboxResource,
         publish: PublishResource,
         clock: ResourceParam[Clock],
@@ -59,12 +56,7 @@ def build_shop_sensor(shop_job: AssetJob, tenants: Sequence[Tenant]) -> SensorDe
         if busy is not None:
             return SkipReason(f"shop run {busy.run_id} is still {busy.status.value.lower()}")
         with outbox.open() as messages:
-            found = stale_by_tenant(
-                tenants,
-                snapshot_manifest=lambda name: store.snapshot(name).manifest(),
-                outbox_mark=messages.change_mark,
-                published_manifest=lambda tenant: read_manifest(publish.destination(tenant)),
-            )
+            found = find_stale(tenants, messages, publish.destination)
         stale = {t.tenant: t.files for t in found if t.files}  # a tenant not synced yet has none
         seen = {t.tenant: t.inputs for t in found if t.files}
         if not stale:

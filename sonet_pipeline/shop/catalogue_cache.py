@@ -15,9 +15,7 @@ atomically after each build; losing it only costs one full build.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import json
 import pickle
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -26,10 +24,11 @@ from pathlib import Path
 from sonet_pipeline.common.atomic_file import write_bytes_atomically
 from sonet_pipeline.shop.catalogue import COUNT_KEYS, VariantConflict, build_catalogue
 from sonet_pipeline.shop.config import ShopConfig, VariantStrategy
+from sonet_pipeline.shop.inputs import settings_digest
 from sonet_pipeline.shop.publish import EncodedLines, jsonl
 from sonet_pipeline.store import Snapshot
 
-_FORMAT = 3  # bump when the cached shapes change: an older cache is then ignored
+_FORMAT = 4  # bump when the cached shapes change: an older cache is then ignored
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,7 @@ class IncrementalCatalogue:
         self.cache_path = cache_path
 
     def build(self, snapshot: Snapshot, *, strategy: VariantStrategy, shop: ShopConfig) -> Built:
-        settings = _digest(strategy, shop)
+        settings = settings_digest(strategy, shop)
         index = {code: (row_hash, _group(code, model)) for code, model, row_hash in _index(snapshot)}
         state = self._load()
         if state is None or state.settings != settings:
@@ -110,11 +109,6 @@ def _index(snapshot: Snapshot) -> list[tuple[str, str | None, str]]:
 def _group(code: str, model: str | None) -> str:
     """The group an item's product line depends on: its model, or the item itself."""
     return f"model:{model}" if isinstance(model, str) and model else f"item:{code}"
-
-
-def _digest(strategy: VariantStrategy, shop: ShopConfig) -> str:
-    text = json.dumps([strategy, shop.model_dump(mode="json")], sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _built(records: list[dict], strategy: VariantStrategy, shop: ShopConfig) -> _Group:

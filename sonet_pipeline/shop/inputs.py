@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sonet_pipeline.shop.config import ShopConfig, VariantStrategy
 from sonet_pipeline.tenants import Tenant
 
 CATALOGUE, ACCOUNTS, LOGINS, RIGHTS, ORDER_STATUS = "catalogue", "accounts", "logins", "rights", "order_status"
@@ -36,7 +37,12 @@ INPUTS_FIELD = "inputs"
 
 def config_digest(tenant: Tenant) -> str:
     """A digest of everything in the tenant's configuration that shapes the shop's view."""
-    shaping = {"variant_strategy": tenant.variant_strategy, "shop": tenant.shop.model_dump(mode="json")}
+    return settings_digest(tenant.variant_strategy, tenant.shop)
+
+
+def settings_digest(strategy: VariantStrategy, shop: ShopConfig) -> str:
+    """A digest of a variant strategy and `shop` section (the settings the catalogue is built with)."""
+    shaping = {"variant_strategy": strategy, "shop": shop.model_dump(mode="json")}
     text = json.dumps(shaping, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
