@@ -219,7 +219,7 @@ def run_timings(dagster_home: str, run_id: str, tenant: str) -> RunTimings:
     from dagster import DagsterEventType, DagsterInstance
 
     from sonet_pipeline.assets.inbound import sync_op_name
-    from sonet_pipeline.entities import SYNCED
+    from sonet_pipeline.sonet.entities import SYNCED
 
     names = ("RUN_START", "RUN_SUCCESS", "RUN_FAILURE", "STEP_START", "STEP_SUCCESS", "STEP_FAILURE")
     stamped = {getattr(DagsterEventType, name) for name in names}

@@ -147,10 +147,10 @@ def simulate(count: int, minutes: int, changes: int, work: Path) -> tuple[float,
 
 
 def _simulate(sonet: RunningStandin, minutes: int, changes: int, work: Path) -> tuple[float, Minute, list[Minute]]:
+    from sonet_pipeline.config.tenants import load_tenants
     from sonet_pipeline.definitions import build_definitions
     from sonet_pipeline.jobs.cli_runs import prepare_instance
     from sonet_pipeline.jobs.sync import SYNC_JOB
-    from sonet_pipeline.tenants import load_tenants
 
     started = time.perf_counter()
     defs = build_definitions(load_tenants())

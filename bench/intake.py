@@ -42,11 +42,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sonet_pipeline.common.asgi_thread import AsgiThread
+from sonet_pipeline.config.tenants import SonetConnection, Tenant
 from sonet_pipeline.contract import read_text
 from sonet_pipeline.intake.server import RunningIntake
 from sonet_pipeline.orders.validation import validate_order
 from sonet_pipeline.outbox import open_outbox
-from sonet_pipeline.tenants import SonetConnection, Tenant
 
 TOKEN = "bench-intake-token"
 TOKENS = {"BENCH_INTAKE_TOKEN": TOKEN}

@@ -70,7 +70,7 @@ def lease_free_after_kill(kind: str, target: str) -> float:
                 f"""
                 import time
                 from pathlib import Path
-                from sonet_pipeline.lease import FileLease, PostgresLease
+                from sonet_pipeline.common.leases import FileLease, PostgresLease
                 lease = {make}
                 assert lease.try_acquire("bench holder")
                 print("held", flush=True)
@@ -82,7 +82,7 @@ def lease_free_after_kill(kind: str, target: str) -> float:
         text=True,
     )
     assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-    from sonet_pipeline.lease import FileLease, PostgresLease
+    from sonet_pipeline.common.leases import FileLease, PostgresLease
 
     lease = FileLease(Path(target), "bench") if kind == "file" else PostgresLease(target, "bench-kill")
     holder.send_signal(signal.SIGKILL)

@@ -19,9 +19,9 @@ from collections.abc import Callable
 import requests
 from _standin import start_standin
 
-from sonet_pipeline.entities import entity
-from sonet_pipeline.sonet_query import SonetQueryClient
-from sonet_pipeline.throttle import Throttle
+from sonet_pipeline.sonet.entities import entity
+from sonet_pipeline.sonet.query import SonetQueryClient
+from sonet_pipeline.sonet.throttle import Throttle
 
 TOKEN = "bench-token"
 COMPANY = "01"

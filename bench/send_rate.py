@@ -53,11 +53,11 @@ from _standin import RunningStandin, print_table, start_standin
 
 from sonet_pipeline.common.clock import SystemClock
 from sonet_pipeline.contract import read_text
+from sonet_pipeline.outbound.sender import Sender, SendReport
 from sonet_pipeline.outbox import open_outbox
 from sonet_pipeline.outbox.store import Outbox
-from sonet_pipeline.sender import Sender, SendReport
-from sonet_pipeline.sonet_message import UNKNOWN, SendOutcome, SonetMessageClient
-from sonet_pipeline.throttle import Throttle, client_burst
+from sonet_pipeline.sonet.message import UNKNOWN, SendOutcome, SonetMessageClient
+from sonet_pipeline.sonet.throttle import Throttle, client_burst
 
 COMPANY = "01"
 TOKEN = "bench-send-token"

@@ -80,13 +80,13 @@ def build(work: Path, items: int, customers: int) -> dict[str, float]:
 
 def shop_step(work: Path) -> Callable[[Path], dict[str, Any]]:
     """The asset's body (`assets/shop.py`) without Dagster: every file computed and published to a folder."""
-    from sonet_pipeline import settings
     from sonet_pipeline.assets.shop import _compute
+    from sonet_pipeline.config import settings
+    from sonet_pipeline.config.tenants import load_tenants, tenant_by_name
     from sonet_pipeline.shop import inputs as shop_inputs
     from sonet_pipeline.shop.inputs import FILES
     from sonet_pipeline.shop.publish import LocalFolder, publish, read_manifest
     from sonet_pipeline.store import Snapshot
-    from sonet_pipeline.tenants import load_tenants, tenant_by_name
 
     os.environ.pop(settings.TENANTS_ENV, None)  # the shipped demo tenants
     os.environ[settings.DATA_DIR_ENV] = str(work / "data")  # the catalogue's cache lives under it
@@ -196,12 +196,12 @@ def measure(args: argparse.Namespace, work: Path, setup: dict[str, float] | None
     one, step_rss = in_child("--one-step", work)
 
     step = shop_step(work)
+    from sonet_pipeline.config.tenants import load_tenants, tenant_by_name
     from sonet_pipeline.shop.accounts import build_accounts
     from sonet_pipeline.shop.catalogue import build_catalogue
     from sonet_pipeline.shop.publish import LocalFolder, jsonl, publish
     from sonet_pipeline.shop.rights import rights_matrix
     from sonet_pipeline.store import Snapshot
-    from sonet_pipeline.tenants import load_tenants, tenant_by_name
 
     tenant = tenant_by_name(load_tenants(), TENANT)
     strategy, shop = tenant.variant_strategy, tenant.shop

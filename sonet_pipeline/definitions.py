@@ -9,12 +9,13 @@ from __future__ import annotations
 from dagster import Definitions, EnvVar, in_process_executor
 from dagster_aws.s3 import S3Resource
 
-from sonet_pipeline import settings
 from sonet_pipeline.assets.freshness import build_freshness_checks
 from sonet_pipeline.assets.inbound import build_tenant_sync, query_resource_key
 from sonet_pipeline.assets.orders import build_tenant_send, message_resource_key, outbox_spec
 from sonet_pipeline.assets.shop import build_tenant_shop
 from sonet_pipeline.common.clock import Clock, SystemClock
+from sonet_pipeline.config import settings
+from sonet_pipeline.config.tenants import Tenant, load_tenants
 from sonet_pipeline.jobs.send import build_send_job, resend_job
 from sonet_pipeline.jobs.shop import build_shop_job
 from sonet_pipeline.jobs.sync import build_freshness_job, build_sync_job
@@ -28,7 +29,6 @@ from sonet_pipeline.resources.store import StoreResource
 from sonet_pipeline.sensors.order_sensor import build_order_sensor
 from sonet_pipeline.sensors.shop_sensor import build_shop_sensor
 from sonet_pipeline.sensors.sync_schedules import build_sync_schedules
-from sonet_pipeline.tenants import Tenant, load_tenants
 
 
 def build_definitions(tenants: list[Tenant], *, clock: Clock | None = None) -> Definitions:

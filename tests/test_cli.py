@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from sonet_pipeline import settings
-from sonet_pipeline.cli import EXIT_OK, EXIT_USAGE, main
+from sonet_pipeline.cli.main import EXIT_OK, EXIT_USAGE, main
+from sonet_pipeline.config import settings
 
 
 @pytest.mark.parametrize(

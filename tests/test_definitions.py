@@ -7,7 +7,7 @@ import importlib
 import pytest
 from dagster import Definitions
 
-from sonet_pipeline.tenants import load_tenants
+from sonet_pipeline.config.tenants import load_tenants
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sonet_pipeline.delta import BACKFILL, DELTA, FULL, INITIAL, WINDOW, choose_window, tenant_due
+from sonet_pipeline.inbound.cadence import tenant_due
+from sonet_pipeline.inbound.windows import BACKFILL, DELTA, FULL, INITIAL, WINDOW, choose_window
 
 NOW = datetime(2026, 11, 28, 7, 30, tzinfo=UTC)
 HOUR = timedelta(hours=1)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from sonet_pipeline import settings
+from sonet_pipeline.config import settings
 from sonet_pipeline.contract import read_text
 
 pytestmark = pytest.mark.slow

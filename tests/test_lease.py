@@ -12,7 +12,7 @@ import time
 import pytest
 
 from sonet_pipeline.common.clock import ManualClock
-from sonet_pipeline.lease import FileLease, LeaseHeldError, PostgresLease, held
+from sonet_pipeline.common.leases import FileLease, LeaseHeldError, PostgresLease, held
 from tests.conftest import require_outside
 
 POSTGRES_DSN = os.environ.get("SONET_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -62,7 +62,7 @@ def test_file_lease_of_a_killed_process_is_free_at_once(tmp_path):
         f"""
         import time
         from pathlib import Path
-        from sonet_pipeline.lease import FileLease
+        from sonet_pipeline.common.leases import FileLease
         lease = FileLease(Path({str(tmp_path)!r}), "sync")
         assert lease.try_acquire("child run")
         print("held", flush=True)
@@ -107,7 +107,7 @@ def test_postgres_lease_of_a_killed_process_is_freed_by_the_server(postgres_dsn)
     child = _hold_in_child(
         f"""
         import time
-        from sonet_pipeline.lease import PostgresLease
+        from sonet_pipeline.common.leases import PostgresLease
         lease = PostgresLease({postgres_dsn!r}, "test-killed")
         assert lease.try_acquire("child run")
         print("held", flush=True)

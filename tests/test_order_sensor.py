@@ -12,13 +12,13 @@ import pytest
 from dagster import RunRequest, SkipReason, build_sensor_context
 
 from sonet_pipeline.common.clock import ManualClock
+from sonet_pipeline.config.tenants import load_tenants
 from sonet_pipeline.contract import read_text
 from sonet_pipeline.definitions import build_definitions
 from sonet_pipeline.jobs.cli_runs import execute_job, prepare_instance
 from sonet_pipeline.jobs.send import RESEND_JOB
 from sonet_pipeline.outbox import FAILED, PENDING, open_outbox
 from sonet_pipeline.resources.outbox import OutboxResource
-from sonet_pipeline.tenants import load_tenants
 
 TENANTS = """
 tenants:

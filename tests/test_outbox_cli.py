@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 
-from sonet_pipeline import cli
+from sonet_pipeline.cli import main as cli
+from sonet_pipeline.cli.outbox import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_outbox_commands
+from sonet_pipeline.config.tenants import TenantConfigError
 from sonet_pipeline.orders.sales_order_xml import BuiltMessage, build_sales_order
+from sonet_pipeline.outbound.reconcile import MISSING_AFTER_SECONDS, Kind, SonetOrder, compare
 from sonet_pipeline.outbox import Message, Outbox, open_outbox
-from sonet_pipeline.outbox_cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_outbox_commands
-from sonet_pipeline.reconcile import MISSING_AFTER_SECONDS, Kind, SonetOrder, compare
-from sonet_pipeline.tenants import TenantConfigError
 from tests.outbox.helpers import order
 from tests.standin.standin_http import TOKENS, SonetClient, message_answer
 

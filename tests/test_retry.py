@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sonet_pipeline.retry import RetryPolicy, parse_retry_after
+from sonet_pipeline.sonet.retry import RetryPolicy, parse_retry_after
 
 NOW = datetime(2026, 11, 28, 4, 38, tzinfo=UTC)
 

@@ -17,6 +17,8 @@ import pytest
 from dagster import RunRequest, SkipReason, build_sensor_context
 from dagster_aws.s3 import S3Resource
 
+from sonet_pipeline.config.settings import data_dir
+from sonet_pipeline.config.tenants import load_tenants
 from sonet_pipeline.contract import read_text
 from sonet_pipeline.definitions import build_definitions
 from sonet_pipeline.jobs.cli_runs import execute_job, prepare_instance
@@ -27,8 +29,6 @@ from sonet_pipeline.outbox import open_outbox
 from sonet_pipeline.resources.outbox import OutboxResource
 from sonet_pipeline.resources.publish import PublishResource
 from sonet_pipeline.resources.store import StoreResource
-from sonet_pipeline.settings import data_dir
-from sonet_pipeline.tenants import load_tenants
 from tests.standin.standin_http import TOKENS, SonetClient
 
 pytestmark = pytest.mark.slow

@@ -17,13 +17,13 @@ import pytest
 from dagster import DagsterRun, DagsterRunStatus
 
 from sonet_pipeline.assets import shop as shop_assets
-from sonet_pipeline.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
+from sonet_pipeline.cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
+from sonet_pipeline.cli.shop import NOT_A_LOGIN
+from sonet_pipeline.config.settings import data_dir
+from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.jobs.cli_runs import prepare_instance
 from sonet_pipeline.jobs.shop import SHOP_JOB
-from sonet_pipeline.settings import data_dir
 from sonet_pipeline.shop.inputs import ACCOUNTS, FILES, LOGINS, RIGHTS, current_inputs, merged_source, stale_by_tenant
-from sonet_pipeline.shop_cli import NOT_A_LOGIN
-from sonet_pipeline.tenants import Tenant
 from tests.standin.standin_http import TOKENS, SonetClient
 from tests.test_shop_assets import RIGHTS_RULES
 

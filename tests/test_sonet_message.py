@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from sonet_pipeline.contract import read_bytes
-from sonet_pipeline.sonet_message import ACCEPTED, DUPLICATE, REFUSED, REJECTED, TRANSIENT, UNKNOWN, SonetMessageClient
+from sonet_pipeline.sonet.message import ACCEPTED, DUPLICATE, REFUSED, REJECTED, TRANSIENT, UNKNOWN, SonetMessageClient
+from sonet_pipeline.sonet.throttle import Throttle
 from sonet_pipeline.standin.runtime import ApiLimits, Faults
-from sonet_pipeline.throttle import Throttle
 from tests.standin.standin_http import TOKENS
 
 ORDER = read_bytes("examples/sales-order-b2b.xml")

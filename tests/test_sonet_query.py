@@ -19,21 +19,21 @@ import pytest
 from dagster import build_resources
 
 from sonet_pipeline.common.clock import ManualClock
-from sonet_pipeline.entities import entity
+from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.resources.sonet_query import SonetQueryResource
-from sonet_pipeline.retry import RetryPolicy
-from sonet_pipeline.sonet_query import (
+from sonet_pipeline.sonet.entities import entity
+from sonet_pipeline.sonet.query import (
     SonetAuthError,
     SonetQueryClient,
     SonetQueryError,
     SonetUnavailableError,
     format_datetime,
 )
+from sonet_pipeline.sonet.retry import RetryPolicy
+from sonet_pipeline.sonet.throttle import CLIENT_MAX_BURST, Throttle
 from sonet_pipeline.standin.boot import build_standin
 from sonet_pipeline.standin.runtime import ApiLimits, Faults
 from sonet_pipeline.standin.server import RunningStandin
-from sonet_pipeline.tenants import Tenant
-from sonet_pipeline.throttle import CLIENT_MAX_BURST, Throttle
 from tests.standin.standin_http import B2B_ORDER, START, TOKENS, SonetClient, config, parse_instant
 
 pytestmark = pytest.mark.slow

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sonet_pipeline import settings
-from sonet_pipeline.tenants import TenantConfigError, load_tenants, tenant_by_name
+from sonet_pipeline.config import settings
+from sonet_pipeline.config.tenants import TenantConfigError, load_tenants, tenant_by_name
 
 GOOD = """
 tenants:

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from sonet_pipeline.common.clock import ManualClock, SystemClock
-from sonet_pipeline.throttle import CLIENT_MAX_BURST, Throttle, throttle_for
+from sonet_pipeline.sonet.throttle import CLIENT_MAX_BURST, Throttle, throttle_for
 
 
 def _send(throttle: Throttle, times: int) -> None:

@@ -14,8 +14,8 @@ from dagster import (
 )
 
 from sonet_pipeline.assets.inbound import inbound_key
-from sonet_pipeline.entities import SYNCED
-from sonet_pipeline.tenants import Tenant
+from sonet_pipeline.config.tenants import Tenant
+from sonet_pipeline.sonet.entities import SYNCED
 
 #: How many cadences a sync may miss before its assets count as stale.
 CADENCES = 3

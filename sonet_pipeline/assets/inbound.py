@@ -28,11 +28,11 @@ from dagster import (
 from pydantic import Field
 
 from sonet_pipeline.assets.inbound_checks import check_results, check_specs
-from sonet_pipeline.delta import choose_window
-from sonet_pipeline.entities import SYNCED, entity
-from sonet_pipeline.sonet_query import SonetAuthError
-from sonet_pipeline.sync import EntitySync, sync_entity
-from sonet_pipeline.tenants import Tenant
+from sonet_pipeline.config.tenants import Tenant
+from sonet_pipeline.inbound.sync import EntitySync, sync_entity
+from sonet_pipeline.inbound.windows import choose_window
+from sonet_pipeline.sonet.entities import SYNCED, entity
+from sonet_pipeline.sonet.query import SonetAuthError
 
 SyncEvent = MaterializeResult | AssetCheckResult
 

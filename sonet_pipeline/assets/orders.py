@@ -1,7 +1,7 @@
 """Outbound: each tenant's web-shop orders released to Sonet as SalesOrder messages.
 
 One step per tenant claims its due messages from the outbox, builds what is not built yet (variant
-attributes from the synced items) and sends within the tenant's Message API limits (`sender.py`). It
+attributes from the synced items) and sends within the tenant's Message API limits (`outbound/sender.py`). It
 materializes `<tenant>/orders/messages_built` and `<tenant>/orders/messages_delivered`, downstream
 of the outbox (`<tenant>/webshop/orders`, written by the intake) and of the tenant's synced items.
 The tenant's send lease keeps any other run, from the daemon or the CLI, from sending for it at once.
@@ -27,10 +27,10 @@ from dagster import (
 )
 
 from sonet_pipeline.assets.inbound import inbound_key, query_resource_key
-from sonet_pipeline.catalogue import variant_attributes
+from sonet_pipeline.config.tenants import Tenant
+from sonet_pipeline.outbound.sender import Sender, SendReport, TenantRefusedError
+from sonet_pipeline.outbound.variant_attributes import variant_attributes
 from sonet_pipeline.outbox import FAILED, Outbox, to_json
-from sonet_pipeline.sender import Sender, SendReport, TenantRefusedError
-from sonet_pipeline.tenants import Tenant
 
 #: A pending message older than this is a backlog worth a warning.
 BACKLOG_WARN_SECONDS = 900

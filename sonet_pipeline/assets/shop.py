@@ -28,10 +28,12 @@ from dagster import (
     multi_asset,
 )
 
-from sonet_pipeline import settings
 from sonet_pipeline.assets.inbound import inbound_key
 from sonet_pipeline.assets.markdown_table import markdown_table
 from sonet_pipeline.assets.orders import outbox_key
+from sonet_pipeline.common.streaming import streaming_runtime
+from sonet_pipeline.config import settings
+from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.shop import inputs as shop_inputs
 from sonet_pipeline.shop.accounts import Accounts, build_accounts
 from sonet_pipeline.shop.catalogue_cache import Built, IncrementalCatalogue
@@ -40,8 +42,6 @@ from sonet_pipeline.shop.order_status import order_statuses
 from sonet_pipeline.shop.publish import EncodedLines, publish, read_manifest
 from sonet_pipeline.shop.rights import rights_matrix, rights_summary
 from sonet_pipeline.store import Snapshot
-from sonet_pipeline.sync import streaming_runtime
-from sonet_pipeline.tenants import Tenant
 
 SAMPLE_ROWS = 20
 

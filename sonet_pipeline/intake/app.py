@@ -35,6 +35,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sonet_pipeline.common.clock import Clock
+from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.intake.committer import GroupCommitter
 from sonet_pipeline.intake.openapi import openapi_document
 from sonet_pipeline.intake.payload import (
@@ -49,7 +50,6 @@ from sonet_pipeline.intake.payload import (
 )
 from sonet_pipeline.outbox import Enqueued, Outbox
 from sonet_pipeline.outbox.model import order_text
-from sonet_pipeline.tenants import Tenant
 
 log = logging.getLogger(__name__)
 

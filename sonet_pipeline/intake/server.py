@@ -15,12 +15,12 @@ from collections.abc import Callable
 import uvicorn
 from starlette.applications import Starlette
 
-from sonet_pipeline import settings
 from sonet_pipeline.common.asgi_thread import AsgiThread
 from sonet_pipeline.common.clock import Clock
+from sonet_pipeline.config import settings
+from sonet_pipeline.config.tenants import Tenant, load_tenants
 from sonet_pipeline.intake.app import create_app
 from sonet_pipeline.outbox import Outbox, open_outbox
-from sonet_pipeline.tenants import Tenant, load_tenants
 
 DEFAULT_PORT = 8780
 

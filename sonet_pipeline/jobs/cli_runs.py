@@ -14,10 +14,10 @@ from typing import Any
 
 from dagster import AssetCheckKey, AssetKey, DagsterInstance, JobDefinition
 
-from sonet_pipeline import settings
-from sonet_pipeline.dagster_home import ensure_dagster_home
+from sonet_pipeline.common.leases import FileLease, held
+from sonet_pipeline.config import settings
+from sonet_pipeline.jobs.instance import ensure_dagster_home
 from sonet_pipeline.jobs.liveness import fail_dead_runs, liveness_tags
-from sonet_pipeline.lease import FileLease, held
 
 LAUNCHED_BY_TAG = "sonet/launched_by"
 

@@ -4,7 +4,7 @@ Dagster's default run launcher cannot check a run worker's health, and run monit
 executed in a CLI's own process. So every run of the pipeline is tagged with the pid and host of the
 process that executes it (the CLI at creation, `RunGuardResource` when a daemon run starts), and
 `fail_dead_runs` fails a run of this host whose process is gone (SIGKILL, a lost terminal). The data
-itself is guarded by leases, which die with their holder (`sonet_pipeline/lease.py`).
+itself is guarded by leases, which die with their holder (`sonet_pipeline/common/leases.py`).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dagster import AssetsDefinition, AssetSelection, Config, OpExecutionContext, define_asset_job, job, op
 from pydantic import Field
 
-from sonet_pipeline.dagster_home import FLOW_TAG
+from sonet_pipeline.jobs.instance import FLOW_TAG
 from sonet_pipeline.jobs.sync import AssetJob
 from sonet_pipeline.outbox import Selection
 

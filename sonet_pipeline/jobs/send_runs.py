@@ -5,11 +5,11 @@ from __future__ import annotations
 from dagster import DagsterInstance, Definitions
 
 from sonet_pipeline.assets.orders import built_key, delivered_key
-from sonet_pipeline.dagster_home import FLOW_TAG
+from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.jobs.cli_runs import execute_job
+from sonet_pipeline.jobs.instance import FLOW_TAG
 from sonet_pipeline.jobs.run_summary import RunSummary, summarize
 from sonet_pipeline.jobs.send import SEND_JOB
-from sonet_pipeline.tenants import Tenant
 
 SUMMARY_FIELDS = ("claimed", "built", "unmappable", "sent", "duplicate", "failed", "retried", "without_answer",
                   "throttled_429", "achieved_rate_per_second", "backlog_left")  # fmt: skip

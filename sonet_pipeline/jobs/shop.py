@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from dagster import AssetsDefinition, AssetSelection, define_asset_job
 
-from sonet_pipeline.dagster_home import FLOW_TAG
+from sonet_pipeline.jobs.instance import FLOW_TAG
 from sonet_pipeline.jobs.sync import AssetJob
 
 SHOP_JOB = "sonet_shop"

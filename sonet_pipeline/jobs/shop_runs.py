@@ -14,15 +14,15 @@ from typing import Any
 from dagster import DagsterInstance, Definitions
 
 from sonet_pipeline.assets.shop import shop_selection
-from sonet_pipeline.dagster_home import FLOW_TAG
+from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.jobs.cli_runs import execute_job
+from sonet_pipeline.jobs.instance import FLOW_TAG
 from sonet_pipeline.jobs.run_summary import RunSummary, summarize
 from sonet_pipeline.jobs.shop import SHOP_JOB
 from sonet_pipeline.outbox import Outbox
 from sonet_pipeline.shop.inputs import FILES, TenantStaleness, stale_by_tenant
 from sonet_pipeline.shop.publish import Destination, read_manifest
 from sonet_pipeline.store import Snapshot, snapshot_dir
-from sonet_pipeline.tenants import Tenant
 
 #: Per published file, the figures `--json` shows (the run's other metadata is for the UI).
 FILE_FIELDS = ("records", "bytes", "sha256", "changed")

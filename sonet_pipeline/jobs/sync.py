@@ -12,7 +12,7 @@ from dagster import (
     define_asset_job,
 )
 
-from sonet_pipeline.dagster_home import FLOW_TAG
+from sonet_pipeline.jobs.instance import FLOW_TAG
 
 SYNC_JOB = "sonet_sync"
 FRESHNESS_JOB = "sonet_freshness"

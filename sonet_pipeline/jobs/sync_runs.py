@@ -14,12 +14,12 @@ from dagster import DagsterInstance, Definitions
 
 from sonet_pipeline.assets.inbound import SYNC_PARTITIONS, inbound_key, partition_key_for, sync_op_name
 from sonet_pipeline.assets.inbound_checks import check_keys
-from sonet_pipeline.dagster_home import FLOW_TAG
-from sonet_pipeline.entities import SYNCED
+from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.jobs.cli_runs import execute_job
+from sonet_pipeline.jobs.instance import FLOW_TAG
 from sonet_pipeline.jobs.run_summary import RunSummary, summarize
 from sonet_pipeline.jobs.sync import SYNC_JOB
-from sonet_pipeline.tenants import Tenant
+from sonet_pipeline.sonet.entities import SYNCED
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"

@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sonet_pipeline.config.settings import data_dir
 from sonet_pipeline.outbox.rows import plain
 from sonet_pipeline.outbox.store import Outbox, Tx
-from sonet_pipeline.settings import data_dir
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS messages (seq INTEGER PRIMARY KEY AUTOINCREMENT, message_id TEXT NOT NULL UNIQUE, "

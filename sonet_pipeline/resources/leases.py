@@ -8,8 +8,8 @@ from contextlib import contextmanager
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from sonet_pipeline import settings
-from sonet_pipeline.lease import FileLease, Lease, PostgresLease, held
+from sonet_pipeline.common.leases import FileLease, Lease, PostgresLease, held
+from sonet_pipeline.config import settings
 
 
 class LeaseResource(ConfigurableResource):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dagster import ConfigurableResource
 from dagster_aws.s3 import S3Resource
 
+from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.shop.publish import Destination, destination_for
-from sonet_pipeline.tenants import Tenant
 
 
 class PublishResource(ConfigurableResource):

@@ -12,8 +12,8 @@ from dagster import ConfigurableResource, EnvVar
 from pydantic import Field
 
 from sonet_pipeline.common.clock import Clock
-from sonet_pipeline.tenants import ApiLimits, Tenant
-from sonet_pipeline.throttle import Throttle, throttle_for
+from sonet_pipeline.config.tenants import ApiLimits, Tenant
+from sonet_pipeline.sonet.throttle import Throttle, throttle_for
 
 
 class SonetApiResource(ConfigurableResource):

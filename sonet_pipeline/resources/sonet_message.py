@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.resources.sonet_api import SonetApiResource
-from sonet_pipeline.sonet_message import SonetMessageClient
+from sonet_pipeline.sonet.message import SonetMessageClient
 
 MESSAGE_API = "message"
 

@@ -6,8 +6,8 @@ from typing import ClassVar
 
 from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.resources.sonet_api import SonetApiResource
-from sonet_pipeline.retry import RetryPolicy
-from sonet_pipeline.sonet_query import SonetQueryClient
+from sonet_pipeline.sonet.query import SonetQueryClient
+from sonet_pipeline.sonet.retry import RetryPolicy
 
 QUERY_API = "query"
 

@@ -24,12 +24,12 @@ from dagster import (
 
 from sonet_pipeline.assets.orders import built_key, delivered_key
 from sonet_pipeline.common.clock import Clock
-from sonet_pipeline.dagster_home import FLOW_TAG
+from sonet_pipeline.config.tenants import Tenant
+from sonet_pipeline.jobs.instance import FLOW_TAG
 from sonet_pipeline.jobs.liveness import live_run_of
 from sonet_pipeline.jobs.send import SEND_JOB
 from sonet_pipeline.jobs.sync import AssetJob
 from sonet_pipeline.resources.outbox import OutboxResource
-from sonet_pipeline.tenants import Tenant
 
 _IN_PROGRESS = [
     DagsterRunStatus.QUEUED,

@@ -25,14 +25,14 @@ from dagster import (
 
 from sonet_pipeline.assets.shop import shop_selection
 from sonet_pipeline.common.clock import Clock
-from sonet_pipeline.dagster_home import FLOW_TAG
+from sonet_pipeline.config.tenants import Tenant
+from sonet_pipeline.jobs.instance import FLOW_TAG
 from sonet_pipeline.jobs.liveness import live_run_of
 from sonet_pipeline.jobs.shop import SHOP_JOB
 from sonet_pipeline.jobs.shop_runs import find_stale
 from sonet_pipeline.jobs.sync import AssetJob
 from sonet_pipeline.resources.outbox import OutboxResource
 from sonet_pipeline.resources.publish import PublishResource
-from sonet_pipeline.tenants import Tenant
 
 INTERVAL_SECONDS = 30
 RETRY_WINDOW_SECONDS = 600

@@ -19,12 +19,12 @@ from dagster import (
 
 from sonet_pipeline.assets.inbound import inbound_key, partition_key_for, sync_op_name
 from sonet_pipeline.assets.inbound_checks import check_keys
-from sonet_pipeline.dagster_home import FLOW_TAG
-from sonet_pipeline.delta import tenant_due
-from sonet_pipeline.entities import SYNCED
+from sonet_pipeline.config.tenants import Tenant
+from sonet_pipeline.inbound.cadence import tenant_due
+from sonet_pipeline.jobs.instance import FLOW_TAG
 from sonet_pipeline.jobs.liveness import live_run_of
 from sonet_pipeline.jobs.sync import SYNC_JOB, AssetJob
-from sonet_pipeline.tenants import Tenant
+from sonet_pipeline.sonet.entities import SYNCED
 
 
 def build_sync_schedules(

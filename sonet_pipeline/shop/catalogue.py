@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sonet_pipeline.shop.config import OptionAxis, ShopConfig, VariantStrategy
+from sonet_pipeline.config.shop import OptionAxis, ShopConfig, VariantStrategy
 
 #: More option children than this for one item is a configuration error: the item is withheld.
 MAX_OPTION_COMBINATIONS = 1000

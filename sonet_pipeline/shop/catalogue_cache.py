@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sonet_pipeline.common.atomic_file import write_bytes_atomically
+from sonet_pipeline.config.shop import ShopConfig, VariantStrategy
 from sonet_pipeline.shop.catalogue import COUNT_KEYS, VariantConflict, build_catalogue
-from sonet_pipeline.shop.config import ShopConfig, VariantStrategy
 from sonet_pipeline.shop.inputs import settings_digest
 from sonet_pipeline.shop.publish import EncodedLines, jsonl
 from sonet_pipeline.store import Snapshot

@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sonet_pipeline.shop.config import ShopConfig, VariantStrategy
-from sonet_pipeline.tenants import Tenant
+from sonet_pipeline.config.shop import ShopConfig, VariantStrategy
+from sonet_pipeline.config.tenants import Tenant
 
 CATALOGUE, ACCOUNTS, LOGINS, RIGHTS, ORDER_STATUS = "catalogue", "accounts", "logins", "rights", "order_status"
 

@@ -22,8 +22,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sonet_pipeline import settings
 from sonet_pipeline.common.atomic_file import write_bytes_atomically
+from sonet_pipeline.config import settings
 from sonet_pipeline.outbox.model import format_instant
 
 MANIFEST = "manifest.json"

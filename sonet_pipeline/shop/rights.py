@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from sonet_pipeline.config.shop import Conditions, RightsRule
 from sonet_pipeline.shop.accounts import Accounts
-from sonet_pipeline.shop.config import Conditions, RightsRule
 
 ORDER_BLOCKED_NOTE = "order_blocked: Sonet refuses orders from this customer"
 #: The decision when no rule matches (a validated `ShopConfig` always ends with a catch-all rule).

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sonet_pipeline.settings import data_dir
+from sonet_pipeline.config.settings import data_dir
 from sonet_pipeline.store import quality
 from sonet_pipeline.store.records import HASH, RecordError, as_entity, format_instant, to_frame, to_graphql
 from sonet_pipeline.store.snapshot import Snapshot

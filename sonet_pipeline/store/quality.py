@@ -11,7 +11,7 @@ from typing import Any
 
 import duckdb
 
-from sonet_pipeline.entities import DECIMAL, SYNCED, Entity
+from sonet_pipeline.sonet.entities import DECIMAL, SYNCED, Entity
 from sonet_pipeline.store.records import as_entity
 from sonet_pipeline.store.tenant_store import DELETED, TenantStore, q
 

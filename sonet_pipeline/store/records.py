@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from sonet_pipeline.entities import BOOLEAN, DATETIME, DECIMAL, INTEGER, JSON, Entity, Field, entity
+from sonet_pipeline.sonet.entities import BOOLEAN, DATETIME, DECIMAL, INTEGER, JSON, Entity, Field, entity
 
 HASH = "_hash"
 _OFFSET = r"(?:[Zz]|[+-]\d{2}:?\d{2})$"

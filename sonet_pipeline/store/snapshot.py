@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from sonet_pipeline.entities import BOOLEAN, DATETIME, INTEGER, JSON, Entity
+from sonet_pipeline.sonet.entities import BOOLEAN, DATETIME, INTEGER, JSON, Entity
 from sonet_pipeline.store.records import as_entity, format_instant, to_graphql
 from sonet_pipeline.store.tenant_store import META, q
 

@@ -26,7 +26,7 @@ import pandas as pd
 
 from sonet_pipeline.common.atomic_file import write_atomically
 from sonet_pipeline.common.clock import SystemClock
-from sonet_pipeline.entities import BOOLEAN, DATETIME, INTEGER, Entity, entities
+from sonet_pipeline.sonet.entities import BOOLEAN, DATETIME, INTEGER, Entity, entities
 from sonet_pipeline.store.records import HASH, as_entity, format_instant
 
 MODIFIED, STATUS, DELETED = "dateModified", "status", "DELETED"

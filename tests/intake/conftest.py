@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 import requests
 
+from sonet_pipeline.config.tenants import SonetConnection, Tenant
 from sonet_pipeline.contract import read_text
 from sonet_pipeline.intake.server import RunningIntake
 from sonet_pipeline.outbox import open_outbox
-from sonet_pipeline.tenants import SonetConnection, Tenant
 
 TOKEN = "intake-s3cret-7f1c9a"
 WRONG_TOKEN = "not-the-token-42b8e"

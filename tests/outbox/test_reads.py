@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from sonet_pipeline.config.settings import data_dir
 from sonet_pipeline.outbox import FAILED, PENDING, SENT, open_outbox, to_json
 from sonet_pipeline.outbox.sqlite_store import SqliteOutbox
-from sonet_pipeline.settings import data_dir
 from tests.outbox.helpers import TENANT, at, failed, pending, sending, sent
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from sonet_pipeline.config.shop import ShopConfig
 from sonet_pipeline.shop.catalogue import COUNT_KEYS, MAX_OPTION_COMBINATIONS, VariantConflict, build_catalogue
-from sonet_pipeline.shop.config import ShopConfig
 from sonet_pipeline.standin.seed_data import BOOT_PRO_SIZES, generate_company
 from sonet_pipeline.store.records import format_instant
 

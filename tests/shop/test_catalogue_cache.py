@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from sonet_pipeline.entities import entity
+from sonet_pipeline.config.shop import ShopConfig
 from sonet_pipeline.shop.catalogue import build_catalogue
 from sonet_pipeline.shop.catalogue_cache import IncrementalCatalogue
-from sonet_pipeline.shop.config import ShopConfig
 from sonet_pipeline.shop.publish import jsonl
+from sonet_pipeline.sonet.entities import entity
 from sonet_pipeline.standin.seed_data import generate_company
 from sonet_pipeline.store import Snapshot, TenantStore, to_frame
 from sonet_pipeline.store.records import format_instant

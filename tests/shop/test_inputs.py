@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.shop.inputs import (
     ACCOUNTS,
     CATALOGUE,
@@ -18,7 +19,6 @@ from sonet_pipeline.shop.inputs import (
     merged_source,
     stale_files,
 )
-from sonet_pipeline.tenants import Tenant
 
 SHOP = {
     "variant_strategy_by_group": {"GLOVES": "comment_field"},

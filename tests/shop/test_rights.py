@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from sonet_pipeline import settings
+from sonet_pipeline.config import settings
+from sonet_pipeline.config.shop import ShopConfig
+from sonet_pipeline.config.tenants import load_tenants, tenant_by_name
 from sonet_pipeline.shop.accounts import build_accounts
-from sonet_pipeline.shop.config import ShopConfig
 from sonet_pipeline.shop.rights import NO_RULE, ORDER_BLOCKED_NOTE, Decision, decide, rights_matrix, rights_summary
 from sonet_pipeline.standin.seed_data import generate_company
-from sonet_pipeline.tenants import load_tenants, tenant_by_name
 
 
 def rules(*entries: dict[str, Any]) -> tuple:

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from sonet_pipeline.entities import BOOLEAN, DATETIME, DECIMAL, INTEGER, JSON, Entity
+from sonet_pipeline.sonet.entities import BOOLEAN, DATETIME, DECIMAL, INTEGER, JSON, Entity
 
 SYNCED_AT = datetime(2026, 11, 28, 5, 0, tzinfo=UTC)
 #: The same kind of instants Sonet may send: any offset, 0 to 9 fraction digits.

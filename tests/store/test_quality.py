@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from sonet_pipeline.entities import entity
+from sonet_pipeline.sonet.entities import entity
 from sonet_pipeline.store import TenantStore, quality, to_frame
 from tests.store.samples import SYNCED_AT, customer, item, segment
 

@@ -8,7 +8,7 @@ import time
 import pandas as pd
 import pytest
 
-from sonet_pipeline.entities import DATETIME, entities, entity
+from sonet_pipeline.sonet.entities import DATETIME, entities, entity
 from sonet_pipeline.store import HASH, RecordError, to_frame, to_graphql
 from tests.store.samples import customer, instant, item, node, segment
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from sonet_pipeline.entities import entities, entity
+from sonet_pipeline.sonet.entities import entities, entity
 from sonet_pipeline.store import Snapshot, TenantStore, to_frame, to_graphql
 from sonet_pipeline.store import snapshot as snapshot_module
 from tests.store.samples import SYNCED_AT, item, node

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sonet_pipeline.entities import entities, entity
+from sonet_pipeline.sonet.entities import entities, entity
 from sonet_pipeline.store import Snapshot, TenantStore, UpsertCounts, snapshot_dir, store_path, to_frame
 from tests.store.samples import SYNCED_AT, item, node
 

@@ -30,13 +30,13 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sonet_pipeline.entities import entity
+from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.outbox.model import SENT, Message, OutboxError, format_instant
 from sonet_pipeline.outbox.store import Outbox
-from sonet_pipeline.retry import RetryPolicy
-from sonet_pipeline.sonet_query import SonetQueryClient
-from sonet_pipeline.tenants import Tenant
-from sonet_pipeline.throttle import throttle_for
+from sonet_pipeline.sonet.entities import entity
+from sonet_pipeline.sonet.query import SonetQueryClient
+from sonet_pipeline.sonet.retry import RetryPolicy
+from sonet_pipeline.sonet.throttle import throttle_for
 
 #: The throttle key's API part, as `resources.sonet_query.QUERY_API` (not imported: that module is Dagster's).
 QUERY_API = "query"

@@ -5,7 +5,7 @@ from the sync's published snapshot, never its DuckDB file) and stored as built; 
 sends those same bytes. Up to the tenant's max in flight go in parallel through its throttle. What
 each answer means for the message:
 
-| outcome (`sonet_message.py`) | the message |
+| outcome (`sonet/message.py`) | the message |
 | --- | --- |
 | ACCEPTED, DUPLICATE | `sent` with the Sonet order number |
 | REJECTED (400, 409, 413) | `failed` with Sonet's code, message and field |
@@ -27,13 +27,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sonet_pipeline.catalogue import VariantAttributes
 from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.orders.sales_order_xml import Unmappable, build_sales_order
+from sonet_pipeline.outbound.variant_attributes import VariantAttributes
 from sonet_pipeline.outbox.model import RETRY_EXHAUSTED, Message
 from sonet_pipeline.outbox.store import Outbox
-from sonet_pipeline.retry import RetryPolicy
-from sonet_pipeline.sonet_message import (
+from sonet_pipeline.sonet.message import (
     ACCEPTED,
     DUPLICATE,
     REFUSED,
@@ -42,6 +41,7 @@ from sonet_pipeline.sonet_message import (
     SendOutcome,
     SonetMessageClient,
 )
+from sonet_pipeline.sonet.retry import RetryPolicy
 
 #: How long a claimed message is this run's; a lost answer is resent after it (at most 60 s: conventions).
 CLAIM_SECONDS = 60.0

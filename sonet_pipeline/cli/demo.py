@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import requests
 
-from sonet_pipeline import settings
-from sonet_pipeline.dagster_home import ensure_dagster_home
+from sonet_pipeline.config import settings
+from sonet_pipeline.jobs.instance import ensure_dagster_home
 
 #: The stand-in's demo tokens and the intake's demo tokens, under the env vars the demo tenants name.
 DEMO_TOKENS = {

@@ -15,8 +15,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from sonet_pipeline import settings
-from sonet_pipeline.shop.config import ShopConfig
+from sonet_pipeline.config import settings
+from sonet_pipeline.config.shop import ShopConfig
 
 ENV_VAR_PATTERN = r"^[A-Z_][A-Z0-9_]*$"
 TENANT_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"

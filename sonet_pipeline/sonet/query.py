@@ -31,9 +31,9 @@ from graphql import DocumentNode, GraphQLSchema, build_schema, parse, validate
 
 from sonet_pipeline.common.clock import Clock, SystemClock
 from sonet_pipeline.contract import graphql_sdl
-from sonet_pipeline.entities import Entity, entity
-from sonet_pipeline.retry import RetryPolicy, parse_retry_after
-from sonet_pipeline.throttle import Throttle
+from sonet_pipeline.sonet.entities import Entity, entity
+from sonet_pipeline.sonet.retry import RetryPolicy, parse_retry_after
+from sonet_pipeline.sonet.throttle import Throttle
 
 log = logging.getLogger(__name__)
 

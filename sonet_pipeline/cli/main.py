@@ -13,12 +13,13 @@ import os
 import sys
 from collections.abc import Sequence
 
-from sonet_pipeline import __version__, settings
+from sonet_pipeline import __version__
+from sonet_pipeline.cli.outbox import add_outbox_commands
+from sonet_pipeline.cli.shop import add_shop_commands
 from sonet_pipeline.common.cli_types import instant
-from sonet_pipeline.entities import SYNCED
-from sonet_pipeline.outbox_cli import add_outbox_commands
-from sonet_pipeline.shop_cli import add_shop_commands
-from sonet_pipeline.tenants import Tenant, TenantConfigError, load_tenants, tenant_by_name
+from sonet_pipeline.config import settings
+from sonet_pipeline.config.tenants import Tenant, TenantConfigError, load_tenants, tenant_by_name
+from sonet_pipeline.sonet.entities import SYNCED
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -235,7 +236,7 @@ def _store_dump(args: argparse.Namespace) -> int:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from sonet_pipeline.demo import DemoError, DemoOptions, run_demo
+    from sonet_pipeline.cli.demo import DemoError, DemoOptions, run_demo
 
     load_tenants()  # a broken tenants file fails here, before anything starts
     options = DemoOptions(
@@ -278,6 +279,3 @@ def _tenants_check(args: argparse.Namespace) -> int:
             print(f"  {t['name']}: company {t['company']} at {t['base_url']}; unset secrets: {unset}")
     return EXIT_USAGE if missing else EXIT_OK
 
-
-if __name__ == "__main__":
-    sys.exit(main())

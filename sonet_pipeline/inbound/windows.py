@@ -65,9 +65,3 @@ def choose_window(
     if high_water_mark is None:
         return Window(None, None, INITIAL)
     return Window(high_water_mark - lookback, None, DELTA)
-
-
-def tenant_due(every_seconds: int, tick: datetime) -> bool:
-    """Whether a tenant syncing every `every_seconds` (a multiple of 60) is due at this minute's tick."""
-    minutes = every_seconds // 60
-    return int(tick.timestamp() // 60) % minutes == 0

@@ -27,8 +27,8 @@ from lxml import etree
 from sonet_pipeline.common.clock import Clock, SystemClock
 from sonet_pipeline.common.safe_xml import UnsafeXmlError, parse_xml
 from sonet_pipeline.contract import MESSAGE_RESPONSE_XSD, MESSAGES_NS, read_bytes
-from sonet_pipeline.retry import parse_retry_after
-from sonet_pipeline.throttle import Throttle
+from sonet_pipeline.sonet.retry import parse_retry_after
+from sonet_pipeline.sonet.throttle import Throttle
 
 ACCEPTED, DUPLICATE, REJECTED, REFUSED, TRANSIENT, UNKNOWN = (
     "ACCEPTED", "DUPLICATE", "REJECTED", "REFUSED", "TRANSIENT", "UNKNOWN",

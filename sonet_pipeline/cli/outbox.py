@@ -18,15 +18,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sonet_pipeline import settings
+from sonet_pipeline.config import settings
+from sonet_pipeline.config.tenants import load_tenants, tenant_by_name
 from sonet_pipeline.intake.payload import BadPayload, judge_order, parse_json
 from sonet_pipeline.orders.sales_order_xml import UNMAPPABLE, Unmappable, build_sales_order
 from sonet_pipeline.orders.validation import OrderProblem
+from sonet_pipeline.outbound.reconcile import compare, query_client, read_sonet_orders, settle
 from sonet_pipeline.outbox import Message, Outbox, OutboxError, Selection, State, open_outbox, to_json
 from sonet_pipeline.outbox.model import format_instant
-from sonet_pipeline.reconcile import compare, query_client, read_sonet_orders, settle
-from sonet_pipeline.sonet_query import SonetAuthError, SonetQueryError
-from sonet_pipeline.tenants import load_tenants, tenant_by_name
+from sonet_pipeline.sonet.query import SonetAuthError, SonetQueryError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sonet_pipeline import settings
+from sonet_pipeline.config import settings
 
 #: Flow tags: the run queue lets one run of each flow at a time; a lease in the run guards the rest.
 FLOW_TAG = "sonet/flow"
@@ -20,7 +20,7 @@ DAGSTER_YAML = f"""\
 concurrency:
   runs:
     max_concurrent_runs: 4
-    # One sync, one send and one shop run at a time; the run's lease (sonet_pipeline/lease.py) guards
+    # One sync, one send and one shop run at a time; the run's lease (sonet_pipeline/common/leases.py) guards
     # the store and the senders also against runs started from the CLI, which skip this queue.
     tag_concurrency_limits:
       - key: "{FLOW_TAG}"

@@ -25,7 +25,7 @@ def dagster_home() -> Path:
 
 def demo_tenants_file() -> Path:
     """The demo tenants shipped with the package."""
-    return Path(str(files("sonet_pipeline").joinpath("tenants_demo", "tenants.yaml")))
+    return Path(str(files("sonet_pipeline.config").joinpath("tenants_demo", "tenants.yaml")))
 
 
 def tenants_path() -> Path:

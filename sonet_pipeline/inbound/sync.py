@@ -8,39 +8,24 @@ full), and only forward; a full read also names keys the store holds that Sonet 
 
 from __future__ import annotations
 
-import gc
 import queue
-import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sonet_pipeline.common.clock import Clock
-from sonet_pipeline.delta import FULL, Window
-from sonet_pipeline.entities import Entity
-from sonet_pipeline.sonet_query import QueryPage, SonetQueryClient
+from sonet_pipeline.common.streaming import streaming_runtime
+from sonet_pipeline.inbound.windows import FULL, Window
+from sonet_pipeline.sonet.entities import Entity
+from sonet_pipeline.sonet.query import QueryPage, SonetQueryClient
 from sonet_pipeline.store import TenantStore, UpsertCounts, to_frame
 
 PAGE_SIZE = 500
 BATCH_ROWS = 5_000
-#: Allocations between young-generation collections while a sync streams (CPython's default: 700).
-#: Each page brings ~10,000 new containers that live for a batch, so at the default every page
-#: forced collections that promoted them, and the promoted ones forced full collections of the whole
-#: process (Dagster's heap included): 0.9 s of the items phase's 4 s of CPU for 100,000 items.
-GC_YOUNG_THRESHOLD = 100_000
-#: Seconds a thread may hold the GIL while another waits (CPython's default: 0.005). The page fetcher
-#: needs it briefly after every socket read; at the default it queued behind the batch writer's Python
-#: work for up to 5 ms each time (bench/inbound_initial.py: 0.60-0.64 -> 0.77-0.82 of the ceiling).
-SWITCH_INTERVAL = 0.0005
 #: At least two batches of pages fetched ahead, so fetching never waits while a batch is written
 #: (bench/inbound_initial.py: 0.62 -> 0.76-0.82 of the server's ceiling).
 PREFETCH_PAGES = 2 * BATCH_ROWS // PAGE_SIZE + 4
-
-_streaming_lock = threading.Lock()
-_streaming = 0  # syncs inside `streaming_runtime` now
-_saved: tuple[tuple[int, ...], float] | None = None
 
 
 @dataclass
@@ -145,29 +130,3 @@ def prefetched(pages: Iterator[QueryPage], depth: int) -> Iterator[QueryPage]:
     finally:
         stop.set()
         fetcher.join(timeout=30)
-
-
-@contextmanager
-def streaming_runtime() -> Iterator[None]:
-    """Tune the interpreter for a streaming sync while the block runs; the old settings return after.
-
-    Process-wide settings, so nested or concurrent syncs share one tuning: the first in sets it, the
-    last out restores what was there before.
-    """
-    global _streaming, _saved
-    with _streaming_lock:
-        if _streaming == 0:
-            _saved = (gc.get_threshold(), sys.getswitchinterval())
-            thresholds = _saved[0]
-            gc.set_threshold(max(GC_YOUNG_THRESHOLD, thresholds[0]), *thresholds[1:])
-            sys.setswitchinterval(min(SWITCH_INTERVAL, _saved[1]))
-        _streaming += 1
-    try:
-        yield
-    finally:
-        with _streaming_lock:
-            _streaming -= 1
-            if _streaming == 0 and _saved is not None:
-                gc.set_threshold(*_saved[0])
-                sys.setswitchinterval(_saved[1])
-                _saved = None

@@ -1,0 +1,1 @@
+"""Configuration: where things live (settings), the tenants file, and its shop section."""
