@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 import pytest
 from dagster import AssetCheckSeverity, AssetKey, AssetMaterialization, DagsterEventType
 
+from sonet_pipeline.cli.runs.sync import run_sync
 from sonet_pipeline.common.clock import ManualClock
 from sonet_pipeline.config.tenants import load_tenants
 from sonet_pipeline.definitions import build_definitions
 from sonet_pipeline.jobs.cli_runs import execute_job, prepare_instance
 from sonet_pipeline.jobs.sync import FRESHNESS_JOB
-from sonet_pipeline.jobs.sync_runs import run_sync
 from sonet_pipeline.sonet.entities import SYNCED
 from tests.standin.standin_http import TOKENS
 

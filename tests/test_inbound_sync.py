@@ -15,10 +15,10 @@ import pytest
 
 from sonet_pipeline.assets import inbound
 from sonet_pipeline.cli.main import main
+from sonet_pipeline.cli.runs.sync import run_sync
 from sonet_pipeline.config.tenants import load_tenants
 from sonet_pipeline.definitions import build_definitions
 from sonet_pipeline.jobs.cli_runs import prepare_instance
-from sonet_pipeline.jobs.sync_runs import run_sync
 from sonet_pipeline.sonet.query import SonetQueryClient
 from sonet_pipeline.standin.runtime import ApiLimits, Faults
 from sonet_pipeline.store import Snapshot, snapshot_dir

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import pytest
 
+from sonet_pipeline.cli.runs.send import run_send
+from sonet_pipeline.cli.runs.sync import run_sync
 from sonet_pipeline.common.clock import ManualClock
 from sonet_pipeline.config.tenants import load_tenants
 from sonet_pipeline.contract import read_text
 from sonet_pipeline.definitions import build_definitions
 from sonet_pipeline.jobs.cli_runs import prepare_instance
-from sonet_pipeline.jobs.send_runs import run_send
-from sonet_pipeline.jobs.sync_runs import run_sync
 from sonet_pipeline.outbox import FAILED, SENDING, SENT, open_outbox
 from sonet_pipeline.standin.runtime import ApiLimits, Faults
 from tests.standin.standin_http import TOKENS, SonetClient

@@ -17,14 +17,14 @@ import pytest
 from dagster import RunRequest, SkipReason, build_sensor_context
 from dagster_aws.s3 import S3Resource
 
+from sonet_pipeline.cli.runs.send import run_send
+from sonet_pipeline.cli.runs.sync import run_sync
 from sonet_pipeline.config.settings import data_dir
 from sonet_pipeline.config.tenants import load_tenants
 from sonet_pipeline.contract import read_text
 from sonet_pipeline.definitions import build_definitions
 from sonet_pipeline.jobs.cli_runs import execute_job, prepare_instance
-from sonet_pipeline.jobs.send_runs import run_send
 from sonet_pipeline.jobs.shop import SHOP_JOB
-from sonet_pipeline.jobs.sync_runs import run_sync
 from sonet_pipeline.outbox import open_outbox
 from sonet_pipeline.resources.outbox import OutboxResource
 from sonet_pipeline.resources.publish import PublishResource

@@ -156,9 +156,9 @@ def _sync(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     tenants = _selected_tenants(args.tenant)
 
+    from sonet_pipeline.cli.runs.sync import format_summary, run_sync
     from sonet_pipeline.definitions import build_definitions
     from sonet_pipeline.jobs.cli_runs import prepare_instance
-    from sonet_pipeline.jobs.sync_runs import format_summary, run_sync
 
     summary = run_sync(build_definitions(load_tenants()), prepare_instance(), tenants, window=window, full=args.full)
     if args.json:
@@ -171,9 +171,9 @@ def _sync(args: argparse.Namespace) -> int:
 def _send(args: argparse.Namespace) -> int:
     tenants = _selected_tenants(args.tenant)
 
+    from sonet_pipeline.cli.runs.send import format_summary, run_send
     from sonet_pipeline.definitions import build_definitions
     from sonet_pipeline.jobs.cli_runs import prepare_instance
-    from sonet_pipeline.jobs.send_runs import format_summary, run_send
 
     summary = run_send(build_definitions(load_tenants()), prepare_instance(), tenants)
     print(json.dumps(summary.as_json()) if args.json else "\n".join(format_summary(summary)))

@@ -1,7 +1,7 @@
 """`sonet-pipeline shop ...`: publish the shop's files now, and say what a login may do and why (thin).
 
 `publish` asks what the shop sensor asks (which files' inputs changed: `shop/inputs.py`) and runs
-the shop job in this process through Dagster (`jobs/shop_runs.py`), so the run shows in the UI.
+the shop job in this process through Dagster (`cli/runs/shop.py`), so the run shows in the UI.
 `why` reads the tenant's published `rights.jsonl` (and `logins.jsonl`, `accounts.jsonl`) from its
 destination, a folder or S3, exactly as the shop reads them.
 
@@ -101,11 +101,12 @@ def _selected(names: list[str] | None) -> list[Tenant]:
 def _publish(args: argparse.Namespace) -> int:
     tenants = _selected(args.tenant)
 
+    from sonet_pipeline.cli.runs.shop import format_summary, run_shop
     from sonet_pipeline.definitions import build_definitions
     from sonet_pipeline.jobs.cli_runs import prepare_instance
     from sonet_pipeline.jobs.liveness import live_run_of
     from sonet_pipeline.jobs.shop import SHOP_JOB
-    from sonet_pipeline.jobs.shop_runs import find_stale, format_summary, run_shop
+    from sonet_pipeline.shop.stale import find_stale
 
     instance = prepare_instance()
     busy = live_run_of(instance, SHOP_JOB)

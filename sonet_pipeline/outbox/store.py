@@ -14,7 +14,6 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
@@ -327,16 +326,3 @@ class Outbox(ABC):
         with self._write() as tx:
             message = moves.locked(tx, message_id, move, self.lock_one)
             moves.apply(tx, message, move, now=aware(now), **how)
-
-
-def open_outbox(url_or_path: str | Path | None = None, *, schema: str = DEFAULT_SCHEMA) -> Outbox:
-    """A PostgreSQL outbox for a `postgresql://` DSN (its tables in `schema`), else SQLite at the path
-    given, by default `<data dir>/outbox.sqlite`."""
-    text = str(url_or_path) if url_or_path is not None else ""
-    if text.startswith(("postgresql://", "postgres://")):
-        from sonet_pipeline.outbox.postgres_store import PostgresOutbox
-
-        return PostgresOutbox(text, schema=schema)
-    from sonet_pipeline.outbox.sqlite_store import SqliteOutbox
-
-    return SqliteOutbox(Path(text) if text else None)

@@ -29,10 +29,10 @@ from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.jobs.instance import FLOW_TAG
 from sonet_pipeline.jobs.liveness import live_run_of
 from sonet_pipeline.jobs.shop import SHOP_JOB
-from sonet_pipeline.jobs.shop_runs import find_stale
 from sonet_pipeline.jobs.sync import AssetJob
 from sonet_pipeline.resources.outbox import OutboxResource
 from sonet_pipeline.resources.publish import PublishResource
+from sonet_pipeline.shop.stale import find_stale
 
 INTERVAL_SECONDS = 30
 RETRY_WINDOW_SECONDS = 600

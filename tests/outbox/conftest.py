@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from sonet_pipeline.outbox.store import DEFAULT_SCHEMA, Outbox, open_outbox
+from sonet_pipeline.outbox.factory import open_outbox
+from sonet_pipeline.outbox.store import DEFAULT_SCHEMA, Outbox
 from tests.conftest import require_outside
 
 POSTGRES_DSN = os.environ.get("SONET_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dagster import DagsterInstance, Definitions
 
 from sonet_pipeline.assets.orders import built_key, delivered_key
+from sonet_pipeline.cli.runs.summary import RunSummary, summarize
 from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.jobs.cli_runs import execute_job
 from sonet_pipeline.jobs.instance import FLOW_TAG
-from sonet_pipeline.jobs.run_summary import RunSummary, summarize
 from sonet_pipeline.jobs.send import SEND_JOB
 
 SUMMARY_FIELDS = ("claimed", "built", "unmappable", "sent", "duplicate", "failed", "retried", "without_answer",

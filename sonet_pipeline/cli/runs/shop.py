@@ -1,49 +1,27 @@
 """`sonet-pipeline shop publish`: the shop job run now, through Dagster, for the stale files of some tenants.
 
-Which files are stale is what the shop sensor asks (`shop.inputs.stale_by_tenant`), read here from
-the same places: each tenant's sync snapshot, the outbox, the manifest at its destination. The run
+Which files are stale is what the shop sensor asks too (`shop.stale.find_stale`): each tenant's sync
+snapshot, the outbox, the manifest at its destination. The run
 is stored in the instance, so it shows in the UI like a sensor's run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from dagster import DagsterInstance, Definitions
 
 from sonet_pipeline.assets.shop import shop_selection
-from sonet_pipeline.config.tenants import Tenant
+from sonet_pipeline.cli.runs.summary import RunSummary, summarize
 from sonet_pipeline.jobs.cli_runs import execute_job
 from sonet_pipeline.jobs.instance import FLOW_TAG
-from sonet_pipeline.jobs.run_summary import RunSummary, summarize
 from sonet_pipeline.jobs.shop import SHOP_JOB
-from sonet_pipeline.outbox import Outbox
-from sonet_pipeline.shop.inputs import FILES, TenantStaleness, stale_by_tenant
-from sonet_pipeline.shop.publish import Destination, read_manifest
-from sonet_pipeline.store import Snapshot, snapshot_dir
+from sonet_pipeline.shop.inputs import FILES, TenantStaleness
 
 #: Per published file, the figures `--json` shows (the run's other metadata is for the UI).
 FILE_FIELDS = ("records", "bytes", "sha256", "changed")
-
-
-def find_stale(
-    tenants: Sequence[Tenant],
-    outbox: Outbox,
-    destination: Callable[[Tenant], Destination],
-    *,
-    everything: bool = False,
-) -> list[TenantStaleness]:
-    """Per tenant, the files to publish now: the stale ones, or all of them with `everything`. What the
-    shop sensor and `shop publish` both ask, from each tenant's snapshot, the outbox and its destination."""
-    return stale_by_tenant(
-        tenants,
-        snapshot_manifest=lambda name: Snapshot(snapshot_dir(name)).manifest(),
-        outbox_mark=outbox.change_mark,
-        published_manifest=lambda tenant: read_manifest(destination(tenant)),
-        everything=everything,
-    )
 
 
 @dataclass

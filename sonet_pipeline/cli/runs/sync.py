@@ -14,10 +14,10 @@ from dagster import DagsterInstance, Definitions
 
 from sonet_pipeline.assets.inbound import SYNC_PARTITIONS, inbound_key, partition_key_for, sync_op_name
 from sonet_pipeline.assets.inbound_checks import check_keys
+from sonet_pipeline.cli.runs.summary import RunSummary, summarize
 from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.jobs.cli_runs import execute_job
 from sonet_pipeline.jobs.instance import FLOW_TAG
-from sonet_pipeline.jobs.run_summary import RunSummary, summarize
 from sonet_pipeline.jobs.sync import SYNC_JOB
 from sonet_pipeline.sonet.entities import SYNCED
 

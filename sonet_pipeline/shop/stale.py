@@ -1,0 +1,30 @@
+"""Which of the tenants' files are stale now, read from where they live: what the shop sensor and
+`shop publish` both ask (the rule itself is `inputs.stale_by_tenant`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from sonet_pipeline.config.tenants import Tenant
+from sonet_pipeline.outbox import Outbox
+from sonet_pipeline.shop.inputs import TenantStaleness, stale_by_tenant
+from sonet_pipeline.shop.publish import Destination, read_manifest
+from sonet_pipeline.store import Snapshot, snapshot_dir
+
+
+def find_stale(
+    tenants: Sequence[Tenant],
+    outbox: Outbox,
+    destination: Callable[[Tenant], Destination],
+    *,
+    everything: bool = False,
+) -> list[TenantStaleness]:
+    """Per tenant, the files to publish now: the stale ones, or all of them with `everything`. What the
+    shop sensor and `shop publish` both ask, from each tenant's snapshot, the outbox and its destination."""
+    return stale_by_tenant(
+        tenants,
+        snapshot_manifest=lambda name: Snapshot(snapshot_dir(name)).manifest(),
+        outbox_mark=outbox.change_mark,
+        published_manifest=lambda tenant: read_manifest(destination(tenant)),
+        everything=everything,
+    )
