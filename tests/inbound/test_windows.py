@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sonet_pipeline.inbound.cadence import tenant_due
 from sonet_pipeline.inbound.windows import BACKFILL, DELTA, FULL, INITIAL, WINDOW, choose_window
 
 NOW = datetime(2026, 11, 28, 7, 30, tzinfo=UTC)
@@ -57,10 +56,3 @@ def test_explicit_window_and_full_reconciliation():
     assert (full.modified_from, full.modified_to, full.kind) == (None, None, FULL)
     with pytest.raises(ValueError, match="not before its end"):
         choose_window(high_water_mark=None, lookback=LOOKBACK, now=NOW, explicit=(end, start))
-
-
-def test_tenant_cadence_in_whole_minutes():
-    """A tenant syncing every 180 s is due every third minute; every 60 s, every minute."""
-    ticks = [NOW.replace(minute=m, second=0) for m in range(6)]
-    assert [tenant_due(60, t) for t in ticks] == [True] * 6
-    assert [tenant_due(180, t) for t in ticks] == [True, False, False, True, False, False]

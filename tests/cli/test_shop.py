@@ -24,8 +24,8 @@ from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.jobs.cli_runs import prepare_instance
 from sonet_pipeline.jobs.shop import SHOP_JOB
 from sonet_pipeline.shop.inputs import ACCOUNTS, FILES, LOGINS, RIGHTS, current_inputs, merged_source, stale_by_tenant
+from tests.assets.test_shop import RIGHTS_RULES
 from tests.standin.standin_http import TOKENS, SonetClient
-from tests.test_shop_assets import RIGHTS_RULES
 
 SHOP = """
     variant_strategy: item_per_variant
