@@ -73,9 +73,12 @@ def start_standin(
         command += ["--company", f"{code}={token}"]
     # A fresh session, and SIGINT at its default, so that the stand-in stops on SIGINT like on Ctrl-C.
     process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )  # fmt: skip
+    )
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout_seconds
     while time.monotonic() < deadline:

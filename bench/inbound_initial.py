@@ -105,21 +105,41 @@ def main() -> None:
     counts = f"{fetched['items']:,} items ({fetched['customers']:,} customers, {fetched['segments']:,} segments)"
     print(f"\ninitial sync of {counts}, unthrottled stand-in, 2 cores, load {load:.1f}, {datetime.now(UTC):%F}")
     rows = [
-        ("ceiling: bare page loop, items/s (before, after)", f"{ceiling_rate:,.0f}",
-         f"{ceilings[0]:,.0f}, {ceilings[1]:,.0f}", "", ""),
+        (
+            "ceiling: bare page loop, items/s (before, after)",
+            f"{ceiling_rate:,.0f}",
+            f"{ceilings[0]:,.0f}, {ceilings[1]:,.0f}",
+            "",
+            "",
+        ),
         ("sync items phase, items/s", f"{sync_rate:,.0f}", f"{fetched['items']:,} in {items_seconds:.2f} s", "", ""),
         ("sync items/s / ceiling", f"{ratio:.2f}", "", f">= {TARGET_RATIO}", verdict(ratio >= TARGET_RATIO)),
-        ("sync step (all 3 entities + checks + snapshot), s", f"{timings.step_seconds:.2f}",
-         ", ".join(f"{n} {s:.2f}" for n, s in timings.phases.items()), "", ""),
+        (
+            "sync step (all 3 entities + checks + snapshot), s",
+            f"{timings.step_seconds:.2f}",
+            ", ".join(f"{n} {s:.2f}" for n, s in timings.phases.items()),
+            "",
+            "",
+        ),
         ("run, RUN_START to RUN_SUCCESS, s", f"{timings.run_end - timings.run_start:.2f}", "", "", ""),
-        ("`sonet-pipeline sync` wall, start-up included, s", f"{wall:.2f}",
-         f"start-up {start_up:.2f}, exit {after_run:.2f}", f"< {TARGET_SECONDS:.0f}", verdict(wall < TARGET_SECONDS)),
+        (
+            "`sonet-pipeline sync` wall, start-up included, s",
+            f"{wall:.2f}",
+            f"start-up {start_up:.2f}, exit {after_run:.2f}",
+            f"< {TARGET_SECONDS:.0f}",
+            verdict(wall < TARGET_SECONDS),
+        ),
         ("  as items/s of the whole command", f"{fetched['items'] / wall:,.0f}", "", "", ""),
-        ("peak RSS of the sync process, MB", f"{sync.peak_rss_mb:.0f}", "", f"< {TARGET_RSS_MB:.0f}",
-         verdict(sync.peak_rss_mb < TARGET_RSS_MB)),
+        (
+            "peak RSS of the sync process, MB",
+            f"{sync.peak_rss_mb:.0f}",
+            "",
+            f"< {TARGET_RSS_MB:.0f}",
+            verdict(sync.peak_rss_mb < TARGET_RSS_MB),
+        ),
         ("CPU of the sync process (user + sys), s", f"{sync.cpu_seconds:.2f}", "", "", ""),
         ("creating the instance's storage first (not in the sync), s", f"{instance_seconds:.2f}", "", "", ""),
-    ]  # fmt: skip
+    ]
     print_table(("what", "figure", "detail", "target", "met"), rows)
     if args.profile or args.py_spy:
         print(f"profile written to {args.profile or args.py_spy} (figures above are slowed by the profiler)")

@@ -86,8 +86,10 @@ def main() -> None:
                 rows.append((label, *seconds, read, f"< {TARGET_SECONDS:.0f}", ok))
                 rows.append(("", "", "", "", f"({kinds})", "", ""))
 
-    print(f"\nthe minute window after {args.changes:,} changes, {args.items:,} items in the store, "
-          f"Sonet limits 5/s burst 10, 2 cores, load {load:.1f}, {datetime.now(UTC):%Y-%m-%d}")  # fmt: skip
+    print(
+        f"\nthe minute window after {args.changes:,} changes, {args.items:,} items in the store, "
+        f"Sonet limits 5/s burst 10, 2 cores, load {load:.1f}, {datetime.now(UTC):%Y-%m-%d}"
+    )
     header = ("run", "wall s", "start-up s", "sync step s", "read: fetched/updated per entity", "target", "met")
     print_table(header, rows)
     print(f"median wall of the minute runs: {statistics.median(walls):.2f} s (target < {TARGET_SECONDS:.0f} s)")

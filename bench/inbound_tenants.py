@@ -99,21 +99,43 @@ def main() -> None:
 
     setting = f"{ITEMS} items a tenant, {args.changes} changes per tenant per minute, {args.minutes} minutes"
     print(f"\nthe minute schedule, {setting} after the initial load, 2 cores, load {load:.1f}, {datetime.now(UTC):%F}")
-    header = ("tenants", "runs/min", "target", "met", "CPU s/min", "wall s/run", "wall s/tenant", "run < 60 s",
-              "fresh: store s", "fresh: snapshot s", "events/run", "tick s", "initial load s")  # fmt: skip
+    header = (
+        "tenants",
+        "runs/min",
+        "target",
+        "met",
+        "CPU s/min",
+        "wall s/run",
+        "wall s/tenant",
+        "run < 60 s",
+        "fresh: store s",
+        "fresh: snapshot s",
+        "events/run",
+        "tick s",
+        "initial load s",
+    )
     rows = []
     for count, (_, initial, minutes) in results.items():
         runs = [m.runs for m in minutes]
         walls = [w for m in minutes for w in m.wall_seconds]
         met = all(r == 1 for r in runs) and not any(m.failures for m in minutes)
-        rows.append((
-            str(count), _spread(runs, "{:.0f}"), "1", "yes" if met else "NO",
-            _spread([m.cpu_seconds for m in minutes], "{:.2f}"), _spread(walls, "{:.2f}"),
-            f"{statistics.median(walls) / count:.2f}", "yes" if max(walls) < 60 else "NO",
-            _spread([m.store_lag for m in minutes], "{:.2f}"), _spread([m.published_lag for m in minutes], "{:.2f}"),
-            _spread([m.events / max(m.runs, 1) for m in minutes], "{:.0f}"),
-            _spread([m.tick_seconds for m in minutes], "{:.2f}"), f"{sum(initial.wall_seconds):.2f}",
-        ))  # fmt: skip
+        rows.append(
+            (
+                str(count),
+                _spread(runs, "{:.0f}"),
+                "1",
+                "yes" if met else "NO",
+                _spread([m.cpu_seconds for m in minutes], "{:.2f}"),
+                _spread(walls, "{:.2f}"),
+                f"{statistics.median(walls) / count:.2f}",
+                "yes" if max(walls) < 60 else "NO",
+                _spread([m.store_lag for m in minutes], "{:.2f}"),
+                _spread([m.published_lag for m in minutes], "{:.2f}"),
+                _spread([m.events / max(m.runs, 1) for m in minutes], "{:.0f}"),
+                _spread([m.tick_seconds for m in minutes], "{:.2f}"),
+                f"{sum(initial.wall_seconds):.2f}",
+            )
+        )
     print_table(header, rows)
     print("figures: median over the minutes, [min-max] when they differ. Freshness: max over the tenants, from a")
     print("tenant's newest change to its rows in the store / its snapshot published; the wait for a tick comes on top")
@@ -192,9 +214,13 @@ def one_minute(schedule, job, instance, repository, log: Path) -> Minute:
         cpu, wall = time.process_time(), time.perf_counter()
         with stderr_to(log):
             result = execute_job(
-                job, instance, tags=request.tags, run_config=request.run_config or None,
-                partition_key=request.partition_key, asset_selection=request.asset_selection,
-            )  # fmt: skip
+                job,
+                instance,
+                tags=request.tags,
+                run_config=request.run_config or None,
+                partition_key=request.partition_key,
+                asset_selection=request.asset_selection,
+            )
         minute.wall_seconds.append(time.perf_counter() - wall)
         minute.cpu_seconds += time.process_time() - cpu
         if not result.success:

@@ -261,8 +261,10 @@ def main() -> None:
             for number, (name, settings) in enumerate(VARIANTS.items()):
                 run = throughput(work, name, settings, args, f"R{round_}V{number}")
                 runs[name].append(run)
-                print(f"  round {round_ + 1}  {name:<32} {run.rate:>7,.0f} orders/s  server CPU "
-                      f"{run.cpu_per_order:>4.0f} µs/order  {run.orders_per_commit:>5.1f} orders/commit")  # fmt: skip
+                print(
+                    f"  round {round_ + 1}  {name:<32} {run.rate:>7,.0f} orders/s  server CPU "
+                    f"{run.cpu_per_order:>4.0f} µs/order  {run.orders_per_commit:>5.1f} orders/commit"
+                )
         paced_result, batch_result = steady(work, args)
         outbox_cpu = outbox_cpu_per_order(work)
     validations = validation_rate()
@@ -299,9 +301,11 @@ def report(
         ("batch, 1,000 a request", f"{batch_rate:,.0f}/s, {megabytes:.1f} MB each", "≥ 5,000", batch_rate >= 5e3),
         ("validate_order alone, one core", f"{1e6 / validations:.0f} µs CPU an order", "", None),
         ("enqueue_many alone, 15 a commit", f"{outbox_cpu:.0f} µs CPU an order", "", None),
-    ]  # fmt: skip
-    print(f"\nmedians of {args.rounds} rounds; {args.threads} client threads; {args.seconds:.0f} s a run; "
-          f"rates in orders/s, ratios to the ceiling")  # fmt: skip
+    ]
+    print(
+        f"\nmedians of {args.rounds} rounds; {args.threads} client threads; {args.seconds:.0f} s a run; "
+        f"rates in orders/s, ratios to the ceiling"
+    )
     print(f"{'what':<42} {'figure':<48} {'target':<10} met")
     for what, figure, target, met in table:
         print(f"{what:<42} {figure:<48} {target:<10} {'' if met is None else ('yes' if met else 'NO')}")

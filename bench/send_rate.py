@@ -318,28 +318,81 @@ def run(sonet: RunningStandin, outbox: Outbox, result: Result) -> None:
 
 
 def print_results(results: list[Result]) -> None:
-    header = ["limit/s", "client rate/s", "burst client/server", "in flight", "orders", "delivered",
-              "window s", "achieved/s", "achieved/limit", "target", "429s (stand-in)", "target", "met"]  # fmt: skip
+    header = [
+        "limit/s",
+        "client rate/s",
+        "burst client/server",
+        "in flight",
+        "orders",
+        "delivered",
+        "window s",
+        "achieved/s",
+        "achieved/limit",
+        "target",
+        "429s (stand-in)",
+        "target",
+        "met",
+    ]
     rows = []
     for r in results:
         s = r.setting
-        rows.append([f"{s.rate:g}", f"{s.client_rate:g}", f"{s.client_burst}/{s.server_burst}", s.in_flight,
-                     s.orders, r.delivered, f"{r.window_seconds:.2f}", f"{r.achieved:.2f}", f"{r.share:.3f}",
-                     f">= {TARGET_SHARE:.2f}", r.server_429, "0", "yes" if r.met else "NO"])  # fmt: skip
+        rows.append(
+            [
+                f"{s.rate:g}",
+                f"{s.client_rate:g}",
+                f"{s.client_burst}/{s.server_burst}",
+                s.in_flight,
+                s.orders,
+                r.delivered,
+                f"{r.window_seconds:.2f}",
+                f"{r.achieved:.2f}",
+                f"{r.share:.3f}",
+                f">= {TARGET_SHARE:.2f}",
+                r.server_429,
+                "0",
+                "yes" if r.met else "NO",
+            ]
+        )
     print_table(header, rows)
     print()
     print("Where the time went (s unless marked; outbox: calls (seconds), all in the sender's main thread):")
-    header = ["limit/s", "send_due calls", "build before 1st send", "window", "held off (Retry-After)",
-              "token wait mean ms", "largest gap ms", "latency p50/p99/max ms", "settle after last answer",
-              "client CPU", "claim", "record_built", "mark_sent", "mark_retry"]  # fmt: skip
+    header = [
+        "limit/s",
+        "send_due calls",
+        "build before 1st send",
+        "window",
+        "held off (Retry-After)",
+        "token wait mean ms",
+        "largest gap ms",
+        "latency p50/p99/max ms",
+        "settle after last answer",
+        "client CPU",
+        "claim",
+        "record_built",
+        "mark_sent",
+        "mark_retry",
+    ]
     rows = []
     for r in results:
-        calls = [f"{r.outbox.get(n, (0, 0.0))[0]} ({r.outbox.get(n, (0, 0.0))[1]:.2f})"
-                 for n in ("claim", "record_built", "mark_sent", "mark_retry")]  # fmt: skip
-        rows.append([f"{r.setting.rate:g}", r.send_due_calls, f"{r.build_seconds:.2f}", f"{r.window_seconds:.2f}",
-                     f"{r.held_seconds:.2f}", f"{r.token_wait_mean_ms:.1f}", f"{r.gap_max_ms:.1f}",
-                     "/".join(f"{x:.1f}" for x in r.latency_ms), f"{r.tail_seconds:.3f}", f"{r.cpu_seconds:.2f}",
-                     *calls])  # fmt: skip
+        calls = [
+            f"{r.outbox.get(n, (0, 0.0))[0]} ({r.outbox.get(n, (0, 0.0))[1]:.2f})"
+            for n in ("claim", "record_built", "mark_sent", "mark_retry")
+        ]
+        rows.append(
+            [
+                f"{r.setting.rate:g}",
+                r.send_due_calls,
+                f"{r.build_seconds:.2f}",
+                f"{r.window_seconds:.2f}",
+                f"{r.held_seconds:.2f}",
+                f"{r.token_wait_mean_ms:.1f}",
+                f"{r.gap_max_ms:.1f}",
+                "/".join(f"{x:.1f}" for x in r.latency_ms),
+                f"{r.tail_seconds:.3f}",
+                f"{r.cpu_seconds:.2f}",
+                *calls,
+            ]
+        )
     print_table(header, rows)
     for r in results:
         others = {k: v for k, v in r.server_statuses.items() if k != "201"}

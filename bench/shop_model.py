@@ -241,8 +241,13 @@ def measure(args: argparse.Namespace, work: Path, setup: dict[str, float] | None
         rounds, lambda: build_accounts(snapshot.records("customers"), snapshot.records("segments"))
     )
     rights_s, matrix = best_of(rounds, lambda: rights_matrix(accounts, shop.rights))
-    files = {"catalogue": catalogue.products, "accounts": accounts.accounts, "logins": accounts.logins,
-             "rights": matrix, "order_status": []}  # fmt: skip
+    files = {
+        "catalogue": catalogue.products,
+        "accounts": accounts.accounts,
+        "logins": accounts.logins,
+        "rights": matrix,
+        "order_status": [],
+    }
     jsonl_s, _ = best_of(rounds, lambda: sum(len(jsonl(records)) for records in files.values()))
     publish_s, _ = best_of(
         rounds, lambda: publish(LocalFolder(folder), files, tenant=TENANT, source={}, now=NOW), before=empty_folder
@@ -256,37 +261,75 @@ def measure(args: argparse.Namespace, work: Path, setup: dict[str, float] | None
     hidden = counts["hidden_passive"] + counts["hidden_deleted"] + counts["hidden_not_web_visible"]
     by_file = {entry["name"].removesuffix(".jsonl"): entry for entry in manifest["files"]}
     rows_counted = [
-        ("items in the snapshot", f"{n_items:,}",
-         f"{hidden:,} hidden: {counts['hidden_passive']:,} PASSIVE, {counts['hidden_deleted']:,} DELETED, "
-         f"{counts['hidden_not_web_visible']:,} not web-visible"),
-        ("products published", f"{len(catalogue.products):,}",
-         f"{counts['simple']:,} simple, {counts['configurable']:,} configurable "
-         f"({counts['variant']:,} variants, {counts['option']:,} options)"),
-        ("configurables withheld (conflicts)", f"{counts['withheld_conflict']:,}",
-         f"options ignored {counts['options_ignored']:,}"),
-        ("accounts", f"{accounts.counts['accounts']:,}",
-         f"of {n_customers:,} customers ({accounts.counts['hidden_customers']:,} hidden), {n_segments} segments"),
-        ("logins (= rights rows)", f"{len(accounts.logins):,}",
-         f"{accounts.counts['email_conflicts']:,} e-mail conflicts withhold {accounts.counts['logins_withheld']:,}; "
-         f"{sum(r['canOrder'] for r in matrix):,} may order"),
-        ("published, MB", f"{sum(e['bytes'] for e in by_file.values()) / 1e6:.1f}",
-         ", ".join(f"{name} {entry['bytes'] / 1e6:.1f}" for name, entry in by_file.items() if entry["records"])),
-    ]  # fmt: skip
+        (
+            "items in the snapshot",
+            f"{n_items:,}",
+            f"{hidden:,} hidden: {counts['hidden_passive']:,} PASSIVE, {counts['hidden_deleted']:,} DELETED, "
+            f"{counts['hidden_not_web_visible']:,} not web-visible",
+        ),
+        (
+            "products published",
+            f"{len(catalogue.products):,}",
+            f"{counts['simple']:,} simple, {counts['configurable']:,} configurable "
+            f"({counts['variant']:,} variants, {counts['option']:,} options)",
+        ),
+        (
+            "configurables withheld (conflicts)",
+            f"{counts['withheld_conflict']:,}",
+            f"options ignored {counts['options_ignored']:,}",
+        ),
+        (
+            "accounts",
+            f"{accounts.counts['accounts']:,}",
+            f"of {n_customers:,} customers ({accounts.counts['hidden_customers']:,} hidden), {n_segments} segments",
+        ),
+        (
+            "logins (= rights rows)",
+            f"{len(accounts.logins):,}",
+            f"{accounts.counts['email_conflicts']:,} e-mail conflicts withhold {accounts.counts['logins_withheld']:,}; "
+            f"{sum(r['canOrder'] for r in matrix):,} may order",
+        ),
+        (
+            "published, MB",
+            f"{sum(e['bytes'] for e in by_file.values()) / 1e6:.1f}",
+            ", ".join(f"{name} {entry['bytes'] / 1e6:.1f}" for name, entry in by_file.items() if entry["records"]),
+        ),
+    ]
 
     def verdict(ok: bool) -> str:
         return "yes" if ok else "NO"
 
     timed = [
-        ("whole step: every file computed, first write", f"{whole_s:.2f}", f"fresh process: {one['wall_s']:.2f}",
-         f"< {TARGET_SECONDS:.0f}", verdict(whole_s < TARGET_SECONDS)),
-        ("whole step: every file computed, nothing changed", f"{whole_again_s:.2f}",
-         "catalogue from its cache, every file skipped", "", ""),
-        ("whole step: one item's price changed", f"{one_changed_s:.2f}",
-         "one model rebuilt, the catalogue rewritten", "", ""),
+        (
+            "whole step: every file computed, first write",
+            f"{whole_s:.2f}",
+            f"fresh process: {one['wall_s']:.2f}",
+            f"< {TARGET_SECONDS:.0f}",
+            verdict(whole_s < TARGET_SECONDS),
+        ),
+        (
+            "whole step: every file computed, nothing changed",
+            f"{whole_again_s:.2f}",
+            "catalogue from its cache, every file skipped",
+            "",
+            "",
+        ),
+        (
+            "whole step: one item's price changed",
+            f"{one_changed_s:.2f}",
+            "one model rebuilt, the catalogue rewritten",
+            "",
+            "",
+        ),
         ("  items: Snapshot.records read", f"{read_items_s:.2f}", f"{n_items / read_items_s:,.0f} records/s", "", ""),
         ("  items: build_catalogue (model)", f"{catalogue_s:.2f}", "over the records read", "", ""),
-        ("  items: build_catalogue(Snapshot.records) streamed", f"{catalogue_streamed_s:.2f}", "as the step runs it",
-         "", ""),
+        (
+            "  items: build_catalogue(Snapshot.records) streamed",
+            f"{catalogue_streamed_s:.2f}",
+            "as the step runs it",
+            "",
+            "",
+        ),
         ("  customers + segments: Snapshot.records read", f"{read_people_s:.2f}", "", "", ""),
         ("  build_accounts (model)", f"{accounts_s:.2f}", "over the records read", "", ""),
         ("  build_accounts(Snapshot.records) streamed", f"{accounts_streamed_s:.2f}", "as the step runs it", "", ""),
@@ -294,18 +337,30 @@ def measure(args: argparse.Namespace, work: Path, setup: dict[str, float] | None
         ("  JSON Lines of every file", f"{jsonl_s:.2f}", "inside publish", "", ""),
         ("  publish: first write", f"{publish_s:.2f}", "5 files + manifest, fsynced", "", ""),
         ("  publish: republish, nothing changed", f"{republish_s:.2f}", "encoded and hashed, manifest only", "", ""),
-        ("peak RSS of one whole step in a fresh process, MB", f"{step_rss:.0f}", "Dagster imported",
-         f"< {TARGET_RSS_MB:.0f}", verdict(step_rss < TARGET_RSS_MB)),
-    ]  # fmt: skip
+        (
+            "peak RSS of one whole step in a fresh process, MB",
+            f"{step_rss:.0f}",
+            "Dagster imported",
+            f"< {TARGET_RSS_MB:.0f}",
+            verdict(step_rss < TARGET_RSS_MB),
+        ),
+    ]
     if setup is not None:
         timed.append(
-            ("setup (not in the step): store + snapshot", f"{setup['wall_s']:.1f}",
-             f"upserts {setup['store_s']:.1f}, publish_snapshot {setup['snapshot_s']:.1f}, "
-             f"peak RSS {setup['rss_mb']:.0f} MB", "", "")
-        )  # fmt: skip
+            (
+                "setup (not in the step): store + snapshot",
+                f"{setup['wall_s']:.1f}",
+                f"upserts {setup['store_s']:.1f}, publish_snapshot {setup['snapshot_s']:.1f}, "
+                f"peak RSS {setup['rss_mb']:.0f} MB",
+                "",
+                "",
+            )
+        )
 
-    print(f"\nshop step of tenant {TENANT}: {n_items:,} items, {n_customers:,} customers, {n_segments} segments; "
-          f"best of {rounds}, 2 cores, load {load:.1f}, {datetime.now(UTC):%F}")  # fmt: skip
+    print(
+        f"\nshop step of tenant {TENANT}: {n_items:,} items, {n_customers:,} customers, {n_segments} segments; "
+        f"best of {rounds}, 2 cores, load {load:.1f}, {datetime.now(UTC):%F}"
+    )
     print_table(("what", "count", "detail"), rows_counted)
     print()
     print_table(("what", "best s", "detail", "target", "met"), timed)

@@ -113,9 +113,14 @@ def build_tenant_sync(tenant: Tenant) -> AssetsDefinition:
                 before = client.stats.as_dict()
                 try:
                     result = sync_entity(
-                        client, store, spec, window, run_id=context.run.run_id, partition=_partition_label(context),
+                        client,
+                        store,
+                        spec,
+                        window,
+                        run_id=context.run.run_id,
+                        partition=_partition_label(context),
                         clock=clock,
-                    )  # fmt: skip
+                    )
                 except SonetAuthError as exc:
                     raise Failure(description=str(exc), allow_retries=False) from None
                 _log_result(context, tenant.name, result)
@@ -160,14 +165,22 @@ def _partition_label(context: AssetExecutionContext) -> str:
 def _log_result(context: AssetExecutionContext, tenant: str, result: EntitySync) -> None:
     context.log.info(
         "%s %s: %d pages, %d fetched, %d inserted, %d updated, %d deleted",
-        tenant, result.entity, result.pages, result.counts.fetched, result.counts.inserted, result.counts.updated,
+        tenant,
+        result.entity,
+        result.pages,
+        result.counts.fetched,
+        result.counts.inserted,
+        result.counts.updated,
         result.counts.deleted,
-    )  # fmt: skip
+    )
     if result.vanished:
         context.log.warning(
             "%s %s: %d keys in the store were not in Sonet's full list, e.g. %s",
-            tenant, result.entity, len(result.vanished), ", ".join(result.vanished[:5]),
-        )  # fmt: skip
+            tenant,
+            result.entity,
+            len(result.vanished),
+            ", ".join(result.vanished[:5]),
+        )
 
 
 def _since(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:

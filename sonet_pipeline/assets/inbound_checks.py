@@ -37,24 +37,52 @@ class Check:
 
 CHECKS = (
     Check("items", "unique_keys", True, "every itemCode once", lambda s: quality.duplicate_keys(s, "items")),
-    Check("items", "decimals_parse", True, "prices, VAT rates and stock are numbers",
-          lambda s: quality.unparseable_decimals(s, "items")),
-    Check("items", "model_names_agree", False, "the items of one modelCode share its modelName",
-          quality.model_name_disagreements),
-    Check("items", "variants_distinct", False, "no two items of one modelCode share variantAttributes",
-          quality.shared_variant_attributes),
-    Check("items", "no_negative_values", False, "no negative listPrice or stockBalance",
-          quality.negative_price_or_stock),
-    Check("customers", "unique_keys", True, "every customerNumber once",
-          lambda s: quality.duplicate_keys(s, "customers")),
-    Check("customers", "decimals_parse", True, "credit limits are numbers",
-          lambda s: quality.unparseable_decimals(s, "customers")),
-    Check("customers", "segment_codes_exist", False, "every segment code of a customer names a known segment",
-          quality.unknown_segment_codes),
+    Check(
+        "items",
+        "decimals_parse",
+        True,
+        "prices, VAT rates and stock are numbers",
+        lambda s: quality.unparseable_decimals(s, "items"),
+    ),
+    Check(
+        "items",
+        "model_names_agree",
+        False,
+        "the items of one modelCode share its modelName",
+        quality.model_name_disagreements,
+    ),
+    Check(
+        "items",
+        "variants_distinct",
+        False,
+        "no two items of one modelCode share variantAttributes",
+        quality.shared_variant_attributes,
+    ),
+    Check(
+        "items", "no_negative_values", False, "no negative listPrice or stockBalance", quality.negative_price_or_stock
+    ),
+    Check(
+        "customers", "unique_keys", True, "every customerNumber once", lambda s: quality.duplicate_keys(s, "customers")
+    ),
+    Check(
+        "customers",
+        "decimals_parse",
+        True,
+        "credit limits are numbers",
+        lambda s: quality.unparseable_decimals(s, "customers"),
+    ),
+    Check(
+        "customers",
+        "segment_codes_exist",
+        False,
+        "every segment code of a customer names a known segment",
+        quality.unknown_segment_codes,
+    ),
     Check("segments", "unique_keys", True, "every segmentCode once", lambda s: quality.duplicate_keys(s, "segments")),
-    Check("sales_orders", "unique_keys", True, "every messageId once",
-          lambda s: quality.duplicate_keys(s, "sales_orders")),
-)  # fmt: skip
+    Check(
+        "sales_orders", "unique_keys", True, "every messageId once", lambda s: quality.duplicate_keys(s, "sales_orders")
+    ),
+)
 
 
 def _asset_key(tenant: str, entity_name: str) -> AssetKey:
@@ -63,10 +91,11 @@ def _asset_key(tenant: str, entity_name: str) -> AssetKey:
 
 def check_specs(tenant: str) -> list[AssetCheckSpec]:
     return [
-        AssetCheckSpec(check.name, asset=_asset_key(tenant, check.entity), blocking=check.blocking,
-                       description=check.description)
+        AssetCheckSpec(
+            check.name, asset=_asset_key(tenant, check.entity), blocking=check.blocking, description=check.description
+        )
         for check in CHECKS
-    ]  # fmt: skip
+    ]
 
 
 def check_keys(tenant: str) -> list[AssetCheckKey]:

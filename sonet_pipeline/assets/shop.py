@@ -102,11 +102,17 @@ def build_tenant_shop(tenant: Tenant) -> AssetsDefinition:
         for file in FILES
     ]
     checks = [
-        AssetCheckSpec(FILE_CHECKS[CATALOGUE], asset=shop_key(name, CATALOGUE),
-                       description="no configurable product withheld for colliding or disagreeing variants"),
-        AssetCheckSpec(FILE_CHECKS[LOGINS], asset=shop_key(name, LOGINS),
-                       description="no login withheld for an e-mail that contacts of two customers share"),
-    ]  # fmt: skip
+        AssetCheckSpec(
+            FILE_CHECKS[CATALOGUE],
+            asset=shop_key(name, CATALOGUE),
+            description="no configurable product withheld for colliding or disagreeing variants",
+        ),
+        AssetCheckSpec(
+            FILE_CHECKS[LOGINS],
+            asset=shop_key(name, LOGINS),
+            description="no login withheld for an e-mail that contacts of two customers share",
+        ),
+    ]
 
     @multi_asset(
         name=shop_op_name(name),

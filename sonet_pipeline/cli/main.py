@@ -278,4 +278,3 @@ def _tenants_check(args: argparse.Namespace) -> int:
             unset = ", ".join(t["missing_secrets"]) or "none"
             print(f"  {t['name']}: company {t['company']} at {t['base_url']}; unset secrets: {unset}")
     return EXIT_USAGE if missing else EXIT_OK
-

@@ -77,8 +77,12 @@ def add_outbox_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     resend = command("resend", "put failed messages back to pending")
     which = resend.add_mutually_exclusive_group(required=True)
     which.add_argument("--message-id", action="append", metavar="ID", help="this message (repeatable)")
-    which.add_argument("--order-number", action="append", metavar="N", help="the message of this web order "
-                       "number of --tenant (repeatable)")  # fmt: skip
+    which.add_argument(
+        "--order-number",
+        action="append",
+        metavar="N",
+        help="the message of this web order number of --tenant (repeatable)",
+    )
     which.add_argument("--failed-with", metavar="CODE", help="every failed message with this error code")
     resend.add_argument("--tenant", help="the tenant of --order-number; narrows --failed-with")
     _json_flag(resend, "JSON Lines on stdout, one moved message each")
@@ -182,18 +186,26 @@ def _show(args: argparse.Namespace) -> int:
         events, versions = outbox.events(message.message_id), outbox.versions(message.message_id)
     if args.xml:
         if message.xml is None:
-            print(f"sonet-pipeline outbox show: message {message.message_id} has no SalesOrder XML yet "
-                  f"(it is built when first sent)", file=sys.stderr)  # fmt: skip
+            print(
+                f"sonet-pipeline outbox show: message {message.message_id} has no SalesOrder XML yet "
+                f"(it is built when first sent)",
+                file=sys.stderr,
+            )
             return EXIT_FAILED
         sys.stdout.flush()
         sys.stdout.buffer.write(message.xml)
         sys.stdout.buffer.flush()
         return EXIT_OK
     moves = [
-        {"at": format_instant(e.at), "from": e.from_state and str(e.from_state), "to": str(e.to_state),
-         "actor": e.actor, "reason": e.reason}
+        {
+            "at": format_instant(e.at),
+            "from": e.from_state and str(e.from_state),
+            "to": str(e.to_state),
+            "actor": e.actor,
+            "reason": e.reason,
+        }
         for e in events
-    ]  # fmt: skip
+    ]
     numbered = [{"version": number, "order": order} for number, order in enumerate(versions, start=1)]
     if args.json:
         print_json({**to_json(message), "order": message.order, "events": moves, "versions": numbered})
@@ -265,8 +277,10 @@ def _correct(args: argparse.Namespace) -> int:
     if args.json:
         print_json(to_json(corrected))
     else:
-        print(f"message {corrected.message_id}: order {corrected.order_number} is now version {corrected.version}, "
-              f"{corrected.state}; the next send run builds its SalesOrder under the same MessageId")  # fmt: skip
+        print(
+            f"message {corrected.message_id}: order {corrected.order_number} is now version {corrected.version}, "
+            f"{corrected.state}; the next send run builds its SalesOrder under the same MessageId"
+        )
     return EXIT_OK
 
 
@@ -317,10 +331,17 @@ def _reconcile(args: argparse.Namespace) -> int:
 
 def _print_messages(messages: Sequence[Message]) -> None:
     rows = [
-        [m.message_id, m.tenant, m.order_number, m.state, m.attempts, m.error.code if m.error else None,
-         format_instant(m.updated_at)]
+        [
+            m.message_id,
+            m.tenant,
+            m.order_number,
+            m.state,
+            m.attempts,
+            m.error.code if m.error else None,
+            format_instant(m.updated_at),
+        ]
         for m in messages
-    ]  # fmt: skip
+    ]
     print_table(["MESSAGE ID", "TENANT", "ORDER", "STATE", "ATTEMPTS", "ERROR", "UPDATED"], rows)
 
 

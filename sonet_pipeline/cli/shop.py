@@ -48,16 +48,17 @@ def add_shop_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     shop = commands.add_parser("shop", help="publish the web shop's files; explain a login's rights")
     sub = shop.add_subparsers(title="shop commands", required=True, metavar="COMMAND")
 
-    publish = sub.add_parser("publish", help="publish the stale shop files now, through Dagster",
-                             description=_DOCS["publish"])  # fmt: skip
+    publish = sub.add_parser(
+        "publish", help="publish the stale shop files now, through Dagster", description=_DOCS["publish"]
+    )
     publish.add_argument("--tenant", action="append", help="only this tenant (repeatable; default: all)")
-    publish.add_argument("--all", dest="everything", action="store_true",
-                         help="every file, even those up to date")  # fmt: skip
+    publish.add_argument("--all", dest="everything", action="store_true", help="every file, even those up to date")
     publish.add_argument("--json", action="store_true", help="one JSON document on stdout")
     publish.set_defaults(handler=_publish)
 
-    why = sub.add_parser("why", help="what a login may do in the shop, and the rule that decided",
-                         description=_DOCS["why"])  # fmt: skip
+    why = sub.add_parser(
+        "why", help="what a login may do in the shop, and the rule that decided", description=_DOCS["why"]
+    )
     why.add_argument("--tenant", required=True, help="the tenant")
     why.add_argument("--login", required=True, metavar="EMAIL", help="the login's e-mail (any letter case)")
     why.add_argument("--json", action="store_true", help="one JSON document on stdout")
@@ -138,8 +139,11 @@ def _why(args: argparse.Namespace) -> int:
         manifest = read_manifest(where)
         rights = _lines(where, "rights.jsonl")
         if rights is None:
-            return _fail("why", f"{tenant.name} has no rights.jsonl at {where.describe()} yet "
-                                f"(sonet-pipeline shop publish --tenant {tenant.name})")  # fmt: skip
+            return _fail(
+                "why",
+                f"{tenant.name} has no rights.jsonl at {where.describe()} yet "
+                f"(sonet-pipeline shop publish --tenant {tenant.name})",
+            )
         row = _find(rights, "login", wanted)
         logins = _lines(where, "logins.jsonl") or []
         login = _find(logins, "login", wanted)
@@ -167,8 +171,10 @@ def _why(args: argparse.Namespace) -> int:
         print(f"{wanted} ({tenant.name}): {reason}", file=sys.stderr)
         return EXIT_FAILED
     if not args.json:
-        print(f"{row.get('login')} ({tenant.name}, published {published_at or 'at an unknown time'} "
-              f"to {where.describe()})")  # fmt: skip
+        print(
+            f"{row.get('login')} ({tenant.name}, published {published_at or 'at an unknown time'} "
+            f"to {where.describe()})"
+        )
         for label, value in _described(row, contact):
             print(f"  {label + ':':<16}{value}")
     return EXIT_OK
@@ -190,12 +196,16 @@ def _find(rows: list[dict[str, Any]], key: str, wanted: str) -> dict[str, Any] |
 def _why_not(wanted: str, login: dict[str, Any] | None, accounts: Callable[[], list[dict[str, Any]] | None]) -> str:
     """Why `wanted` has no rights line, as far as the published files can tell."""
     if login is not None:
-        return (f"a published login of account {login.get('accountId')}, but rights.jsonl does not list it: the "
-                f"rights file is out of date (sonet-pipeline shop publish --all)")  # fmt: skip
+        return (
+            f"a published login of account {login.get('accountId')}, but rights.jsonl does not list it: the "
+            f"rights file is out of date (sonet-pipeline shop publish --all)"
+        )
     owner = _find(accounts() or [], "email", wanted)
     if owner is not None:
-        return (f"{NOT_A_LOGIN}; it is the e-mail of account {owner.get('accountId')} ({owner.get('name')}) "
-                f"itself, and logins come from its contacts' e-mails")  # fmt: skip
+        return (
+            f"{NOT_A_LOGIN}; it is the e-mail of account {owner.get('accountId')} ({owner.get('name')}) "
+            f"itself, and logins come from its contacts' e-mails"
+        )
     return NOT_A_LOGIN
 
 

@@ -82,8 +82,10 @@ def new_message_ids(count: int) -> list[str]:
         raw[start + 6] = raw[start + 6] & 0x0F | 0x40  # version 4
         raw[start + 8] = raw[start + 8] & 0x3F | 0x80  # variant RFC 4122
     h = raw.hex()
-    return [f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-{h[i + 16 : i + 20]}-{h[i + 20 : i + 32]}"
-            for i in range(0, 32 * count, 32)]  # fmt: skip
+    return [
+        f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-{h[i + 16 : i + 20]}-{h[i + 20 : i + 32]}"
+        for i in range(0, 32 * count, 32)
+    ]
 
 
 def claim(tx: Tx, tenant: str, limit: int, owner: str, now: datetime, until: datetime, lock: str) -> list[Message]:

@@ -117,10 +117,22 @@ CHANGE_MARK = (
 #: The columns a move may set (a guard: `update` composes SQL from these names only).
 SETTABLE = frozenset(
     {
-        "state", "attempts", "next_attempt_at", "updated_at", "sent_at", "error_code", "error_message",
-        "error_field", "sonet_order_number", "version", "xml", "claimed_by", "claim_expires_at", "first_attempt_at",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "updated_at",
+        "sent_at",
+        "error_code",
+        "error_message",
+        "error_field",
+        "sonet_order_number",
+        "version",
+        "xml",
+        "claimed_by",
+        "claim_expires_at",
+        "first_attempt_at",
     }
-)  # fmt: skip
+)
 
 
 def update(columns: Sequence[str]) -> str:
@@ -160,9 +172,28 @@ def at(value: datetime | str) -> datetime:
 
 
 def message_from_row(row: Sequence[Any]) -> Message:
-    (message_id, tenant, order_number, state, attempts, next_attempt_at, created_at, updated_at, sent_at, code,
-     text, field, sonet_order_number, version, order_json, order_hash, xml, claimed_by, claim_expires_at,
-     first_attempt_at) = row  # fmt: skip
+    (
+        message_id,
+        tenant,
+        order_number,
+        state,
+        attempts,
+        next_attempt_at,
+        created_at,
+        updated_at,
+        sent_at,
+        code,
+        text,
+        field,
+        sonet_order_number,
+        version,
+        order_json,
+        order_hash,
+        xml,
+        claimed_by,
+        claim_expires_at,
+        first_attempt_at,
+    ) = row
     return Message(
         message_id=message_id,
         tenant=tenant,

@@ -26,9 +26,16 @@ from sonet_pipeline.config.shop import OptionAxis, ShopConfig, VariantStrategy
 #: More option children than this for one item is a configuration error: the item is withheld.
 MAX_OPTION_COMBINATIONS = 1000
 COUNT_KEYS = (
-    "simple", "configurable", "variant", "option", "hidden_passive", "hidden_deleted",
-    "hidden_not_web_visible", "withheld_conflict", "options_ignored",
-)  # fmt: skip
+    "simple",
+    "configurable",
+    "variant",
+    "option",
+    "hidden_passive",
+    "hidden_deleted",
+    "hidden_not_web_visible",
+    "withheld_conflict",
+    "options_ignored",
+)
 
 _HIDDEN = {"DELETED": "hidden_deleted", "PASSIVE": "hidden_passive"}
 
@@ -180,10 +187,15 @@ def _model_line(model: str, shown: list[Item], members: list[Item]) -> dict[str,
     name = next((n for item in shown if (n := _text(item.get("modelName")))), None)
     line = _line(first, sku=model, kind="configurable", name=name or _text(first.get("name")) or model, sources=members)
     variants = [
-        _child(item, sku=_code(item), kind="variant", name=_text(item.get("name")) or _code(item),
-               attributes=sorted(_attributes(item), key=lambda pair: axes.index(pair["name"])))
+        _child(
+            item,
+            sku=_code(item),
+            kind="variant",
+            name=_text(item.get("name")) or _code(item),
+            attributes=sorted(_attributes(item), key=lambda pair: axes.index(pair["name"])),
+        )
         for item in shown
-    ]  # fmt: skip
+    ]
     prices = [variant["price"] for variant in variants]
     line.update(axes=axes, variants=variants, price=_lowest(prices), ean=None)
     line["stock"] = _total(variant["stock"] for variant in variants)
@@ -207,20 +219,35 @@ def _options_line(item: Item, axes: tuple[OptionAxis, ...]) -> dict[str, Any]:
 
 def _line(item: Item, *, sku: str, kind: str, name: str, sources: list[Item]) -> dict[str, Any]:
     return {
-        "sku": sku, "type": kind, "name": name, "description": _text(item.get("description")),
-        "productGroup": _text(item.get("productGroup")), "unit": _text(item.get("unit")),
-        "currency": _text(item.get("currency")), "vatRate": _text(item.get("vatRate")),
-        "price": _text(item.get("listPrice")), "stock": _text(item.get("stockBalance")),
-        "ean": _text(item.get("ean")), "itemCode": None, "axes": [], "variants": [],
+        "sku": sku,
+        "type": kind,
+        "name": name,
+        "description": _text(item.get("description")),
+        "productGroup": _text(item.get("productGroup")),
+        "unit": _text(item.get("unit")),
+        "currency": _text(item.get("currency")),
+        "vatRate": _text(item.get("vatRate")),
+        "price": _text(item.get("listPrice")),
+        "stock": _text(item.get("stockBalance")),
+        "ean": _text(item.get("ean")),
+        "itemCode": None,
+        "axes": [],
+        "variants": [],
         "sourceModified": max(filter(None, (_instant(s.get("dateModified")) for s in sources)), default=None),
-    }  # fmt: skip
+    }
 
 
 def _child(item: Item, *, sku: str, kind: str, name: str, attributes: list[dict[str, str]]) -> dict[str, Any]:
     return {
-        "sku": sku, "type": kind, "itemCode": _code(item), "name": name, "attributes": attributes,
-        "price": _text(item.get("listPrice")), "stock": _text(item.get("stockBalance")), "ean": _text(item.get("ean")),
-    }  # fmt: skip
+        "sku": sku,
+        "type": kind,
+        "itemCode": _code(item),
+        "name": name,
+        "attributes": attributes,
+        "price": _text(item.get("listPrice")),
+        "stock": _text(item.get("stockBalance")),
+        "ean": _text(item.get("ean")),
+    }
 
 
 def _latest_by_code(items: Iterable[Mapping[str, Any]]) -> list[Item]:

@@ -31,8 +31,13 @@ from sonet_pipeline.sonet.retry import parse_retry_after
 from sonet_pipeline.sonet.throttle import Throttle
 
 ACCEPTED, DUPLICATE, REJECTED, REFUSED, TRANSIENT, UNKNOWN = (
-    "ACCEPTED", "DUPLICATE", "REJECTED", "REFUSED", "TRANSIENT", "UNKNOWN",
-)  # fmt: skip
+    "ACCEPTED",
+    "DUPLICATE",
+    "REJECTED",
+    "REFUSED",
+    "TRANSIENT",
+    "UNKNOWN",
+)
 CONTENT_TYPE = "application/xml; charset=utf-8"
 _NS = f"{{{MESSAGES_NS}}}"
 

@@ -148,16 +148,40 @@ def _long(text: str) -> str:
 # --- items -------------------------------------------------------------------------------------
 
 
-def _item(code: str, name: str, description: str | None, model: tuple[str, str] | None,
-          attributes: list[tuple[str, str]], group: str, unit: str, ean: str | None, price: str | None,
-          vat: str, stock: str, visible: bool, status: str, stamp: datetime) -> Record:  # fmt: skip
+def _item(
+    code: str,
+    name: str,
+    description: str | None,
+    model: tuple[str, str] | None,
+    attributes: list[tuple[str, str]],
+    group: str,
+    unit: str,
+    ean: str | None,
+    price: str | None,
+    vat: str,
+    stock: str,
+    visible: bool,
+    status: str,
+    stamp: datetime,
+) -> Record:
     return {
-        "itemCode": code, "name": name, "description": description,
-        "modelCode": model[0] if model else None, "modelName": model[1] if model else None,
+        "itemCode": code,
+        "name": name,
+        "description": description,
+        "modelCode": model[0] if model else None,
+        "modelName": model[1] if model else None,
         "variantAttributes": [{"name": n, "value": v} for n, v in attributes],
-        "productGroup": group, "unit": unit, "ean": ean, "listPrice": price, "currency": "EUR",
-        "vatRate": vat, "stockBalance": stock, "webVisible": visible, "status": status, "dateModified": stamp,
-    }  # fmt: skip
+        "productGroup": group,
+        "unit": unit,
+        "ean": ean,
+        "listPrice": price,
+        "currency": "EUR",
+        "vatRate": vat,
+        "stockBalance": stock,
+        "webVisible": visible,
+        "status": status,
+        "dateModified": stamp,
+    }
 
 
 def _ean(number: int, offset: int) -> str:
@@ -192,8 +216,11 @@ def _variants(rng: random.Random, axes: str) -> list[tuple[str, list[tuple[str, 
     if axes == "COLOUR":
         return [(code, [("Colour", value)], value.lower()) for value, code in colours]
     sizes = run(words.CLOTHING_SIZES, 3, 6)
-    return [(f"{code}-{s}", [("Colour", value), ("Size", s)], f"{value.lower()}, {s}")
-            for value, code in colours for s in sizes]  # fmt: skip
+    return [
+        (f"{code}-{s}", [("Colour", value), ("Size", s)], f"{value.lower()}, {s}")
+        for value, code in colours
+        for s in sizes
+    ]
 
 
 def _product(rng: random.Random, serial: int, stamps: _Stamps, ean_offset: int) -> list[Record]:
@@ -227,26 +254,64 @@ def _product(rng: random.Random, serial: int, stamps: _Stamps, ean_offset: int) 
         ean = None if rng.random() < (0.5 if fractional else 0.1) else _ean(serial * 64 + index, ean_offset)
         stamp = model_stamp if rng.random() < 0.7 else stamps.next()
         model = (code, name) if line.axes else None
-        records.append(_item(f"{code}-{suffix}" if suffix else code, f"{name}, {label}" if label else name,
-                             description, model, attributes, line.group, line.unit, ean, price, line.vat_rate,
-                             _stock(rng, fractional), visible, status, stamp))  # fmt: skip
+        records.append(
+            _item(
+                f"{code}-{suffix}" if suffix else code,
+                f"{name}, {label}" if label else name,
+                description,
+                model,
+                attributes,
+                line.group,
+                line.unit,
+                ean,
+                price,
+                line.vat_rate,
+                _stock(rng, fractional),
+                visible,
+                status,
+                stamp,
+            )
+        )
     return records
 
 
 def _special_items(rng: random.Random, stamps: _Stamps, ean_offset: int) -> list[Record]:
     launch = stamps.batches[0]  # the whole BOOT-PRO model was imported at once
     boots = [
-        _item(f"BOOT-PRO-{size}", f"Turvakenkä Pro S3, koko {size}",
-              "Kevyt S3-turvakenkä komposiittikärjellä ja naulaanastumissuojalla. 🥾",
-              ("BOOT-PRO", "Turvakenkä Pro S3"), [("Size", size)], "FOOTWEAR", "pr", _ean(index, ean_offset),
-              "59.90", "25.5", str(rng.randint(5, 200)) if size == "43" else _stock(rng, False), True,
-              "ACTIVE", launch)
+        _item(
+            f"BOOT-PRO-{size}",
+            f"Turvakenkä Pro S3, koko {size}",
+            "Kevyt S3-turvakenkä komposiittikärjellä ja naulaanastumissuojalla. 🥾",
+            ("BOOT-PRO", "Turvakenkä Pro S3"),
+            [("Size", size)],
+            "FOOTWEAR",
+            "pr",
+            _ean(index, ean_offset),
+            "59.90",
+            "25.5",
+            str(rng.randint(5, 200)) if size == "43" else _stock(rng, False),
+            True,
+            "ACTIVE",
+            launch,
+        )
         for index, size in enumerate(BOOT_PRO_SIZES)
-    ]  # fmt: skip
-    glove = _item("GLOVE-WORK", "Työkäsine nitriili Grip",
-                  "Nitriilipinnoitettu työkäsine. Koot 7–11 valitaan verkkokaupassa.", None, [], "GLOVES",
-                  "pr", _ean(63, ean_offset), "4.15", "25.5", str(rng.randint(50, 900)), True, "ACTIVE",
-                  stamps.next())  # fmt: skip
+    ]
+    glove = _item(
+        "GLOVE-WORK",
+        "Työkäsine nitriili Grip",
+        "Nitriilipinnoitettu työkäsine. Koot 7–11 valitaan verkkokaupassa.",
+        None,
+        [],
+        "GLOVES",
+        "pr",
+        _ean(63, ean_offset),
+        "4.15",
+        "25.5",
+        str(rng.randint(50, 900)),
+        True,
+        "ACTIVE",
+        stamps.next(),
+    )
     return [*boots, glove]
 
 
@@ -273,8 +338,14 @@ def _segments(seed: int, epoch: datetime) -> Iterator[Record]:
     stamps = _Stamps(rng, epoch, batches=1, batch=0.0, bulk=0.0)
     for index, (code, name, kind, price_list, status) in enumerate(SEGMENTS):
         imported = index < 2 or (status == "ACTIVE" and rng.random() < 0.7)  # set up in one batch
-        yield {"segmentCode": code, "name": name, "customerType": kind, "priceListCode": price_list,
-               "status": status, "dateModified": stamps.batches[0] if imported else stamps.random()}  # fmt: skip
+        yield {
+            "segmentCode": code,
+            "name": name,
+            "customerType": kind,
+            "priceListCode": price_list,
+            "status": status,
+            "dateModified": stamps.batches[0] if imported else stamps.random(),
+        }
 
 
 def _ascii(text: str) -> str:
@@ -311,20 +382,43 @@ def _address(rng: random.Random, kind: str, name: str | None, foreign: bool) -> 
         city, lo, hi = rng.choice(words.CITIES)
         street = f"{rng.choice(words.STREETS)} {rng.randint(1, 120)}{rng.choice(('', '', '', ' A 3', ' B'))}"
         postal, country = f"{rng.randrange(lo, hi + 1, 10):05d}", "FI"
-    return {"type": kind, "name": name, "street": street, "postalCode": postal, "city": city,
-            "countryCode": country}  # fmt: skip
+    return {"type": kind, "name": name, "street": street, "postalCode": postal, "city": city, "countryCode": country}
 
 
-def _customer_record(number: str, name: str, business_id: str | None, vat: str | None, email: str | None,
-                     phone: str | None, segments: list[str], price_list: str | None, terms: str | None,
-                     credit: str | None, blocked: bool, addresses: list[Record], contacts: list[Record],
-                     status: str, stamp: datetime) -> Record:  # fmt: skip
+def _customer_record(
+    number: str,
+    name: str,
+    business_id: str | None,
+    vat: str | None,
+    email: str | None,
+    phone: str | None,
+    segments: list[str],
+    price_list: str | None,
+    terms: str | None,
+    credit: str | None,
+    blocked: bool,
+    addresses: list[Record],
+    contacts: list[Record],
+    status: str,
+    stamp: datetime,
+) -> Record:
     return {
-        "customerNumber": number, "name": name, "businessId": business_id, "vatNumber": vat, "email": email,
-        "phone": phone, "segmentCodes": segments, "priceListCode": price_list, "paymentTermsCode": terms,
-        "creditLimit": credit, "orderBlocked": blocked, "addresses": addresses, "contacts": contacts,
-        "status": status, "dateModified": stamp,
-    }  # fmt: skip
+        "customerNumber": number,
+        "name": name,
+        "businessId": business_id,
+        "vatNumber": vat,
+        "email": email,
+        "phone": phone,
+        "segmentCodes": segments,
+        "priceListCode": price_list,
+        "paymentTermsCode": terms,
+        "creditLimit": credit,
+        "orderBlocked": blocked,
+        "addresses": addresses,
+        "contacts": contacts,
+        "status": status,
+        "dateModified": stamp,
+    }
 
 
 def _contact(number: str, index: int, name: str, email: str | None, role: str | None) -> Record:
@@ -333,29 +427,71 @@ def _contact(number: str, index: int, name: str, email: str | None, role: str | 
 
 def _special_customers(rng: random.Random, stamps: _Stamps) -> list[Record]:
     def billing(name: str, street: str, postal: str, city: str) -> Record:
-        return {"type": "BILLING", "name": name, "street": street, "postalCode": postal, "city": city,
-                "countryCode": "FI"}  # fmt: skip
+        return {
+            "type": "BILLING",
+            "name": name,
+            "street": street,
+            "postalCode": postal,
+            "city": city,
+            "countryCode": "FI",
+        }
 
     makinen = "Rakennus Oy Mäkinen & Poika"
     site = {**billing("Työmaa Kalasatama", "Capellan puistotie 3", "00580", "Helsinki"), "type": "DELIVERY"}
-    contacts = [_contact("C10042", 1, "Matti Mäkinen", "matti.makinen@makinen.example", "ADMIN"),
-                _contact("C10042", 2, "Pekka Mäkinen", "osto@makinen.example", "BUYER")]  # fmt: skip
+    contacts = [
+        _contact("C10042", 1, "Matti Mäkinen", "matti.makinen@makinen.example", "ADMIN"),
+        _contact("C10042", 2, "Pekka Mäkinen", "osto@makinen.example", "BUYER"),
+    ]
     return [
-        _customer_record("C10042", makinen, *_with_vat("2345678"), "info@makinen.example",
-                         "+358 9 1234 5678", ["B2B-RAKENNUS"], "PL-RAKENNUS", "NET14", "20000.00", False,
-                         [billing(makinen, "Teollisuuskatu 12", "00510", "Helsinki"), site], contacts,
-                         "ACTIVE", stamps.batches[0]),
-        _customer_record("C10666", "Purkutyö Laaksonen Oy", *_with_vat("3456782"),
-                         "laskutus@laaksonen.example", "040 666 1234", ["B2B-RAKENNUS"], "PL-RAKENNUS",
-                         "PREPAID", "0.00", True,
-                         [billing("Purkutyö Laaksonen Oy", "Sorvaajankatu 6", "00810", "Helsinki")],
-                         [_contact("C10666", 1, "Kari Laaksonen", "kari.laaksonen@laaksonen.example", "BUYER")],
-                         "ACTIVE", stamps.batches[0]),
-        _customer_record("C10999", "Vanha Rakennus Oy", *_with_vat("4567893"), None, None,
-                         ["B2B-VANHA"], None, "NET30", None, False,
-                         [billing("Vanha Rakennus Oy", "Sahatie 2", "33100", "Tampere")],
-                         [_contact("C10999", 1, "Seppo Vanhanen", None, None)], "DELETED", stamps.random()),
-    ]  # fmt: skip
+        _customer_record(
+            "C10042",
+            makinen,
+            *_with_vat("2345678"),
+            "info@makinen.example",
+            "+358 9 1234 5678",
+            ["B2B-RAKENNUS"],
+            "PL-RAKENNUS",
+            "NET14",
+            "20000.00",
+            False,
+            [billing(makinen, "Teollisuuskatu 12", "00510", "Helsinki"), site],
+            contacts,
+            "ACTIVE",
+            stamps.batches[0],
+        ),
+        _customer_record(
+            "C10666",
+            "Purkutyö Laaksonen Oy",
+            *_with_vat("3456782"),
+            "laskutus@laaksonen.example",
+            "040 666 1234",
+            ["B2B-RAKENNUS"],
+            "PL-RAKENNUS",
+            "PREPAID",
+            "0.00",
+            True,
+            [billing("Purkutyö Laaksonen Oy", "Sorvaajankatu 6", "00810", "Helsinki")],
+            [_contact("C10666", 1, "Kari Laaksonen", "kari.laaksonen@laaksonen.example", "BUYER")],
+            "ACTIVE",
+            stamps.batches[0],
+        ),
+        _customer_record(
+            "C10999",
+            "Vanha Rakennus Oy",
+            *_with_vat("4567893"),
+            None,
+            None,
+            ["B2B-VANHA"],
+            None,
+            "NET30",
+            None,
+            False,
+            [billing("Vanha Rakennus Oy", "Sahatie 2", "33100", "Tampere")],
+            [_contact("C10999", 1, "Seppo Vanhanen", None, None)],
+            "DELETED",
+            stamps.random(),
+        ),
+    ]
 
 
 def _shared_email(seed: int, pair: int, second: bool) -> tuple[str, str]:
@@ -402,8 +538,9 @@ def _customer(rng: random.Random, seed: int, index: int, number: str, stamps: _S
             person_last = surname if rng.random() < 0.3 else rng.choice(words.LAST_NAMES)
             address = f"{_ascii(person_first)}.{_ascii(person_last)}{n}@{domain}"
             role = rng.choice(("ADMIN", "ADMIN", "BUYER") if n == 1 else ("BUYER", "BUYER", "VIEWER", None))
-            contacts.append(_contact(number, n, f"{person_first} {person_last}",
-                                     None if rng.random() < 0.15 else address, role))  # fmt: skip
+            contacts.append(
+                _contact(number, n, f"{person_first} {person_last}", None if rng.random() < 0.15 else address, role)
+            )
         business_id = _generated_business_id(index, offset)
         vat = None if rng.random() < 0.05 else f"FI{business_id.replace('-', '')}"
         credit = None if rng.random() < 0.1 else rng.choice(words.CREDIT_LIMITS)
@@ -423,8 +560,23 @@ def _customer(rng: random.Random, seed: int, index: int, number: str, stamps: _S
         addresses.append(_address(rng, "DELIVERY", site, foreign))
     phone = None if rng.random() < 0.1 else f"0{rng.choice((40, 44, 50, 9))} {rng.randrange(1_000_000, 9_999_999)}"
     blocked, status = rng.random() < 0.03, _status(rng, 0.05, 0.02)
-    return _customer_record(number, name, business_id, vat, email, phone, segments, price_list, terms, credit,
-                            blocked, addresses, contacts, status, stamps.next())  # fmt: skip
+    return _customer_record(
+        number,
+        name,
+        business_id,
+        vat,
+        email,
+        phone,
+        segments,
+        price_list,
+        terms,
+        credit,
+        blocked,
+        addresses,
+        contacts,
+        status,
+        stamps.next(),
+    )
 
 
 def _customers(seed: int, count: int, epoch: datetime) -> Iterator[Record]:

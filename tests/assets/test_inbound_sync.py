@@ -27,8 +27,11 @@ from tests.standin.standin_http import TOKENS, SonetClient
 pytestmark = pytest.mark.slow
 
 COMPANIES = {"acme": "01", "nordic": "02"}
-ENTITIES = {"items": ("items", "itemCode"), "customers": ("customers", "customerNumber"),
-            "segments": ("customerSegments", "segmentCode")}  # fmt: skip
+ENTITIES = {
+    "items": ("items", "itemCode"),
+    "customers": ("customers", "customerNumber"),
+    "segments": ("customerSegments", "segmentCode"),
+}
 LATE_ITEM = "GLOVE-WORK"  # the stand-in's activity never touches it: the late change below stays the last
 
 
@@ -102,10 +105,15 @@ def erp_activity(sonet: SonetClient, round_number: int) -> None:
     for company in COMPANIES.values():
         base = f"/companies/{company}"
         sonet.admin_json("POST", f"{base}/bulk-update", json={"entity": "items", "count": 1200, "percent": "1"})
-        sonet.admin_json("POST", f"{base}/changes", json={
-            "entity": "items", "records": [{"itemCode": LATE_ITEM, "stockBalance": f"{100 + round_number}"}],
-            "delay_seconds": 60,
-        })  # fmt: skip
+        sonet.admin_json(
+            "POST",
+            f"{base}/changes",
+            json={
+                "entity": "items",
+                "records": [{"itemCode": LATE_ITEM, "stockBalance": f"{100 + round_number}"}],
+                "delay_seconds": 60,
+            },
+        )
     sonet.advance(10)
     for company in COMPANIES.values():
         sonet.admin_json("POST", f"/companies/{company}/random-changes", json={"count": 80, "seed": round_number})

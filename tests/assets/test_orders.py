@@ -108,8 +108,11 @@ def test_every_outcome_ends_in_its_state_with_its_reason(sonet, tmp_path, monkey
     figures = procession.send()
     assert figures["sent"] == 1 and figures["failed"] == 3
     assert procession.states([good, unknown_item, blocked, zero]) == {
-        good: SENT, unknown_item: FAILED, blocked: FAILED, zero: FAILED,
-    }  # fmt: skip
+        good: SENT,
+        unknown_item: FAILED,
+        blocked: FAILED,
+        zero: FAILED,
+    }
     errors = {mid: procession.outbox.get(mid).error for mid in (unknown_item, blocked, zero)}
     assert (errors[unknown_item].code, errors[unknown_item].field) == ("UNKNOWN_ITEM", "Lines/Line[2]/ItemCode")
     assert errors[blocked].code == "CUSTOMER_BLOCKED"
@@ -163,8 +166,12 @@ def test_a_send_killed_mid_batch_is_finished_by_the_next_run_exactly_once(start_
     procession = Procession(sonet)
     procession.sync()
     ids = procession.enqueue(*(order(f"WEB-{n}") for n in range(20)))
-    child = subprocess.Popen([sys.executable, "-m", "sonet_pipeline.cli", "send"], env=dict(os.environ),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    child = subprocess.Popen(
+        [sys.executable, "-m", "sonet_pipeline.cli", "send"],
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while SENT not in procession.states(ids).values() and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -190,8 +197,10 @@ def test_a_deleted_customer_is_unknown_customer(sonet, tmp_path, monkeypatch):
     procession.send()
     error = procession.outbox.get(mid).error
     assert (procession.outbox.get(mid).state, error.code, error.field) == (
-        FAILED, "UNKNOWN_CUSTOMER", "Customer/CustomerNumber",
-    )  # fmt: skip
+        FAILED,
+        "UNKNOWN_CUSTOMER",
+        "Customer/CustomerNumber",
+    )
 
 
 def test_refused_credentials_fail_the_run_loudly_and_send_nothing(sonet, tmp_path, monkeypatch):

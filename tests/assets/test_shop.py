@@ -116,8 +116,13 @@ class Deployment:
 
     def lines(self, name: str) -> dict[str, str]:
         """The file's lines by their key (sku, accountId, login, orderNumber)."""
-        key = {"catalogue": "sku", "accounts": "accountId", "logins": "login", "rights": "login",
-               "order_status": "orderNumber"}[name]  # fmt: skip
+        key = {
+            "catalogue": "sku",
+            "accounts": "accountId",
+            "logins": "login",
+            "rights": "login",
+            "order_status": "orderNumber",
+        }[name]
         text = (self.folder / f"{name}.jsonl").read_text(encoding="utf-8")
         return {json.loads(line)[key]: line for line in text.splitlines()}
 
@@ -183,8 +188,12 @@ def test_first_publish_covers_every_product_type_account_login_and_right(deploym
 
     manifest = deployment.manifest()
     assert {f["name"] for f in manifest["files"]} == {
-        "catalogue.jsonl", "accounts.jsonl", "logins.jsonl", "rights.jsonl", "order_status.jsonl",
-    }  # fmt: skip
+        "catalogue.jsonl",
+        "accounts.jsonl",
+        "logins.jsonl",
+        "rights.jsonl",
+        "order_status.jsonl",
+    }
     assert manifest["source"]["high_water_marks"]["items"]
     assert isinstance(deployment.tick(), SkipReason)  # up to date
 
@@ -207,8 +216,10 @@ def test_a_change_in_sonet_reaches_the_files_after_one_sync_cycle_and_nothing_el
     assert files_of(request) == {"catalogue", "accounts", "logins", "rights"}  # not order_status
 
     after = {name: deployment.lines(name) for name in before}
-    changed = {name: {k for k in before[name].keys() | after[name].keys() if before[name].get(k) != after[name].get(k)}
-               for name in before}  # fmt: skip
+    changed = {
+        name: {k for k in before[name].keys() | after[name].keys() if before[name].get(k) != after[name].get(k)}
+        for name in before
+    }
     matt, pekka = "matti.makinen@makinen.example", "osto@makinen.example"
     assert changed == {"catalogue": {"BOOT-PRO"}, "accounts": {"C10042"}, "logins": set(), "rights": {matt, pekka}}
     catalogue_run = deployment.metadata["catalogue"]  # only the model BOOT-PRO was built anew
@@ -262,8 +273,9 @@ def test_order_status_follows_the_outbox_and_sonets_word_and_a_status_change_rep
     assert files_of(deployment.publish()) == {"order_status"}  # the outbox moved: only its file
     received = deployment.records("order_status")
     assert {number: (row["messageId"], row["status"]) for number, row in received.items()} == {
-        "WEB-200001": (good, "received"), "WEB-200002": (refused, "received"),
-    }  # fmt: skip
+        "WEB-200001": (good, "received"),
+        "WEB-200002": (refused, "received"),
+    }
     assert all(row["sonetOrderNumber"] is None and row["reason"] is None for row in received.values())
     assert received["WEB-200001"]["customerNumber"] == "C10042"
 
@@ -276,8 +288,10 @@ def test_order_status_follows_the_outbox_and_sonets_word_and_a_status_change_rep
     assert files_of(deployment.publish()) == {"order_status"}
     sent, failed = (deployment.records("order_status")[n] for n in ("WEB-200001", "WEB-200002"))
     assert (sent["status"], sent["sonetOrderNumber"], sent["sonetOrderStatus"]) == (
-        "sent", accepted["sonetOrderNumber"], "RECEIVED",
-    )  # fmt: skip
+        "sent",
+        accepted["sonetOrderNumber"],
+        "RECEIVED",
+    )
     assert (failed["status"], failed["sonetOrderNumber"], failed["sonetOrderStatus"]) == ("failed", None, None)
     assert failed["reason"]["code"] == "UNKNOWN_ITEM" and "BOOT-PRO-44" in failed["reason"]["message"]
     assert failed["reason"]["field"] == "Lines/Line[1]/ItemCode"
@@ -300,8 +314,10 @@ def test_order_status_follows_the_outbox_and_sonets_word_and_a_status_change_rep
     assert after["WEB-200002"] == before["WEB-200002"]  # the refused order's line, byte for byte
     confirmed = json.loads(after["WEB-200001"])
     assert (confirmed["status"], confirmed["sonetOrderNumber"], confirmed["sonetOrderStatus"]) == (
-        "sent", accepted["sonetOrderNumber"], "CONFIRMED",
-    )  # fmt: skip
+        "sent",
+        accepted["sonetOrderNumber"],
+        "CONFIRMED",
+    )
     assert confirmed["updatedAt"] > sent["updatedAt"]  # Sonet's dateModified of the change
     now = {p.name: p.stat().st_mtime_ns for p in deployment.folder.glob("*.jsonl")}
     assert {name for name in now if now[name] != stamps[name]} == {"order_status.jsonl"}

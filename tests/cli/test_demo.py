@@ -71,10 +71,12 @@ def test_demo_serves_standin_and_ui_with_the_demo_tenants(tmp_path: Path):
         ui = ui_line.split()[-1]
         answer = requests.post(
             f"{ui}/graphql",
-            json={"query": "{ workspaceOrError { ... on Workspace { locationEntries { name "
-                  "locationOrLoadError { __typename } } } } }"},
+            json={
+                "query": "{ workspaceOrError { ... on Workspace { locationEntries { name "
+                "locationOrLoadError { __typename } } } } }"
+            },
             timeout=30,
-        ).json()  # fmt: skip
+        ).json()
         [entry] = answer["data"]["workspaceOrError"]["locationEntries"]
         assert entry["locationOrLoadError"]["__typename"] == "RepositoryLocation", entry
 

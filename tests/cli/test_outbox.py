@@ -28,8 +28,17 @@ from sonet_pipeline.outbox import Message, Outbox, open_outbox
 from tests.outbox.helpers import order
 from tests.standin.standin_http import TOKENS, SonetClient, message_answer
 
-LIST_KEYS = {"message_id", "tenant", "order_number", "state", "attempts", "sonet_order_number", "error",
-             "created_at", "updated_at"}  # fmt: skip
+LIST_KEYS = {
+    "message_id",
+    "tenant",
+    "order_number",
+    "state",
+    "attempts",
+    "sonet_order_number",
+    "error",
+    "created_at",
+    "updated_at",
+}
 STATUS_KEYS = {"pending", "sending", "sent", "failed", "oldest_pending_age_seconds"}
 
 
@@ -215,8 +224,11 @@ def test_show_gives_the_message_its_events_and_versions(outbox: Outbox, capsysbi
     shown = json.loads(capsysbinary.readouterr().out)
     assert set(shown) >= LIST_KEYS and shown["state"] == "pending" and shown["order"] == corrected
     assert [(e["from"], e["to"]) for e in shown["events"]] == [
-        (None, "pending"), ("pending", "sending"), ("sending", "failed"), ("failed", "pending")
-    ]  # fmt: skip
+        (None, "pending"),
+        ("pending", "sending"),
+        ("sending", "failed"),
+        ("failed", "pending"),
+    ]
     assert shown["events"][-1]["actor"].startswith("cli: outbox correct (")
     assert all(set(e) == {"at", "from", "to", "actor", "reason"} and _instant(e["at"]) for e in shown["events"])
     assert shown["versions"] == [{"version": 1, "order": order("WEB-1")}, {"version": 2, "order": corrected}]
@@ -388,8 +400,9 @@ def test_reconcile_settle_marks_messages_sonet_has_as_sent(
     assert run("outbox", "reconcile", "--tenant", "acme", "--settle", "--json") == EXIT_OK
     lines = _lines(capsys.readouterr().out)
     assert {(line["message_id"], line["kind"], line["settled"]) for line in lines} == {
-        (lost, "in_sonet_but_not_sent", True), (exhausted, "in_sonet_but_not_sent", True)
-    }  # fmt: skip
+        (lost, "in_sonet_but_not_sent", True),
+        (exhausted, "in_sonet_but_not_sent", True),
+    }
     for message_id, sonet_number in ((lost, number), (exhausted, other_number)):
         after = outbox.get(message_id)
         assert after is not None and (after.state, after.sonet_order_number) == ("sent", sonet_number)
@@ -421,8 +434,9 @@ def test_compare_judges_missing_orders_only_past_the_lag_and_never_settles_anoth
     other_web = SonetOrder(pending.message_id, "SO-7", "WEB-77")
     found = compare("acme", [sent, pending], [other_web], read_at=read_at)
     assert [(d.kind, d.message_id, d.settleable) for d in found.disagreements] == [
-        (Kind.SENT_BUT_MISSING, sent.message_id, False), (Kind.MISMATCH, pending.message_id, False)
-    ]  # fmt: skip
+        (Kind.SENT_BUT_MISSING, sent.message_id, False),
+        (Kind.MISMATCH, pending.message_id, False),
+    ]
     later = compare("acme", [sent], [], read_at=read_at - timedelta(milliseconds=1))
     assert later.disagreements == [] and later.too_recent == [sent.message_id]
 

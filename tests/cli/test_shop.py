@@ -39,9 +39,11 @@ def configure(sonet: SonetClient, folder: Path, monkeypatch: pytest.MonkeyPatch,
     path = folder / "tenants.yaml"
     path.write_text(
         "tenants:\n  - name: acme\n"
-        f"    sonet: {{base_url: '{sonet.base_url}', company: '01', token_env: ACME_T}}\n" + SHOP + extra
+        f"    sonet: {{base_url: '{sonet.base_url}', company: '01', token_env: ACME_T}}\n"
+        + SHOP
+        + extra
         + f"  - {{name: nordic, sonet: {{base_url: '{sonet.base_url}', company: '02', token_env: NORDIC_T}}}}\n"
-    )  # fmt: skip
+    )
     monkeypatch.setenv("SONET_PIPELINE_TENANTS", str(path))
     monkeypatch.setenv("ACME_T", TOKENS["01"])
     monkeypatch.setenv("NORDIC_T", TOKENS["02"])
@@ -99,16 +101,19 @@ def test_stale_by_tenant_skips_tenants_not_synced_and_compares_the_rest_with_the
         return manifest
 
     def found(everything: bool = False) -> dict[str, tuple[bool, list[str]]]:
-        answer = stale_by_tenant([synced, fresh, never], snapshot_manifest=snapshots.get,
-                                 outbox_mark=lambda name: "0", published_manifest=published,
-                                 everything=everything)  # fmt: skip
+        answer = stale_by_tenant(
+            [synced, fresh, never],
+            snapshot_manifest=snapshots.get,
+            outbox_mark=lambda name: "0",
+            published_manifest=published,
+            everything=everything,
+        )
         return {t.tenant: (t.inputs is not None, t.files) for t in answer}
 
     assert found() == {"synced": (True, [ACCOUNTS, LOGINS, RIGHTS]), "fresh": (True, []), "never": (False, [])}
     assert read == ["synced", "fresh"]  # a tenant not synced has no inputs: its manifest is not read
     read.clear()
-    assert found(everything=True) == {"synced": (True, list(FILES)), "fresh": (True, list(FILES)),
-                                      "never": (False, [])}  # fmt: skip
+    assert found(everything=True) == {"synced": (True, list(FILES)), "fresh": (True, list(FILES)), "never": (False, [])}
     assert read == []  # everything: no manifest needs reading
 
 
@@ -118,8 +123,14 @@ def test_stale_by_tenant_skips_tenants_not_synced_and_compares_the_rest_with_the
 @pytest.mark.slow
 def test_publish_after_a_sync_then_nothing_to_publish_then_all_again(sonet, capsys):
     code, out, _ = run(capsys, "shop", "publish")
-    assert (code, out.splitlines()) == (EXIT_OK, ["nothing to publish", "acme: not synced yet, nothing to publish",
-                                                  "nordic: not synced yet, nothing to publish"])  # fmt: skip
+    assert (code, out.splitlines()) == (
+        EXIT_OK,
+        [
+            "nothing to publish",
+            "acme: not synced yet, nothing to publish",
+            "nordic: not synced yet, nothing to publish",
+        ],
+    )
 
     sync(capsys, "acme")
     code, out, err = run(capsys, "shop", "publish")
@@ -139,8 +150,15 @@ def test_publish_after_a_sync_then_nothing_to_publish_then_all_again(sonet, caps
     assert (code, out) == (EXIT_OK, "nothing to publish: the shop files of acme are up to date\n")
     code, document = run_json(capsys, "shop", "publish", "--tenant", "acme")
     assert code == EXIT_OK
-    assert document == {"run_id": None, "success": True, "tenants": {}, "up_to_date": ["acme"], "not_synced": [],
-                        "warnings": [], "failures": []}  # fmt: skip
+    assert document == {
+        "run_id": None,
+        "success": True,
+        "tenants": {},
+        "up_to_date": ["acme"],
+        "not_synced": [],
+        "warnings": [],
+        "failures": [],
+    }
 
     before = {p.name: p.stat().st_mtime_ns for p in folder.glob("*.jsonl")}
     code, document = run_json(capsys, "shop", "publish", "--all")

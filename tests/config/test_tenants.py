@@ -126,27 +126,48 @@ DEFAULT_RULE = "        - {rule: default, see_prices: true, can_order: false}\n"
 @pytest.mark.parametrize(
     ("rights", "expected"),
     [
-        ("        - {rule: r, when: {order_blocked: true}, see_prices: true, can_order: false}\n",
-         "field shop: Value error, rights: a default rule is required: the last rule ('r') must have no 'when'"),
-        ("        - {rule: first, see_prices: true, can_order: true}\n"
-         "        - {rule: later, when: {roles: [BUYER]}, see_prices: true, can_order: true}\n" + DEFAULT_RULE,
-         "rule 'first' has no 'when', so the rules after it could never match"),
-        ("        - {rule: default, when: {roles: [BUYER]}, see_prices: true, can_order: true}\n" + DEFAULT_RULE,
-         "field shop: Value error, rights: rule names repeat: default"),
-        ("        - {rule: r, when: {segment: [B2B-A]}, see_prices: true, can_order: true}\n" + DEFAULT_RULE,
-         "field shop.rights.0.when.segment: unknown key"),
-        ("        - {rule: r, when: {roles: [BUYER]}, see_prices: true, can_order: true, order_limit: 5000.00}\n"
-         + DEFAULT_RULE,
-         'field shop.rights.0.order_limit: Value error, must be a quoted decimal (write "5000.0")'),
-        ('        - {rule: r, when: {roles: [BUYER]}, see_prices: true, can_order: false, order_limit: "50.00"}\n'
-         + DEFAULT_RULE,
-         "field shop.rights.0: Value error, rule 'r': an order_limit needs can_order: true"),
-        ("        - {rule: r, when: {customer_types: [B2C]}, see_prices: true, can_order: true}\n" + DEFAULT_RULE,
-         "field shop.rights.0.when.customer_types.0: Input should be 'B2B', 'RESELLER' or 'CONSUMER'"),
+        (
+            "        - {rule: r, when: {order_blocked: true}, see_prices: true, can_order: false}\n",
+            "field shop: Value error, rights: a default rule is required: the last rule ('r') must have no 'when'",
+        ),
+        (
+            "        - {rule: first, see_prices: true, can_order: true}\n"
+            "        - {rule: later, when: {roles: [BUYER]}, see_prices: true, can_order: true}\n" + DEFAULT_RULE,
+            "rule 'first' has no 'when', so the rules after it could never match",
+        ),
+        (
+            "        - {rule: default, when: {roles: [BUYER]}, see_prices: true, can_order: true}\n" + DEFAULT_RULE,
+            "field shop: Value error, rights: rule names repeat: default",
+        ),
+        (
+            "        - {rule: r, when: {segment: [B2B-A]}, see_prices: true, can_order: true}\n" + DEFAULT_RULE,
+            "field shop.rights.0.when.segment: unknown key",
+        ),
+        (
+            "        - {rule: r, when: {roles: [BUYER]}, see_prices: true, can_order: true, order_limit: 5000.00}\n"
+            + DEFAULT_RULE,
+            'field shop.rights.0.order_limit: Value error, must be a quoted decimal (write "5000.0")',
+        ),
+        (
+            '        - {rule: r, when: {roles: [BUYER]}, see_prices: true, can_order: false, order_limit: "50.00"}\n'
+            + DEFAULT_RULE,
+            "field shop.rights.0: Value error, rule 'r': an order_limit needs can_order: true",
+        ),
+        (
+            "        - {rule: r, when: {customer_types: [B2C]}, see_prices: true, can_order: true}\n" + DEFAULT_RULE,
+            "field shop.rights.0.when.customer_types.0: Input should be 'B2B', 'RESELLER' or 'CONSUMER'",
+        ),
     ],
-    ids=["no-default", "catch-all-not-last", "repeated-names", "unknown-condition", "float-limit",
-         "limit-without-ordering", "unknown-customer-type"],
-)  # fmt: skip
+    ids=[
+        "no-default",
+        "catch-all-not-last",
+        "repeated-names",
+        "unknown-condition",
+        "float-limit",
+        "limit-without-ordering",
+        "unknown-customer-type",
+    ],
+)
 def test_invalid_rights_rules_name_tenant_and_field(tmp_path, rights, expected):
     """Rights rules that could not decide as written are refused on load, naming the tenant and the field."""
     path = write(tmp_path, GOOD + "    shop:\n      rights:\n" + rights)

@@ -46,8 +46,9 @@ class Client:
         self.base_url = base_url
         self.session = requests.Session()
 
-    def post(self, path: str, body: Any = None, *, data: bytes | None = None, token: str | None = TOKEN,
-             tenant: str = "acme") -> requests.Response:  # fmt: skip
+    def post(
+        self, path: str, body: Any = None, *, data: bytes | None = None, token: str | None = TOKEN, tenant: str = "acme"
+    ) -> requests.Response:
         headers = {"Content-Type": "application/json"}
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"

@@ -68,8 +68,9 @@ def test_a_group_that_fails_is_retried_job_by_job_so_only_the_bad_one_fails():
         committer = GroupCommitter(outbox, actor="test")  # type: ignore[arg-type]
         await committer.start()
         numbers = ["ok1", "poison", "ok2"]
-        answers = await asyncio.gather(*(committer.submit("acme", [{"orderNumber": n}]) for n in numbers),
-                                       return_exceptions=True)  # fmt: skip
+        answers = await asyncio.gather(
+            *(committer.submit("acme", [{"orderNumber": n}]) for n in numbers), return_exceptions=True
+        )
         await committer.stop()
         return answers
 

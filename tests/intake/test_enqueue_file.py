@@ -32,8 +32,11 @@ def test_one_object_is_enqueued_and_again_is_a_duplicate(tmp_path, outbox):
     assert first.layout == "object"
     [entry] = first.orders
     assert (entry.outcome, entry.position, entry.order_number, entry.state) == (
-        "accepted", "the document", sent["orderNumber"], "pending",
-    )  # fmt: skip
+        "accepted",
+        "the document",
+        sent["orderNumber"],
+        "pending",
+    )
     assert outbox.get(entry.message_id).order == sent
     [again] = enqueue_file(path, tenant="acme", outbox=outbox).orders
     assert (again.outcome, again.message_id) == ("duplicate", entry.message_id)

@@ -20,11 +20,23 @@ json_values = st.recursive(
 )
 #: Where in a valid order a generated value is put.
 PLACES: list[tuple[str | int, ...]] = [
-    ("orderNumber",), ("createdAt",), ("currency",), ("customer",), ("customer", "kind"),
-    ("customer", "customerNumber"), ("billingAddress",), ("billingAddress", "countryCode"), ("lines",),
-    ("lines", 0), ("lines", 0, "quantity"), ("lines", 0, "unitPrice"), ("lines", 1, "variant"),
-    ("lines", 1, "variant", "Size"), ("comment",), ("extra",),
-]  # fmt: skip
+    ("orderNumber",),
+    ("createdAt",),
+    ("currency",),
+    ("customer",),
+    ("customer", "kind"),
+    ("customer", "customerNumber"),
+    ("billingAddress",),
+    ("billingAddress", "countryCode"),
+    ("lines",),
+    ("lines", 0),
+    ("lines", 0, "quantity"),
+    ("lines", 0, "unitPrice"),
+    ("lines", 1, "variant"),
+    ("lines", 1, "variant", "Size"),
+    ("comment",),
+    ("extra",),
+]
 
 
 def _with(place: tuple[str | int, ...], value: Any) -> dict[str, Any]:

@@ -106,6 +106,5 @@ def test_no_tenant_due_skips(tmp_path, monkeypatch):
     path.write_text("tenants:\n" + TENANTS.splitlines()[3] + "\n")
     monkeypatch.setenv("T2", "y")
     defs = build_definitions(load_tenants(path))
-    answer = evaluate(defs, "sonet_sync_every_minute", datetime(2026, 11, 28, 7, 1, tzinfo=UTC),
-                      prepare_instance())  # fmt: skip
+    answer = evaluate(defs, "sonet_sync_every_minute", datetime(2026, 11, 28, 7, 1, tzinfo=UTC), prepare_instance())
     assert isinstance(answer, SkipReason) and "no tenant is due" in (answer.skip_message or "")

@@ -12,25 +12,54 @@ STAMP = "2026-01-01T00:00:00.000Z"
 
 
 def segment(code: str, kind: str = "B2B", price_list: str | None = None, status: str = "ACTIVE") -> dict[str, Any]:
-    return {"segmentCode": code, "name": f"Segment {code}", "customerType": kind, "priceListCode": price_list,
-            "status": status, "dateModified": STAMP}  # fmt: skip
+    return {
+        "segmentCode": code,
+        "name": f"Segment {code}",
+        "customerType": kind,
+        "priceListCode": price_list,
+        "status": status,
+        "dateModified": STAMP,
+    }
 
 
 def contact(contact_id: str, email: str | None, role: str | None = "BUYER") -> dict[str, Any]:
     return {"contactId": contact_id, "name": f"Person {contact_id}", "email": email, "role": role}
 
 
-def customer(number: str, *contacts: dict[str, Any], status: str = "ACTIVE", segments: tuple[str, ...] = ("B2B-A",),
-             price_list: str | None = None, blocked: bool = False) -> dict[str, Any]:  # fmt: skip
+def customer(
+    number: str,
+    *contacts: dict[str, Any],
+    status: str = "ACTIVE",
+    segments: tuple[str, ...] = ("B2B-A",),
+    price_list: str | None = None,
+    blocked: bool = False,
+) -> dict[str, Any]:
     return {
-        "customerNumber": number, "name": f"Customer {number} & <Co>", "businessId": "1234567-1",
-        "vatNumber": "FI12345671", "email": f"info@{number.lower()}.example", "phone": "09 123 4567",
-        "segmentCodes": list(segments), "priceListCode": price_list, "paymentTermsCode": "NET14",
-        "creditLimit": "5000.00", "orderBlocked": blocked,
-        "addresses": [{"type": "BILLING", "name": None, "street": "Katu 1", "postalCode": "00100",
-                       "city": "Helsinki", "countryCode": "FI"}],
-        "contacts": list(contacts), "status": status, "dateModified": STAMP,
-    }  # fmt: skip
+        "customerNumber": number,
+        "name": f"Customer {number} & <Co>",
+        "businessId": "1234567-1",
+        "vatNumber": "FI12345671",
+        "email": f"info@{number.lower()}.example",
+        "phone": "09 123 4567",
+        "segmentCodes": list(segments),
+        "priceListCode": price_list,
+        "paymentTermsCode": "NET14",
+        "creditLimit": "5000.00",
+        "orderBlocked": blocked,
+        "addresses": [
+            {
+                "type": "BILLING",
+                "name": None,
+                "street": "Katu 1",
+                "postalCode": "00100",
+                "city": "Helsinki",
+                "countryCode": "FI",
+            }
+        ],
+        "contacts": list(contacts),
+        "status": status,
+        "dateModified": STAMP,
+    }
 
 
 SEGMENTS = [
@@ -113,8 +142,12 @@ def test_price_list_is_the_customers_own_else_its_first_active_segments():
     ]
     accounts = by_id(build_accounts(customers, SEGMENTS))
     assert {number: a["priceListCode"] for number, a in accounts.items()} == {
-        "C1": "PL-C1", "C2": "PL-R", "C3": None, "C4": "PL-A", "C5": None,
-    }  # fmt: skip
+        "C1": "PL-C1",
+        "C2": "PL-R",
+        "C3": None,
+        "C4": "PL-A",
+        "C5": None,
+    }
 
 
 def test_customer_types_come_from_known_active_segments_only():
@@ -176,8 +209,15 @@ def test_counts_always_hold_every_key():
     result = build_accounts([], [])
     assert (result.accounts, result.logins, result.conflicts) == ([], [], [])
     assert result.counts == dict.fromkeys(COUNT_KEYS, 0)
-    assert set(COUNT_KEYS) == {"accounts", "logins", "hidden_customers", "contacts_without_email",
-                               "email_conflicts", "logins_withheld", "unknown_segments"}  # fmt: skip
+    assert set(COUNT_KEYS) == {
+        "accounts",
+        "logins",
+        "hidden_customers",
+        "contacts_without_email",
+        "email_conflicts",
+        "logins_withheld",
+        "unknown_segments",
+    }
 
 
 def test_contacts_without_email_are_counted_not_published():
@@ -209,8 +249,9 @@ def test_odd_data_never_raises():
     assert accounts["C9"]["orderBlocked"] is False
     assert accounts["C8"]["customerTypes"] == []
     assert [(login["login"], login["contactId"]) for login in result.logins] == [
-        ("c8@x.example", ""), ("ok@odd.example", ""),
-    ]  # fmt: skip
+        ("c8@x.example", ""),
+        ("ok@odd.example", ""),
+    ]
     assert result.counts["hidden_customers"] == 3
     assert result.counts["contacts_without_email"] == 3
     json.dumps([result.accounts, result.logins])
@@ -243,15 +284,20 @@ def test_standin_customers():
     assert accounts["C10666"]["orderBlocked"] is True
     assert accounts["C10042"]["customerTypes"] == ["B2B"]
     assert [(lg["login"], lg["contactId"]) for lg in result.logins if lg["accountId"] == "C10042"] == [
-        ("matti.makinen@makinen.example", "C10042-1"), ("osto@makinen.example", "C10042-2"),
-    ]  # fmt: skip
+        ("matti.makinen@makinen.example", "C10042-1"),
+        ("osto@makinen.example", "C10042-2"),
+    ]
     raw = {c["customerNumber"]: c for c in customers}
     assert result.conflicts, "the stand-in shares e-mails between customers"
     case_differs = 0
     for conflict in result.conflicts:
         assert len(conflict.customers) == 2 and all(raw[n]["status"] == "ACTIVE" for n in conflict.customers)
-        held = {c["email"] for n in conflict.customers for c in raw[n]["contacts"]
-                if normalize_email(c["email"]) == conflict.email}  # fmt: skip
+        held = {
+            c["email"]
+            for n in conflict.customers
+            for c in raw[n]["contacts"]
+            if normalize_email(c["email"]) == conflict.email
+        }
         case_differs += len(held) > 1
     assert case_differs, "odd pairs differ in letter case"
     assert not {conflict.email for conflict in result.conflicts} & {lg["login"] for lg in result.logins}

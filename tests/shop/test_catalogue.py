@@ -23,12 +23,23 @@ def item(code: str, **fields: Any) -> dict[str, Any]:
     """An item in the contract's GraphQL shape; `attributes` is a short form of variantAttributes."""
     attributes = fields.pop("attributes", {})
     record = {
-        "itemCode": code, "name": f"Name of {code}", "description": None, "modelCode": None, "modelName": None,
+        "itemCode": code,
+        "name": f"Name of {code}",
+        "description": None,
+        "modelCode": None,
+        "modelName": None,
         "variantAttributes": [{"name": n, "value": v} for n, v in attributes.items()],
-        "productGroup": "TOOLS", "unit": "pcs", "ean": None, "listPrice": "10.00", "currency": "EUR",
-        "vatRate": "25.5", "stockBalance": "3", "webVisible": True, "status": "ACTIVE",
+        "productGroup": "TOOLS",
+        "unit": "pcs",
+        "ean": None,
+        "listPrice": "10.00",
+        "currency": "EUR",
+        "vatRate": "25.5",
+        "stockBalance": "3",
+        "webVisible": True,
+        "status": "ACTIVE",
         "dateModified": "2025-06-01T12:00:00.000Z",
-    }  # fmt: skip
+    }
     record.update(fields)
     return record
 
@@ -56,33 +67,55 @@ def test_simple_product_line():
     catalogue = build([item("HAMMER-1", description="Iso & <vahva> 🔨", ean="6412345678903", listPrice=None)])
     assert catalogue.products == [
         {
-            "sku": "HAMMER-1", "type": "simple", "name": "Name of HAMMER-1", "description": "Iso & <vahva> 🔨",
-            "productGroup": "TOOLS", "unit": "pcs", "currency": "EUR", "vatRate": "25.5", "price": None,
-            "stock": "3", "ean": "6412345678903", "itemCode": "HAMMER-1", "axes": [], "variants": [],
+            "sku": "HAMMER-1",
+            "type": "simple",
+            "name": "Name of HAMMER-1",
+            "description": "Iso & <vahva> 🔨",
+            "productGroup": "TOOLS",
+            "unit": "pcs",
+            "currency": "EUR",
+            "vatRate": "25.5",
+            "price": None,
+            "stock": "3",
+            "ean": "6412345678903",
+            "itemCode": "HAMMER-1",
+            "axes": [],
+            "variants": [],
             "sourceModified": "2025-06-01T12:00:00.000Z",
         }
-    ]  # fmt: skip
+    ]
     assert catalogue.counts == counts(simple=1)
     assert catalogue.conflicts == []
 
 
 def test_model_becomes_configurable_with_sorted_variants():
     items = [
-        variant("M1-43", attributes={"Size": "43"}, listPrice="61.00", stockBalance="2",
-                dateModified="2025-06-03T00:00:00.000Z"),
+        variant(
+            "M1-43",
+            attributes={"Size": "43"},
+            listPrice="61.00",
+            stockBalance="2",
+            dateModified="2025-06-03T00:00:00.000Z",
+        ),
         variant("M1-41", attributes={"Size": "41"}, listPrice="59.90", stockBalance="0.5", ean="6400000000017"),
         variant("M1-42", attributes={"Size": "42"}, listPrice=None, stockBalance="1"),
         variant("M1-40", attributes={"Size": "40"}, status="PASSIVE", dateModified="2025-07-01T00:00:00.000Z"),
-    ]  # fmt: skip
+    ]
     catalogue = build(items)
     [product] = catalogue.products
     assert product["sku"] == "M1" and product["type"] == "configurable" and product["name"] == "Model M1"
     assert product["axes"] == ["Size"] and product["itemCode"] is None and product["ean"] is None
     assert [v["sku"] for v in product["variants"]] == ["M1-41", "M1-42", "M1-43"]
     assert product["variants"][0] == {
-        "sku": "M1-41", "type": "variant", "itemCode": "M1-41", "name": "Name of M1-41",
-        "attributes": [{"name": "Size", "value": "41"}], "price": "59.90", "stock": "0.5", "ean": "6400000000017",
-    }  # fmt: skip
+        "sku": "M1-41",
+        "type": "variant",
+        "itemCode": "M1-41",
+        "name": "Name of M1-41",
+        "attributes": [{"name": "Size", "value": "41"}],
+        "price": "59.90",
+        "stock": "0.5",
+        "ean": "6400000000017",
+    }
     assert product["price"] == "59.90"  # the lowest variant price
     assert product["stock"] == "3.5"
     assert product["sourceModified"] == "2025-07-01T00:00:00.000Z"  # the hidden variant's change counts
@@ -130,9 +163,15 @@ def test_comment_field_tenant_makes_option_variants_for_declared_group():
     assert (product["price"], product["stock"], product["ean"]) == ("4.15", "80", "6400000000024")
     assert [v["sku"] for v in product["variants"]] == [f"GLOVE-WORK/{size}" for size in GLOVE_SIZES]
     assert product["variants"][0] == {
-        "sku": "GLOVE-WORK/7", "type": "option", "itemCode": "GLOVE-WORK", "name": "Name of GLOVE-WORK, Size 7",
-        "attributes": [{"name": "Size", "value": "7"}], "price": "4.15", "stock": "80", "ean": "6400000000024",
-    }  # fmt: skip
+        "sku": "GLOVE-WORK/7",
+        "type": "option",
+        "itemCode": "GLOVE-WORK",
+        "name": "Name of GLOVE-WORK, Size 7",
+        "attributes": [{"name": "Size", "value": "7"}],
+        "price": "4.15",
+        "stock": "80",
+        "ean": "6400000000024",
+    }
     assert by_sku(catalogue)["HAMMER-1"]["type"] == "simple"  # no options declared for TOOLS
     assert catalogue.counts == counts(simple=1, configurable=1, option=5)
 
@@ -142,18 +181,26 @@ def test_group_override_and_cartesian_product_in_declared_order():
         {
             "variant_strategy_by_group": {"GLOVES": "comment_field"},
             "options": [
-                {"product_group": "GLOVES", "axes": [{"name": "Size", "values": ["9", "8"]},
-                                                     {"name": "Colour", "values": ["Musta", "Keltainen"]}]},
+                {
+                    "product_group": "GLOVES",
+                    "axes": [
+                        {"name": "Size", "values": ["9", "8"]},
+                        {"name": "Colour", "values": ["Musta", "Keltainen"]},
+                    ],
+                },
                 {"product_group": "TOOLS", "axes": [{"name": "Size", "values": ["S", "M"]}]},
             ],
         }
-    )  # fmt: skip
+    )
     catalogue = build([item("GLOVE-WORK", productGroup="GLOVES"), item("HAMMER-1")], "item_per_variant", shop)
     glove = by_sku(catalogue)["GLOVE-WORK"]
     assert glove["axes"] == ["Size", "Colour"]
     assert [v["sku"] for v in glove["variants"]] == [
-        "GLOVE-WORK/9/Musta", "GLOVE-WORK/9/Keltainen", "GLOVE-WORK/8/Musta", "GLOVE-WORK/8/Keltainen",
-    ]  # fmt: skip
+        "GLOVE-WORK/9/Musta",
+        "GLOVE-WORK/9/Keltainen",
+        "GLOVE-WORK/8/Musta",
+        "GLOVE-WORK/8/Keltainen",
+    ]
     assert glove["variants"][1]["attributes"] == [
         {"name": "Size", "value": "9"},
         {"name": "Colour", "value": "Keltainen"},
@@ -171,8 +218,9 @@ def test_item_entry_wins_over_its_group_entry():
             ]
         }
     )
-    catalogue = build([item("GLOVE-KIDS", productGroup="GLOVES"), item("GLOVE-WORK", productGroup="GLOVES")],
-                      "comment_field", shop)  # fmt: skip
+    catalogue = build(
+        [item("GLOVE-KIDS", productGroup="GLOVES"), item("GLOVE-WORK", productGroup="GLOVES")], "comment_field", shop
+    )
     products = by_sku(catalogue)
     assert [v["sku"] for v in products["GLOVE-KIDS"]["variants"]] == ["GLOVE-KIDS/4", "GLOVE-KIDS/5"]
     assert len(products["GLOVE-WORK"]["variants"]) == 5
@@ -280,8 +328,11 @@ def test_hidden_variants_cause_no_conflict():
 
 
 def test_a_model_whose_sku_is_taken_by_an_item_is_withheld():
-    items = [item("BOOT"), variant("BOOT-41", model="BOOT", attributes={"Size": "41"}), variant("SELF", model="SELF",
-             attributes={"Size": "1"})]  # fmt: skip
+    items = [
+        item("BOOT"),
+        variant("BOOT-41", model="BOOT", attributes={"Size": "41"}),
+        variant("SELF", model="SELF", attributes={"Size": "1"}),
+    ]
     catalogue = build(items)
     assert [p["sku"] for p in catalogue.products] == ["BOOT"]
     assert by_sku(catalogue)["BOOT"]["type"] == "simple"
@@ -314,12 +365,26 @@ def test_same_items_in_any_order_give_identical_catalogues():
 
 def test_odd_data_never_raises_and_stays_json_ready():
     items: list[Any] = [
-        item("NULLS", name=None, unit=None, listPrice=None, vatRate=None, stockBalance=None, productGroup=None,
-             dateModified=None, variantAttributes=None, webVisible=True),
-        item("ODD-TYPES", listPrice=12.5, stockBalance=7, vatRate=None, name="😀 \"quoted\" <b>&amp;</b>\u0301"),
+        item(
+            "NULLS",
+            name=None,
+            unit=None,
+            listPrice=None,
+            vatRate=None,
+            stockBalance=None,
+            productGroup=None,
+            dateModified=None,
+            variantAttributes=None,
+            webVisible=True,
+        ),
+        item("ODD-TYPES", listPrice=12.5, stockBalance=7, vatRate=None, name='😀 "quoted" <b>&amp;</b>\u0301'),
         variant("M1-1", attributes={"Size": None}, listPrice="NaN", stockBalance="lots"),
-        variant("M1-2", variantAttributes=[None, "x", {"name": "Size", "value": 2}, {"name": " ", "value": "z"}],
-                listPrice="Infinity", stockBalance="-1"),
+        variant(
+            "M1-2",
+            variantAttributes=[None, "x", {"name": "Size", "value": 2}, {"name": " ", "value": "z"}],
+            listPrice="Infinity",
+            stockBalance="-1",
+        ),
         variant("M2-1", model="M2", attributes={"Size": "1"}, stockBalance="9e999999"),
         variant("M2-2", model="M2", attributes={"Size": "2"}, stockBalance="9e999999"),
         item("DUPLICATE", name="older", dateModified="2025-01-01T00:00:00.000Z"),
@@ -329,7 +394,7 @@ def test_odd_data_never_raises_and_stays_json_ready():
         "not a record",
         item("NO-STATUS", status=None, webVisible="true"),
         item("EMPTY-MODEL", modelCode=""),
-    ]  # fmt: skip
+    ]
     catalogue = build(items, "comment_field", GLOVES_OPTIONS)
     products = by_sku(catalogue)
     assert sorted(products) == ["DUPLICATE", "EMPTY-MODEL", "M1", "M2", "NULLS", "ODD-TYPES"]

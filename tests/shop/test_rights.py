@@ -24,11 +24,16 @@ def rules(*entries: dict[str, Any]) -> tuple:
 RULES = rules(
     {"rule": "blocked", "when": {"order_blocked": True}, "see_prices": True, "can_order": False},
     {"rule": "viewers", "when": {"roles": ["viewer", None]}, "see_prices": True, "can_order": False},
-    {"rule": "resellers", "when": {"customer_types": ["RESELLER"], "roles": ["ADMIN", "BUYER"]},
-     "see_prices": True, "can_order": True, "order_limit": "5000.00"},
+    {
+        "rule": "resellers",
+        "when": {"customer_types": ["RESELLER"], "roles": ["ADMIN", "BUYER"]},
+        "see_prices": True,
+        "can_order": True,
+        "order_limit": "5000.00",
+    },
     {"rule": "builders", "when": {"segments": ["B2B-RAKENNUS", "B2B-SAHKO"]}, "see_prices": True, "can_order": True},
     {"rule": "default", "see_prices": False, "can_order": False},
-)  # fmt: skip
+)
 
 
 def login(role: str | None = "BUYER", types=("B2B",), segments=("B2B-MUU",), blocked: bool = False) -> Decision:
@@ -38,8 +43,9 @@ def login(role: str | None = "BUYER", types=("B2B",), segments=("B2B-MUU",), blo
 def test_first_matching_rule_wins():
     """A reseller in a builders' segment is decided by `resellers`, the earlier rule."""
     decision = login(types=("B2B", "RESELLER"), segments=("B2B-SAHKO",))
-    assert decision == Decision(see_prices=True, can_order=True, order_limit=Decimal("5000.00"), rule="resellers",
-                                note=None)  # fmt: skip
+    assert decision == Decision(
+        see_prices=True, can_order=True, order_limit=Decimal("5000.00"), rule="resellers", note=None
+    )
 
 
 def test_a_list_condition_matches_when_any_value_does():
@@ -74,8 +80,9 @@ def test_blocked_customer_never_orders_even_when_its_rule_says_so():
     """Without a blocked rule, the matching rule allows ordering: the decision refuses, drops the limit, notes why."""
     no_blocked_rule = RULES[1:]
     decision = decide(no_blocked_rule, customer_types=["RESELLER"], segments=[], role="BUYER", order_blocked=True)
-    assert decision == Decision(see_prices=True, can_order=False, order_limit=None, rule="resellers",
-                                note=ORDER_BLOCKED_NOTE)  # fmt: skip
+    assert decision == Decision(
+        see_prices=True, can_order=False, order_limit=None, rule="resellers", note=ORDER_BLOCKED_NOTE
+    )
     assert ORDER_BLOCKED_NOTE.startswith("order_blocked")
     # a rule that refuses ordering anyway needs no note
     assert login(role="VIEWER", blocked=True).note is None
@@ -98,19 +105,39 @@ def test_no_matching_rule_refuses_everything_without_raising():
 
 STAMP = "2026-01-01T00:00:00.000Z"
 SEGMENTS = [
-    {"segmentCode": code, "name": code, "customerType": kind, "priceListCode": None, "status": "ACTIVE",
-     "dateModified": STAMP}
+    {
+        "segmentCode": code,
+        "name": code,
+        "customerType": kind,
+        "priceListCode": None,
+        "status": "ACTIVE",
+        "dateModified": STAMP,
+    }
     for code, kind in (("B2B-SAHKO", "B2B"), ("RESELLER-N", "RESELLER"))
-]  # fmt: skip
+]
 
 
 def customer(number: str, segments: list[str], contacts: list[tuple[str, str | None]], blocked: bool = False):
-    return {"customerNumber": number, "name": f"{number} | Oy", "businessId": None, "vatNumber": None,
-            "email": None, "phone": None, "segmentCodes": segments, "priceListCode": None,
-            "paymentTermsCode": None, "creditLimit": None, "orderBlocked": blocked, "addresses": [],
-            "contacts": [{"contactId": f"{number}-{i}", "name": "N", "email": f"{number}-{i}@x.example", "role": role}
-                         for i, (_, role) in enumerate(contacts, 1)],
-            "status": "ACTIVE", "dateModified": STAMP}  # fmt: skip
+    return {
+        "customerNumber": number,
+        "name": f"{number} | Oy",
+        "businessId": None,
+        "vatNumber": None,
+        "email": None,
+        "phone": None,
+        "segmentCodes": segments,
+        "priceListCode": None,
+        "paymentTermsCode": None,
+        "creditLimit": None,
+        "orderBlocked": blocked,
+        "addresses": [],
+        "contacts": [
+            {"contactId": f"{number}-{i}", "name": "N", "email": f"{number}-{i}@x.example", "role": role}
+            for i, (_, role) in enumerate(contacts, 1)
+        ],
+        "status": "ACTIVE",
+        "dateModified": STAMP,
+    }
 
 
 def test_matrix_has_a_row_per_login_with_its_rule():
@@ -123,10 +150,19 @@ def test_matrix_has_a_row_per_login_with_its_rule():
     )
     rows = rights_matrix(accounts, RULES)
     assert rows[0] == {
-        "login": "c1-1@x.example", "accountId": "C1", "accountName": "C1 | Oy", "segments": ["B2B-SAHKO"],
-        "customerTypes": ["B2B"], "role": "BUYER", "orderBlocked": True, "canSeePrices": True, "canOrder": False,
-        "orderLimit": None, "rule": "blocked", "note": None,
-    }  # fmt: skip
+        "login": "c1-1@x.example",
+        "accountId": "C1",
+        "accountName": "C1 | Oy",
+        "segments": ["B2B-SAHKO"],
+        "customerTypes": ["B2B"],
+        "role": "BUYER",
+        "orderBlocked": True,
+        "canSeePrices": True,
+        "canOrder": False,
+        "orderLimit": None,
+        "rule": "blocked",
+        "note": None,
+    }
     assert [(r["login"], r["rule"], r["canOrder"], r["orderLimit"]) for r in rows] == [
         ("c1-1@x.example", "blocked", False, None),
         ("c2-1@x.example", "resellers", True, "5000.00"),

@@ -320,9 +320,15 @@ def scripted() -> Iterator[Callable[[list[tuple[int, dict[str, str], bytes]]], s
 def _scripted_client(base_url: str) -> SonetQueryClient:
     clock = ManualClock(START)
     return SonetQueryClient(
-        tenant="acme", base_url=base_url, company="01", token="secret-1", throttle=Throttle(100, 100, 4, clock),
-        clock=clock, rng=random.Random(1), credentials_hint=HINT,
-    )  # fmt: skip
+        tenant="acme",
+        base_url=base_url,
+        company="01",
+        token="secret-1",
+        throttle=Throttle(100, 100, 4, clock),
+        clock=clock,
+        rng=random.Random(1),
+        credentials_hint=HINT,
+    )
 
 
 HTML = {"Content-Type": "text/html"}
@@ -357,10 +363,13 @@ def test_other_transient_answers_are_retried(scripted, answer, counter, waited_a
         ((401, HTML, b"<html>no</html>"), SonetAuthError, "UNAUTHENTICATED"),
         ((403, HTML, b"<html>no</html>"), SonetAuthError, "FORBIDDEN"),
         ((400, HTML, b"<html>secret-1 is bad</html>"), SonetQueryError, "HTTP_400"),
-        ((200, {}, json.dumps({"errors": [{"message": "no", "extensions": {"code": "NEW"}}]}).encode()),
-         SonetQueryError, "NEW"),
+        (
+            (200, {}, json.dumps({"errors": [{"message": "no", "extensions": {"code": "NEW"}}]}).encode()),
+            SonetQueryError,
+            "NEW",
+        ),
     ],
-)  # fmt: skip
+)
 def test_other_refusals_fail_at_once(scripted, answer, error, code):
     """401/403 from a proxy are auth errors, other 4xx and unknown error codes are final query errors:
     none retried, and the token is never echoed even when the server echoes it."""

@@ -35,11 +35,23 @@ class RecordingLog:
 
 def _item(code: str, **fields: object) -> dict:
     record = {
-        "itemCode": code, "name": f"Item {code}", "description": None, "modelCode": None, "modelName": None,
-        "variantAttributes": [], "productGroup": "TOOLS", "unit": "pcs", "ean": None, "listPrice": "10.00",
-        "currency": "EUR", "vatRate": "25.5", "stockBalance": "5", "webVisible": True, "status": "ACTIVE",
+        "itemCode": code,
+        "name": f"Item {code}",
+        "description": None,
+        "modelCode": None,
+        "modelName": None,
+        "variantAttributes": [],
+        "productGroup": "TOOLS",
+        "unit": "pcs",
+        "ean": None,
+        "listPrice": "10.00",
+        "currency": "EUR",
+        "vatRate": "25.5",
+        "stockBalance": "5",
+        "webVisible": True,
+        "status": "ACTIVE",
         "dateModified": SEED_STAMP,
-    }  # fmt: skip
+    }
     return {**record, **fields}
 
 
@@ -63,21 +75,42 @@ def build_records(items: int = 60) -> dict[str, list[dict]]:
         status = "PASSIVE" if n % 17 == 3 else "DELETED" if n % 23 == 5 else "ACTIVE"
         records.append(_item(f"TL-{n:05d}", status=status, stockBalance=str(n % 9)))
     segments = [
-        {"segmentCode": code, "name": name, "customerType": kind, "priceListCode": pl, "status": "ACTIVE",
-         "dateModified": SEED_STAMP}
-        for code, name, kind, pl in [("B2B", "Builders", "B2B", "PL-B2B"), ("RES", "Resellers", "RESELLER", "PL-R"),
-                                     ("CONSUMER", "Consumers", "CONSUMER", None)]
-    ]  # fmt: skip
+        {
+            "segmentCode": code,
+            "name": name,
+            "customerType": kind,
+            "priceListCode": pl,
+            "status": "ACTIVE",
+            "dateModified": SEED_STAMP,
+        }
+        for code, name, kind, pl in [
+            ("B2B", "Builders", "B2B", "PL-B2B"),
+            ("RES", "Resellers", "RESELLER", "PL-R"),
+            ("CONSUMER", "Consumers", "CONSUMER", None),
+        ]
+    ]
     customers = []
     for n in range(12):
         number = ("C10042", "C10666", "C10999")[n] if n < 3 else f"C2{n:04d}"
-        customers.append({
-            "customerNumber": number, "name": f"Firm {n} Oy", "businessId": "2345678-0", "vatNumber": "FI23456780",
-            "email": f"info{n}@example.fi", "phone": None, "segmentCodes": ["B2B"] if n % 3 else ["RES", "B2B"],
-            "priceListCode": "PL-B2B", "paymentTermsCode": "NET14", "creditLimit": "5000.00",
-            "orderBlocked": n == 1, "addresses": [], "contacts": [{"contactId": f"{number}-1", "name": "A B",
-            "email": None, "role": "BUYER"}], "status": "DELETED" if n == 2 else "ACTIVE", "dateModified": SEED_STAMP,
-        })  # fmt: skip
+        customers.append(
+            {
+                "customerNumber": number,
+                "name": f"Firm {n} Oy",
+                "businessId": "2345678-0",
+                "vatNumber": "FI23456780",
+                "email": f"info{n}@example.fi",
+                "phone": None,
+                "segmentCodes": ["B2B"] if n % 3 else ["RES", "B2B"],
+                "priceListCode": "PL-B2B",
+                "paymentTermsCode": "NET14",
+                "creditLimit": "5000.00",
+                "orderBlocked": n == 1,
+                "addresses": [],
+                "contacts": [{"contactId": f"{number}-1", "name": "A B", "email": None, "role": "BUYER"}],
+                "status": "DELETED" if n == 2 else "ACTIVE",
+                "dateModified": SEED_STAMP,
+            }
+        )
     return {"items": records, "customers": customers, "customerSegments": segments}
 
 
@@ -109,10 +142,15 @@ def test_random_changes_are_a_realistic_mix_of_whole_records_with_rising_stamps(
     company = standin.companies["C1"]
     seed_fields = {e: set(build_records()[e][0]) for e in ("items", "customers", "customerSegments")}
     accepted = [
-        {"messageId": f"m-{n}", "sonetOrderNumber": f"SO-{n}", "webOrderNumber": f"WEB-{n}",
-         "customerNumber": None, "orderStatus": "RECEIVED"}
+        {
+            "messageId": f"m-{n}",
+            "sonetOrderNumber": f"SO-{n}",
+            "webOrderNumber": f"WEB-{n}",
+            "customerNumber": None,
+            "orderStatus": "RECEIVED",
+        }
         for n in range(40)
-    ]  # fmt: skip
+    ]
     standin.apply_change(company, "salesOrders", accepted)  # as the Message API records accepted orders
     seed_fields["salesOrders"] = {*accepted[0], "dateModified"}
     log.changes.clear()
@@ -269,8 +307,11 @@ def test_random_changes_cope_with_the_real_seed_data():
     standin = make_standin(codes=("C1",))
     company = standin.companies["C1"]
     data = generate_company(3, items=400)
-    for entity, records in (("items", data.items), ("customers", data.customers), ("customerSegments",
-                            data.customer_segments)):  # fmt: skip
+    for entity, records in (
+        ("items", data.items),
+        ("customers", data.customers),
+        ("customerSegments", data.customer_segments),
+    ):
         company.state.load(entity, records)
     counts = activity.random_changes(standin, company, 1000, random.Random(1))
     assert sum(counts.values()) == 1000 and counts.get("item_new_variant", 0) > 0

@@ -20,10 +20,19 @@ from tests.standin.standin_http import B2B_ORDER, START, SonetClient, config, pa
 def _asgi_status(app, method: str, path: str, client: tuple[str, int]) -> int:
     """Call the ASGI app directly as a client at `client` would (the peer address a server sees)."""
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
-        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "", "headers": [],
-        "client": client, "server": ("127.0.0.1", 80),
-    }  # fmt: skip
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [],
+        "client": client,
+        "server": ("127.0.0.1", 80),
+    }
     sent: list[dict] = []
 
     async def receive() -> dict:

@@ -32,9 +32,12 @@ def _order(n: int, received_at: datetime) -> AcceptedOrder:
 def _accept(standin: Standin, company: Company, log: Journal, order: AcceptedOrder) -> None:
     """What the Message API does: the salesOrders record as a change, then the order itself."""
     record = {
-        "messageId": order.message_id, "sonetOrderNumber": order.sonet_order_number,
-        "webOrderNumber": order.web_order_number, "customerNumber": order.customer_number, "orderStatus": "RECEIVED",
-    }  # fmt: skip
+        "messageId": order.message_id,
+        "sonetOrderNumber": order.sonet_order_number,
+        "webOrderNumber": order.web_order_number,
+        "customerNumber": order.customer_number,
+        "orderStatus": "RECEIVED",
+    }
     standin.apply_change(company, "salesOrders", [record])
     log.append_order(company.code, order)
     company.orders[order.message_id] = order

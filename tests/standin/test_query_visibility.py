@@ -6,8 +6,10 @@ from datetime import timedelta
 
 from tests.standin.standin_http import B2B_ORDER, SonetClient, parse_instant
 
-SALES_ORDER = "query($id: ID!) { salesOrder(messageId: $id) { messageId sonetOrderNumber webOrderNumber " \
-    "customerNumber orderStatus dateModified } }"  # fmt: skip
+SALES_ORDER = (
+    "query($id: ID!) { salesOrder(messageId: $id) { messageId sonetOrderNumber webOrderNumber "
+    "customerNumber orderStatus dateModified } }"
+)
 B2B_MESSAGE_ID = "0b6f2f7e-5d1c-4c55-9a57-3f1b1c9a0e21"
 
 

@@ -128,8 +128,11 @@ def test_streams_do_not_depend_on_reading_order():
 def test_records_have_every_schema_field_with_its_type(items: int):
     """Every record has exactly the fields of its GraphQL type, each of its type; null only where nullable."""
     item_records, customer_records, segment_records = company(11, items)
-    for type_name, records in (("Item", item_records), ("Customer", customer_records),
-                               ("CustomerSegment", segment_records)):  # fmt: skip
+    for type_name, records in (
+        ("Item", item_records),
+        ("Customer", customer_records),
+        ("CustomerSegment", segment_records),
+    ):
         of_type = graphql.GraphQLNonNull(schema().get_type(type_name))
         for record in records:
             conform(record, of_type, f"{type_name} {next(iter(record.values()))}")
@@ -139,8 +142,12 @@ def test_keys_are_unique_and_valid_codes():
     """itemCode, customerNumber, segmentCode and contactId are unique, and fit sales-order.xsd's Code."""
     items, customers, segments = company(5, 5000)
     contact_ids = [c["contactId"] for customer in customers for c in customer["contacts"]]
-    for keys in ([r["itemCode"] for r in items], [r["customerNumber"] for r in customers],
-                 [r["segmentCode"] for r in segments], contact_ids):  # fmt: skip
+    for keys in (
+        [r["itemCode"] for r in items],
+        [r["customerNumber"] for r in customers],
+        [r["segmentCode"] for r in segments],
+        contact_ids,
+    ):
         assert len(keys) == len(set(keys))
         assert all(CODE.fullmatch(key) for key in keys), [k for k in keys if not CODE.fullmatch(k)][:5]
 

@@ -38,8 +38,9 @@ def test_records_are_to_graphql_of_the_stored_rows(tmp_path: Path, name: str) ->
     """records() converts a column at a time: the same values, of the same types, as to_graphql per row."""
     spec = entity(name)
     with TenantStore.open(tmp_path / "t.duckdb") as store:
-        store.upsert(spec, to_frame(spec, [node(spec, i) for i in range(25)]), run_id="r", partition="p",
-                     synced_at=SYNCED_AT)  # fmt: skip
+        store.upsert(
+            spec, to_frame(spec, [node(spec, i) for i in range(25)]), run_id="r", partition="p", synced_at=SYNCED_AT
+        )
         store.publish_snapshot(tmp_path / "snapshot")
         expected = [to_graphql(spec, row) for _, row in store.frame(spec).iterrows()]
     dumped = list(Snapshot(tmp_path / "snapshot").records(spec))
@@ -169,9 +170,12 @@ def test_records_of_some_keys_ordered_by_a_field_and_raw_columns(tmp_path: Path)
     """What the incremental catalogue reads: some keys' records, one model's after another (no model
     last), and every row's key, model and hash without converting records."""
     items = entity("items")
-    records = [item("C", "2026-11-28T04:38:00.000Z", modelCode="M2"), item("A", "2026-11-28T04:38:00.000Z"),
-               item("B", "2026-11-28T04:38:00.000Z", modelCode="M1"), item("D", "2026-11-28T04:38:00.000Z",
-               modelCode="M1")]  # fmt: skip
+    records = [
+        item("C", "2026-11-28T04:38:00.000Z", modelCode="M2"),
+        item("A", "2026-11-28T04:38:00.000Z"),
+        item("B", "2026-11-28T04:38:00.000Z", modelCode="M1"),
+        item("D", "2026-11-28T04:38:00.000Z", modelCode="M1"),
+    ]
     with TenantStore.open(tmp_path / "t.duckdb") as store:
         store.upsert(items, to_frame(items, records), run_id="r", partition="p", synced_at=SYNCED_AT)
         store.publish_snapshot(tmp_path / "snapshot")

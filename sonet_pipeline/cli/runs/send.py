@@ -11,8 +11,19 @@ from sonet_pipeline.jobs.cli_runs import execute_job
 from sonet_pipeline.jobs.instance import FLOW_TAG
 from sonet_pipeline.jobs.send import SEND_JOB
 
-SUMMARY_FIELDS = ("claimed", "built", "unmappable", "sent", "duplicate", "failed", "retried", "without_answer",
-                  "throttled_429", "achieved_rate_per_second", "backlog_left")  # fmt: skip
+SUMMARY_FIELDS = (
+    "claimed",
+    "built",
+    "unmappable",
+    "sent",
+    "duplicate",
+    "failed",
+    "retried",
+    "without_answer",
+    "throttled_429",
+    "achieved_rate_per_second",
+    "backlog_left",
+)
 
 
 def run_send(defs: Definitions, instance: DagsterInstance, tenants: list[Tenant]) -> RunSummary:
