@@ -10,8 +10,8 @@ from dagster import Definitions, EnvVar, in_process_executor
 from dagster_aws.s3 import S3Resource
 
 from sonet_pipeline.assets.freshness import build_freshness_checks
-from sonet_pipeline.assets.inbound import build_tenant_sync, query_resource_key
-from sonet_pipeline.assets.orders import build_tenant_send, message_resource_key, outbox_spec
+from sonet_pipeline.assets.inbound import build_tenant_sync
+from sonet_pipeline.assets.orders import build_tenant_send, outbox_spec
 from sonet_pipeline.assets.shop import build_tenant_shop
 from sonet_pipeline.common.clock import Clock, SystemClock
 from sonet_pipeline.config import settings
@@ -23,8 +23,7 @@ from sonet_pipeline.resources.leases import LeaseResource
 from sonet_pipeline.resources.outbox import OutboxResource
 from sonet_pipeline.resources.publish import PublishResource
 from sonet_pipeline.resources.run_guard import RunGuardResource
-from sonet_pipeline.resources.sonet_message import SonetMessageResource
-from sonet_pipeline.resources.sonet_query import SonetQueryResource
+from sonet_pipeline.resources.sonet import SonetResource
 from sonet_pipeline.resources.store import StoreResource
 from sonet_pipeline.sensors.order_sensor import build_order_sensor
 from sonet_pipeline.sensors.shop_sensor import build_shop_sensor
@@ -48,8 +47,8 @@ def build_definitions(tenants: list[Tenant], *, clock: Clock | None = None) -> D
         schedules=build_sync_schedules(sync_job, freshness_job, tenants),
         sensors=[build_order_sensor(send_job, tenants), build_shop_sensor(shop_job, tenants)],
         resources={
-            **{query_resource_key(t.name): SonetQueryResource.for_tenant(t) for t in tenants},
-            **{message_resource_key(t.name): SonetMessageResource.for_tenant(t) for t in tenants},
+            # Every tenant's Sonet APIs; each token bound as an EnvVar of the variable its file names.
+            "sonet": SonetResource.for_tenants(tenants),
             "store": StoreResource(),
             "outbox": OutboxResource(postgres_dsn=postgres),
             "leases": LeaseResource(postgres_dsn=postgres),

@@ -10,10 +10,12 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     MetadataValue,
+    ResourceParam,
     multi_asset_check,
 )
 
 from sonet_pipeline.assets.inbound import inbound_key
+from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.sonet.entities import SYNCED
 
@@ -30,10 +32,9 @@ def build_freshness_checks(tenant: Tenant) -> AssetChecksDefinition:
         specs=[
             AssetCheckSpec("fresh", asset=key, description=f"synced within the last {limit_seconds} s") for key in keys
         ],
-        required_resource_keys={"clock"},
     )
-    def fresh(context: AssetCheckExecutionContext) -> Iterator[AssetCheckResult]:
-        now = context.resources.clock.now()
+    def fresh(context: AssetCheckExecutionContext, clock: ResourceParam[Clock]) -> Iterator[AssetCheckResult]:
+        now = clock.now()
         for key in keys:
             event = context.instance.get_latest_materialization_event(key)
             age = None if event is None else now.timestamp() - event.timestamp

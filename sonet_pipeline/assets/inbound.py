@@ -23,14 +23,20 @@ from dagster import (
     HourlyPartitionsDefinition,
     MaterializeResult,
     MetadataValue,
+    ResourceParam,
     multi_asset,
 )
 from pydantic import Field
 
 from sonet_pipeline.assets.inbound_checks import check_results, check_specs
+from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.inbound.sync import EntitySync, sync_entity
 from sonet_pipeline.inbound.windows import choose_window
+from sonet_pipeline.resources.leases import LeaseResource
+from sonet_pipeline.resources.run_guard import RunGuardResource
+from sonet_pipeline.resources.sonet import SonetResource
+from sonet_pipeline.resources.store import StoreResource
 from sonet_pipeline.sonet.entities import SYNCED, entity
 from sonet_pipeline.sonet.query import SonetAuthError
 
@@ -57,10 +63,6 @@ def inbound_key(tenant: str, entity_name: str) -> AssetKey:
     return AssetKey([tenant, "sonet", entity_name])
 
 
-def query_resource_key(tenant: str) -> str:
-    return f"sonet_query_{tenant}"
-
-
 def sync_op_name(tenant: str) -> str:
     return f"{tenant}__sonet_sync"
 
@@ -84,25 +86,29 @@ def build_tenant_sync(tenant: Tenant) -> AssetsDefinition:
         partitions_def=SYNC_PARTITIONS,
         backfill_policy=BackfillPolicy.single_run(),
         can_subset=True,
-        required_resource_keys={query_resource_key(tenant.name), "store", "leases", "run_guard", "clock"},
     )
-    def sonet_sync(context: AssetExecutionContext, config: SyncConfig) -> Iterator[SyncEvent]:
-        resources = context.resources
-        clock = resources.clock
+    def sonet_sync(
+        context: AssetExecutionContext,
+        config: SyncConfig,
+        sonet: SonetResource,
+        store: StoreResource,
+        leases: LeaseResource,
+        run_guard: RunGuardResource,  # tags the run so that a dead one is failed
+        clock: ResourceParam[Clock],
+    ) -> Iterator[SyncEvent]:
         explicit = _explicit_window(config)
         partition = _partition_window(context)
         selected = [name for name in SYNCED if inbound_key(tenant.name, name) in context.selected_asset_keys]
         owner = f"sync run {context.run.run_id}"
-        query = getattr(resources, query_resource_key(tenant.name))
         with (
-            resources.leases.hold(f"store-{tenant.name}", owner),
-            resources.store.writer(tenant.name) as store,
-            query.client(clock) as client,
+            leases.hold(f"store-{tenant.name}", owner),
+            store.writer(tenant.name) as writer,
+            sonet.query_client(tenant.name, clock) as client,
         ):
             for name in selected:
                 spec = entity(name)
                 window = choose_window(
-                    high_water_mark=store.high_water_mark(name),
+                    high_water_mark=writer.high_water_mark(name),
                     lookback=timedelta(seconds=tenant.lookback_seconds),
                     now=clock.now(),
                     partition=partition,
@@ -114,7 +120,7 @@ def build_tenant_sync(tenant: Tenant) -> AssetsDefinition:
                 try:
                     result = sync_entity(
                         client,
-                        store,
+                        writer,
                         spec,
                         window,
                         run_id=context.run.run_id,
@@ -126,10 +132,10 @@ def build_tenant_sync(tenant: Tenant) -> AssetsDefinition:
                 _log_result(context, tenant.name, result)
                 yield MaterializeResult(
                     asset_key=inbound_key(tenant.name, name),
-                    metadata=_metadata(result, _since(client.stats.as_dict(), before), clock.now(), store.count(name)),
+                    metadata=_metadata(result, _since(client.stats.as_dict(), before), clock.now(), writer.count(name)),
                 )
-                yield from check_results(context, tenant.name, name, store)
-            resources.store.publish(tenant.name, store)
+                yield from check_results(context, tenant.name, name, writer)
+            store.publish(tenant.name, writer)
 
     return sonet_sync
 

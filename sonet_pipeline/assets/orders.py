@@ -23,14 +23,21 @@ from dagster import (
     Failure,
     MaterializeResult,
     MetadataValue,
+    ResourceParam,
     multi_asset,
 )
 
-from sonet_pipeline.assets.inbound import inbound_key, query_resource_key
+from sonet_pipeline.assets.inbound import inbound_key
+from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.outbound.sender import Sender, SendReport, TenantRefusedError
 from sonet_pipeline.outbound.variant_attributes import variant_attributes
 from sonet_pipeline.outbox import FAILED, Outbox, to_json
+from sonet_pipeline.resources.leases import LeaseResource
+from sonet_pipeline.resources.outbox import OutboxResource
+from sonet_pipeline.resources.run_guard import RunGuardResource
+from sonet_pipeline.resources.sonet import SonetResource
+from sonet_pipeline.resources.store import StoreResource
 
 #: A pending message older than this is a backlog worth a warning.
 BACKLOG_WARN_SECONDS = 900
@@ -47,10 +54,6 @@ def built_key(tenant: str) -> AssetKey:
 
 def delivered_key(tenant: str) -> AssetKey:
     return AssetKey([tenant, "orders", "messages_delivered"])
-
-
-def message_resource_key(tenant: str) -> str:
-    return f"sonet_message_{tenant}"
 
 
 def send_op_name(tenant: str) -> str:
@@ -96,34 +99,29 @@ def build_tenant_send(tenant: Tenant) -> AssetsDefinition:
         name=send_op_name(name),
         specs=specs,
         check_specs=checks,
-        required_resource_keys={
-            message_resource_key(name),
-            query_resource_key(name),
-            "outbox",
-            "store",
-            "leases",
-            "run_guard",
-            "clock",
-        },
     )
-    def send_orders(context: AssetExecutionContext) -> Iterator[MaterializeResult | AssetCheckResult]:
-        resources = context.resources
-        clock = resources.clock
+    def send_orders(
+        context: AssetExecutionContext,
+        sonet: SonetResource,
+        outbox: OutboxResource,
+        store: StoreResource,
+        leases: LeaseResource,
+        run_guard: RunGuardResource,  # tags the run so that a dead one is failed
+        clock: ResourceParam[Clock],
+    ) -> Iterator[MaterializeResult | AssetCheckResult]:
         owner = f"send run {context.run.run_id}"
-        message_api = getattr(resources, message_resource_key(name))
-        query_api = getattr(resources, query_resource_key(name))
         limits = tenant.sonet.message_limits
         with (
-            resources.leases.hold(f"send-{name}", owner),
-            resources.outbox.open() as outbox,
-            message_api.client(clock) as client,
-            query_api.client(clock) as lookup_client,
+            leases.hold(f"send-{name}", owner),
+            outbox.open() as messages,
+            sonet.message_client(name, clock) as client,
+            sonet.query_client(name, clock) as lookup_client,
         ):
             sender = Sender(
                 tenant=name,
-                outbox=outbox,
+                outbox=messages,
                 client=client,
-                variant_attributes=variant_attributes(resources.store.snapshot(name)),
+                variant_attributes=variant_attributes(store.snapshot(name)),
                 clock=clock,
                 owner=owner,
                 retry_window=timedelta(hours=tenant.send_retry_hours),
@@ -146,11 +144,11 @@ def build_tenant_send(tenant: Tenant) -> AssetsDefinition:
                 report.unknown,
             )
             yield MaterializeResult(asset_key=built_key(name), metadata=_built_metadata(report))
-            backlog, oldest = outbox.backlog(name, clock.now())
+            backlog, oldest = messages.backlog(name, clock.now())
             yield MaterializeResult(
                 asset_key=delivered_key(name), metadata=_delivered_metadata(report, backlog, oldest)
             )
-            yield from _checks(name, outbox, oldest)
+            yield from _checks(name, messages, oldest)
 
     return send_orders
 

@@ -25,21 +25,27 @@ from dagster import (
     Failure,
     MaterializeResult,
     MetadataValue,
+    ResourceParam,
     multi_asset,
 )
 
 from sonet_pipeline.assets.inbound import inbound_key
 from sonet_pipeline.assets.markdown_table import markdown_table
 from sonet_pipeline.assets.orders import outbox_key
+from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.common.streaming import streaming_runtime
 from sonet_pipeline.config import settings
 from sonet_pipeline.config.tenants import Tenant
+from sonet_pipeline.resources.leases import LeaseResource
+from sonet_pipeline.resources.outbox import OutboxResource
+from sonet_pipeline.resources.publish import PublishResource
+from sonet_pipeline.resources.store import StoreResource
 from sonet_pipeline.shop import inputs as shop_inputs
 from sonet_pipeline.shop.accounts import Accounts, build_accounts
 from sonet_pipeline.shop.catalogue_cache import Built, IncrementalCatalogue
 from sonet_pipeline.shop.inputs import ACCOUNTS, CATALOGUE, FILES, LOGINS, ORDER_STATUS, RIGHTS
 from sonet_pipeline.shop.order_status import order_statuses
-from sonet_pipeline.shop.publish import EncodedLines, publish, read_manifest
+from sonet_pipeline.shop.publish import Destination, EncodedLines, publish, read_manifest
 from sonet_pipeline.shop.rights import rights_matrix, rights_summary
 from sonet_pipeline.store import Snapshot
 
@@ -119,36 +125,54 @@ def build_tenant_shop(tenant: Tenant) -> AssetsDefinition:
         specs=specs,
         check_specs=checks,
         can_subset=True,
-        required_resource_keys={"store", "outbox", "publish", "leases", "clock"},
     )
-    def shop_view(context: AssetExecutionContext) -> Iterator[MaterializeResult | AssetCheckResult]:
+    def shop_view(
+        context: AssetExecutionContext,
+        store: StoreResource,
+        outbox: OutboxResource,
+        publish: PublishResource,
+        leases: LeaseResource,
+        clock: ResourceParam[Clock],
+    ) -> Iterator[MaterializeResult | AssetCheckResult]:
         # One publisher of a tenant's files at a time, from the daemon or the CLI alike.
-        with context.resources.leases.hold(f"shop-{name}", f"shop run {context.run.run_id}"):
-            yield from _publish_step(context, tenant)
+        with leases.hold(f"shop-{name}", f"shop run {context.run.run_id}"):
+            yield from _publish_step(
+                context,
+                tenant,
+                snapshot=store.snapshot(name),
+                outbox=outbox,
+                destination=publish.destination(tenant),
+                clock=clock,
+            )
 
     return shop_view
 
 
-def _publish_step(context: AssetExecutionContext, tenant: Tenant) -> Iterator[MaterializeResult | AssetCheckResult]:
+def _publish_step(
+    context: AssetExecutionContext,
+    tenant: Tenant,
+    *,
+    snapshot: Snapshot,
+    outbox: OutboxResource,
+    destination: Destination,
+    clock: Clock,
+) -> Iterator[MaterializeResult | AssetCheckResult]:
     """Compute the selected files of `tenant` from its snapshot and the outbox, publish them, report."""
     name = tenant.name
-    resources = context.resources
     selected = [file for file in FILES if shop_key(name, file) in context.selected_asset_keys]
-    snapshot: Snapshot = resources.store.snapshot(name)
-    with resources.outbox.open() as outbox:
-        mark = outbox.change_mark(name)  # before reading: a later move is seen by the next run
-        messages = outbox.list(name) if ORDER_STATUS in selected else []
+    with outbox.open() as opened:
+        mark = opened.change_mark(name)  # before reading: a later move is seen by the next run
+        messages = opened.list(name) if ORDER_STATUS in selected else []
     snapshot_manifest = snapshot.manifest()
     now_inputs = shop_inputs.current_inputs(tenant, snapshot_manifest, mark)
     if now_inputs is None:
         raise Failure(description=f"tenant {name!r} has no synced snapshot yet: run its Sonet sync first")
     with streaming_runtime():  # fewer young-generation collections while 100,000s of records stream
         files, results = _compute(tenant, snapshot, selected, messages)
-    destination = resources.publish.destination(tenant)
     published = read_manifest(destination)
     marks = {e: d.get("high_water_mark") for e, d in snapshot_manifest.get("entities", {}).items()}
     source = shop_inputs.merged_source(published, now_inputs, selected, marks)
-    manifest = publish(destination, files, tenant=name, source=source, now=resources.clock.now())
+    manifest = publish(destination, files, tenant=name, source=source, now=clock.now())
     written = {entry["name"]: entry for entry in manifest["files"]}
     context.log.info("%s: published %s to %s", name, ", ".join(selected), destination.describe())
     for file in selected:

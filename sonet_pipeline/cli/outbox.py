@@ -23,12 +23,17 @@ from sonet_pipeline.config.tenants import load_tenants, tenant_by_name
 from sonet_pipeline.intake.payload import BadPayload, judge_order, parse_json
 from sonet_pipeline.orders.sales_order_xml import UNMAPPABLE, Unmappable, build_sales_order
 from sonet_pipeline.orders.validation import OrderProblem
-from sonet_pipeline.outbound.reconcile import compare, query_client, read_sonet_orders, settle
+from sonet_pipeline.outbound.reconcile import compare, read_sonet_orders, settle
 from sonet_pipeline.outbox import Message, Outbox, OutboxError, Selection, State, open_outbox, to_json
 from sonet_pipeline.outbox.model import format_instant
+from sonet_pipeline.sonet.clients import QUERY_API, SonetAccess, query_client
 from sonet_pipeline.sonet.query import SonetAuthError, SonetQueryError
+from sonet_pipeline.sonet.retry import RetryPolicy
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+#: Someone waits at a terminal: give up on an unavailable Sonet after two minutes, not the sync's ten.
+CLI_RETRY = RetryPolicy(give_up_after_seconds=120.0)
 
 _DOCS = {
     "status": "Count each tenant's messages per state (every configured tenant) and the age of the oldest pending.",
@@ -297,7 +302,7 @@ def _reconcile(args: argparse.Namespace) -> int:
     tenant = tenant_by_name(load_tenants(), args.tenant)
     read_at = now()
     try:
-        with query_client(tenant) as client:
+        with query_client(SonetAccess.of(tenant, QUERY_API), retry=CLI_RETRY) as client:
             listed = read_sonet_orders(client)
     except SonetQueryError as exc:
         print(f"sonet-pipeline outbox reconcile: cannot read Sonet's sales orders: {exc}", file=sys.stderr)

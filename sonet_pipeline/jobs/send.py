@@ -4,12 +4,23 @@
 
 from collections.abc import Sequence
 
-from dagster import AssetsDefinition, AssetSelection, Config, OpExecutionContext, define_asset_job, job, op
+from dagster import (
+    AssetsDefinition,
+    AssetSelection,
+    Config,
+    OpExecutionContext,
+    ResourceParam,
+    define_asset_job,
+    job,
+    op,
+)
 from pydantic import Field
 
+from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.jobs.instance import FLOW_TAG
 from sonet_pipeline.jobs.sync import AssetJob
 from sonet_pipeline.outbox import Selection
+from sonet_pipeline.resources.outbox import OutboxResource
 
 SEND_JOB = "sonet_send"
 RESEND_JOB = "sonet_outbox_resend"
@@ -33,8 +44,10 @@ class ResendConfig(Config):
     tenant: str | None = Field(default=None, description="needed with order numbers; narrows failed_with")
 
 
-@op(required_resource_keys={"outbox", "clock"})
-def resend_failed_messages(context: OpExecutionContext, config: ResendConfig) -> list[str]:
+@op
+def resend_failed_messages(
+    context: OpExecutionContext, config: ResendConfig, outbox: OutboxResource, clock: ResourceParam[Clock]
+) -> list[str]:
     """Put failed messages back to pending; they go with the next send run (same bytes)."""
     if config.message_ids:
         selection = Selection.ids(*config.message_ids)
@@ -42,8 +55,8 @@ def resend_failed_messages(context: OpExecutionContext, config: ResendConfig) ->
         selection = Selection.orders(config.tenant or "", *config.order_numbers)
     else:
         selection = Selection.failed_with(config.failed_with or "", config.tenant)
-    with context.resources.outbox.open() as outbox:
-        moved = outbox.resend(selection, actor=f"resend run {context.run.run_id}", now=context.resources.clock.now())
+    with outbox.open() as messages:
+        moved = messages.resend(selection, actor=f"resend run {context.run.run_id}", now=clock.now())
     context.log.info("%d message(s) back to pending: %s", len(moved), ", ".join(moved[:20]))
     return moved
 

@@ -1,7 +1,7 @@
 """Where the outbox and Sonet disagree about a tenant's orders, and settling what Sonet proves sent.
 
-`compare` is pure; `query_client`/`read_sonet_orders` and `settle` are its two ends (Sonet's Query API,
-the outbox). No Dagster: `outbox reconcile` calls these directly.
+`compare` is pure; `read_sonet_orders` (with a client from `sonet.clients`) and `settle` are its two
+ends (Sonet's Query API, the outbox). No Dagster: `outbox reconcile` calls these directly.
 
 Sonet's `salesOrders` list holds every order it accepted, keyed by the message's MessageId; only
 acceptance binds a MessageId (the contract). The outbox holds every message the integration made.
@@ -30,18 +30,11 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.outbox.model import SENT, Message, OutboxError, format_instant
 from sonet_pipeline.outbox.store import Outbox
 from sonet_pipeline.sonet.entities import entity
 from sonet_pipeline.sonet.query import SonetQueryClient
-from sonet_pipeline.sonet.retry import RetryPolicy
-from sonet_pipeline.sonet.throttle import throttle_for
 
-#: The throttle key's API part, as `resources.sonet_query.QUERY_API` (not imported: that module is Dagster's).
-QUERY_API = "query"
-#: Someone waits at a terminal: give up on an unavailable Sonet after two minutes, not the sync's ten.
-CLI_RETRY = RetryPolicy(give_up_after_seconds=120.0)
 #: The contract's 90 s visibility lag plus clock skew (as the sender's `LOOKUP_AFTER_SECONDS`).
 MISSING_AFTER_SECONDS = 120.0
 
@@ -192,20 +185,6 @@ def _both(tenant: str, message: Message, sonet: SonetOrder) -> Disagreement | No
         return Disagreement(Kind.MISMATCH, tenant, message.message_id, detail, message=message, sonet=sonet)
     detail = f"Sonet lists it as order {sonet.sonet_order_number}; the outbox says {message.state} (--settle)"
     return Disagreement(Kind.IN_SONET_NOT_SENT, tenant, message.message_id, detail, message=message, sonet=sonet)
-
-
-def query_client(tenant: Tenant, retry: RetryPolicy = CLI_RETRY) -> SonetQueryClient:
-    """A Query API client of `tenant` (close it, or use `with`), sharing the process's throttle for it."""
-    sonet, limits = tenant.sonet, tenant.sonet.query_limits
-    return SonetQueryClient(
-        tenant=tenant.name,
-        base_url=sonet.base_url,
-        company=sonet.company,
-        token=tenant.sonet_token().get_secret_value(),
-        throttle=throttle_for((sonet.base_url, sonet.company, QUERY_API), limits.rate, limits.burst, limits.in_flight),
-        retry=retry,
-        credentials_hint=f"check the token in {sonet.token_env}",
-    )
 
 
 def read_sonet_orders(client: SonetQueryClient) -> list[SonetOrder]:

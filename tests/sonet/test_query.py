@@ -16,11 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from dagster import build_resources
 
 from sonet_pipeline.common.clock import ManualClock
-from sonet_pipeline.config.tenants import Tenant
-from sonet_pipeline.resources.sonet_query import SonetQueryResource
 from sonet_pipeline.sonet.entities import entity
 from sonet_pipeline.sonet.query import (
     SonetAuthError,
@@ -30,7 +27,7 @@ from sonet_pipeline.sonet.query import (
     format_datetime,
 )
 from sonet_pipeline.sonet.retry import RetryPolicy
-from sonet_pipeline.sonet.throttle import CLIENT_MAX_BURST, Throttle
+from sonet_pipeline.sonet.throttle import Throttle
 from sonet_pipeline.standin.boot import build_standin
 from sonet_pipeline.standin.runtime import ApiLimits, Faults
 from sonet_pipeline.standin.server import RunningStandin
@@ -258,26 +255,6 @@ def test_a_refused_query_surfaces_its_code_at_once(start, page_args):
         assert client.stats.requests == 1
     assert type(caught.value) is SonetQueryError and caught.value.code == "BAD_USER_INPUT"
     assert "tenant 'acme'" in str(caught.value) and "BAD_USER_INPUT" in str(caught.value)
-
-
-def test_the_resource_builds_a_client_from_the_tenant_and_hides_the_token(start, monkeypatch):
-    """`SonetQueryResource.for_tenant` binds the token from the tenant's env var; the resource Dagster
-    builds reads Sonet, its clients share one throttle, and the token is in no repr."""
-    sonet = start(items=15)
-    monkeypatch.setenv("ACME_SONET_TOKEN", TOKENS["01"])
-    tenant = Tenant.model_validate(
-        {"name": "acme", "sonet": {"base_url": sonet.base_url, "company": "01", "token_env": "ACME_SONET_TOKEN"}}
-    )
-    resource = SonetQueryResource.for_tenant(tenant)
-    with build_resources({"sonet": resource}) as resources:
-        built: SonetQueryResource = resources.sonet
-        assert TOKENS["01"] not in repr(built) and TOKENS["01"] not in repr(resource)
-        with built.client(clock=sonet.clock) as first, built.client(clock=sonet.clock) as second:
-            assert first.throttle is second.throttle
-            # the configured rate and in-flight cap; a small burst, so Sonet's own burst absorbs jitter
-            assert (first.throttle.rate, first.throttle.burst, first.throttle.in_flight) == (5, CLIENT_MAX_BURST, 4)
-            assert len(read_all(first, modified_to=START + timedelta(days=1))) == 15
-            assert TOKENS["01"] not in repr(first)
 
 
 EMPTY_PAGE = {"data": {"items": {"edges": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}}}

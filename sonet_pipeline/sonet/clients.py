@@ -1,0 +1,105 @@
+"""The one place that builds a Sonet client for a tenant: the Dagster resource, the CLI and reconcile
+all come here, so every client of a tenant's API has the same timeout, retry policy and the process's
+one throttle for that API (`throttle_for`).
+
+`SonetAccess` is what a client needs of one tenant's API; `SonetAccess.of(tenant, api)` reads it from
+the tenants file and the token from the environment (the CLI's way); the Dagster resource builds it
+from fields it was given, the token bound as an `EnvVar` in `definitions.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sonet_pipeline.common.clock import Clock
+from sonet_pipeline.config.tenants import ApiLimits, Tenant
+from sonet_pipeline.sonet.message import SonetMessageClient
+from sonet_pipeline.sonet.query import SonetQueryClient
+from sonet_pipeline.sonet.retry import RetryPolicy
+from sonet_pipeline.sonet.throttle import Throttle, throttle_for
+
+Api = Literal["query", "message"]
+QUERY_API: Api = "query"
+MESSAGE_API: Api = "message"
+#: Every request's timeout, unless the deployment says otherwise.
+DEFAULT_TIMEOUT_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class SonetAccess:
+    """One tenant's access to one Sonet API: where it is, the token, and the limits its clients keep to."""
+
+    tenant: str
+    api: Api
+    base_url: str
+    company: str
+    token: str = field(repr=False)
+    #: The environment variable that holds the token: named in errors, never the value.
+    token_env: str
+    limits: ApiLimits
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+
+    @classmethod
+    def of(
+        cls, tenant: Tenant, api: Api, *, token: str | None = None, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    ) -> SonetAccess:
+        """`tenant`'s access to `api`, the token read from `sonet.token_env` unless given."""
+        sonet = tenant.sonet
+        return cls(
+            tenant=tenant.name,
+            api=api,
+            base_url=sonet.base_url,
+            company=sonet.company,
+            token=token if token is not None else tenant.sonet_token().get_secret_value(),
+            token_env=sonet.token_env,
+            limits=api_limits(tenant, api),
+            timeout_seconds=timeout_seconds,
+        )
+
+    def throttle(self, clock: Clock | None = None) -> Throttle:
+        """The process's one throttle for this installation, company and API."""
+        limits = self.limits
+        return throttle_for((self.base_url, self.company, self.api), limits.rate, limits.burst, limits.in_flight, clock)
+
+
+def api_limits(tenant: Tenant, api: Api) -> ApiLimits:
+    """The limits the tenant's file sets for `api`."""
+    return tenant.sonet.query_limits if api == QUERY_API else tenant.sonet.message_limits
+
+
+def query_client(
+    access: SonetAccess, *, clock: Clock | None = None, retry: RetryPolicy | None = None
+) -> SonetQueryClient:
+    """A Query API client (close it, or use `with`); `retry` defaults to the sync's policy."""
+    _expect(access, QUERY_API)
+    return SonetQueryClient(
+        tenant=access.tenant,
+        base_url=access.base_url,
+        company=access.company,
+        token=access.token,
+        throttle=access.throttle(clock),
+        timeout_seconds=access.timeout_seconds,
+        retry=retry or RetryPolicy(),
+        clock=clock,
+        credentials_hint=f"check the token in {access.token_env}",
+    )
+
+
+def message_client(access: SonetAccess, *, clock: Clock | None = None) -> SonetMessageClient:
+    """A Message API client (close it, or use `with`)."""
+    _expect(access, MESSAGE_API)
+    return SonetMessageClient(
+        tenant=access.tenant,
+        base_url=access.base_url,
+        company=access.company,
+        token=access.token,
+        throttle=access.throttle(clock),
+        timeout_seconds=access.timeout_seconds,
+        clock=clock,
+    )
+
+
+def _expect(access: SonetAccess, api: Api) -> None:
+    if access.api != api:
+        raise ValueError(f"tenant {access.tenant!r}: a {api} client needs {api} API access, not {access.api}")
