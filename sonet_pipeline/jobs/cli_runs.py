@@ -15,9 +15,10 @@ from typing import Any
 from dagster import AssetCheckKey, AssetKey, DagsterInstance, JobDefinition
 
 from sonet_pipeline.common.leases import FileLease, held
+from sonet_pipeline.common.process_tags import process_tags
 from sonet_pipeline.config import settings
 from sonet_pipeline.jobs.instance import ensure_dagster_home
-from sonet_pipeline.jobs.liveness import fail_dead_runs, liveness_tags
+from sonet_pipeline.jobs.liveness import fail_dead_runs
 
 LAUNCHED_BY_TAG = "sonet/launched_by"
 
@@ -34,7 +35,7 @@ def prepare_instance() -> DagsterInstance:
 
 
 def cli_run_tags(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    return {LAUNCHED_BY_TAG: "cli", **liveness_tags(), **(extra or {})}
+    return {LAUNCHED_BY_TAG: "cli", **process_tags(), **(extra or {})}
 
 
 def execute_job(

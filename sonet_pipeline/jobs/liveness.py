@@ -9,18 +9,11 @@ itself is guarded by leases, which die with their holder (`sonet_pipeline/common
 
 from __future__ import annotations
 
-import os
 import socket
 
 from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, RunsFilter
 
-PID_TAG = "sonet/pid"
-HOST_TAG = "sonet/host"
-
-
-def liveness_tags() -> dict[str, str]:
-    """The tags that let `fail_dead_runs` tell whether the process executing a run is alive."""
-    return {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+from sonet_pipeline.common.process_tags import HOST_TAG, PID_TAG, alive
 
 
 def fail_dead_runs(instance: DagsterInstance) -> list[str]:
@@ -32,7 +25,7 @@ def fail_dead_runs(instance: DagsterInstance) -> list[str]:
     failed = []
     for run in runs:
         pid = int(run.tags.get(PID_TAG, "0"))
-        if pid and not _alive(pid):
+        if pid and not alive(pid):
             instance.report_run_failed(run, f"the process {pid} that ran it on {host} is gone")
             failed.append(run.run_id)
     return failed
@@ -51,13 +44,3 @@ def live_run_of(instance: DagsterInstance, job_name: str) -> DagsterRun | None:
     fail_dead_runs(instance)
     runs = instance.get_runs(filters=RunsFilter(job_name=job_name, statuses=IN_PROGRESS), limit=1)
     return runs[0] if runs else None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

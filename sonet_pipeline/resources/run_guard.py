@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dagster import ConfigurableResource, InitResourceContext
 
-from sonet_pipeline.jobs.liveness import PID_TAG, liveness_tags
+from sonet_pipeline.common.process_tags import PID_TAG, process_tags
 
 
 class RunGuardResource(ConfigurableResource):
@@ -13,4 +13,4 @@ class RunGuardResource(ConfigurableResource):
     def setup_for_execution(self, context: InitResourceContext) -> None:
         run = context.run
         if run is not None and context.instance is not None and PID_TAG not in run.tags:
-            context.instance.add_run_tags(run.run_id, liveness_tags())
+            context.instance.add_run_tags(run.run_id, process_tags())

@@ -20,10 +20,10 @@ from dagster import (
     build_schedule_context,
 )
 
+from sonet_pipeline.common.process_tags import HOST_TAG, PID_TAG
 from sonet_pipeline.config.tenants import load_tenants
 from sonet_pipeline.definitions import build_definitions
 from sonet_pipeline.jobs.cli_runs import prepare_instance
-from sonet_pipeline.jobs.liveness import HOST_TAG, PID_TAG
 from sonet_pipeline.jobs.sync import SYNC_JOB
 
 TENANTS = """
