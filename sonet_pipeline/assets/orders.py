@@ -163,7 +163,7 @@ def _built_metadata(report: SendReport) -> dict[str, MetadataValue]:
 
 
 def _delivered_metadata(report: SendReport, backlog: int, oldest: float | None) -> dict[str, MetadataValue]:
-    metadata = {
+    metadata: dict[str, MetadataValue] = {
         "sent": MetadataValue.int(report.sent),
         "duplicate": MetadataValue.int(report.duplicate),
         "failed": MetadataValue.int(sum(report.failed.values())),

@@ -165,7 +165,7 @@ def _publish_step(
         messages = opened.list(name) if ORDER_STATUS in selected else []
     snapshot_manifest = snapshot.manifest()
     now_inputs = shop_inputs.current_inputs(tenant, snapshot_manifest, mark)
-    if now_inputs is None:
+    if now_inputs is None or snapshot_manifest is None:
         raise Failure(description=f"tenant {name!r} has no synced snapshot yet: run its Sonet sync first")
     with streaming_runtime():  # fewer young-generation collections while 100,000s of records stream
         files, results = _compute(tenant, snapshot, selected, messages)
@@ -219,7 +219,7 @@ def _compute(
 
 
 def _catalogue_result(tenant: str, built: Built) -> _Result:
-    counts = {name: MetadataValue.int(count) for name, count in built.counts.items()}
+    counts: dict[str, MetadataValue] = {name: MetadataValue.int(count) for name, count in built.counts.items()}
     counts["groups_rebuilt"] = MetadataValue.int(built.rebuilt_groups)  # models and items built anew
     counts["full_build"] = MetadataValue.bool(built.full)
     rows = [{"model": c.model_code, "problem": c.problem, "items": ", ".join(c.item_codes)} for c in built.conflicts]
@@ -259,7 +259,7 @@ def _logins_result(tenant: str, accounts: Accounts) -> _Result:
     check = _withheld_check(
         tenant, LOGINS, rows, ("conflicts", "emails"), "e-mail(s) shared by two customers: those logins withheld"
     )
-    metadata = {
+    metadata: dict[str, MetadataValue] = {
         "logins": MetadataValue.int(accounts.counts.get("logins", len(accounts.logins))),
         "logins_withheld": MetadataValue.int(accounts.counts.get("logins_withheld", 0)),
         "email_conflicts": MetadataValue.md(markdown_table(rows, SAMPLE_ROWS)),

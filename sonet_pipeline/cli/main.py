@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from sonet_pipeline import __version__
 from sonet_pipeline.cli.outbox import add_outbox_commands
@@ -257,7 +258,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 def _tenants_check(args: argparse.Namespace) -> int:
     path = settings.tenants_path()
     tenants = load_tenants(path)
-    report = {
+    report: dict[str, Any] = {
         "file": str(path),
         "tenants": [
             {

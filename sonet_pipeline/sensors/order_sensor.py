@@ -57,7 +57,7 @@ def build_order_sensor(send_job: AssetJob, tenants: Sequence[Tenant]) -> SensorD
             return SkipReason(f"send run {busy.run_id} is still {busy.status.value.lower()}")
         now = clock.now()
         with outbox.open() as store:
-            with_due = set(store.due_tenants(now))
+            with_due: set[str] = set(store.due_tenants(now))
         asked = json.loads(context.cursor) if context.cursor else {}
         due = [
             t for t in tenants if t.name in with_due and now.timestamp() - asked.get(t.name, 0) >= t.send_every_seconds
