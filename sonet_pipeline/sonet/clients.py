@@ -10,7 +10,7 @@ from fields it was given, the token bound as an `EnvVar` in `definitions.py`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypedDict
 
 from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.config.tenants import ApiLimits, Tenant
@@ -72,24 +72,34 @@ def query_client(
     access: SonetAccess, *, clock: Clock | None = None, retry: RetryPolicy | None = None
 ) -> SonetQueryClient:
     """A Query API client (close it, or use `with`); `retry` defaults to the sync's policy."""
-    _expect(access, QUERY_API)
     return SonetQueryClient(
-        tenant=access.tenant,
-        base_url=access.base_url,
-        company=access.company,
-        token=access.token,
-        throttle=access.throttle(clock),
-        timeout_seconds=access.timeout_seconds,
+        **_connection(access, QUERY_API, clock),
         retry=retry or RetryPolicy(),
-        clock=clock,
         credentials_hint=f"check the token in {access.token_env}",
     )
 
 
 def message_client(access: SonetAccess, *, clock: Clock | None = None) -> SonetMessageClient:
     """A Message API client (close it, or use `with`)."""
-    _expect(access, MESSAGE_API)
-    return SonetMessageClient(
+    return SonetMessageClient(**_connection(access, MESSAGE_API, clock))
+
+
+class _Connection(TypedDict):
+    """What every client is built with."""
+
+    tenant: str
+    base_url: str
+    company: str
+    token: str
+    throttle: Throttle
+    timeout_seconds: float
+    clock: Clock | None
+
+
+def _connection(access: SonetAccess, api: Api, clock: Clock | None) -> _Connection:
+    if access.api != api:
+        raise ValueError(f"tenant {access.tenant!r}: a {api} client needs {api} API access, not {access.api}")
+    return _Connection(
         tenant=access.tenant,
         base_url=access.base_url,
         company=access.company,
@@ -98,8 +108,3 @@ def message_client(access: SonetAccess, *, clock: Clock | None = None) -> SonetM
         timeout_seconds=access.timeout_seconds,
         clock=clock,
     )
-
-
-def _expect(access: SonetAccess, api: Api) -> None:
-    if access.api != api:
-        raise ValueError(f"tenant {access.tenant!r}: a {api} client needs {api} API access, not {access.api}")
