@@ -6,13 +6,18 @@ that is absent, as in a user's clone; under CI (`CI=true`) its absence fails ins
 
 from __future__ import annotations
 
+import functools
 import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_CONTRACT = REPO.parent / "shared" / "sonet-contract"
+#: The PostgreSQL server the tests use (the machine's, trust auth); `SONET_TEST_POSTGRES_DSN` to point elsewhere.
+POSTGRES_DSN = os.environ.get("SONET_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 def under_ci() -> bool:
@@ -66,3 +71,49 @@ def start_standin():
 def sonet(start_standin):
     """A stand-in with the test defaults: one company, a few hundred items, unthrottled, no faults."""
     return start_standin()
+
+
+@functools.cache
+def postgres_reachable() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_DSN, connect_timeout=3):
+            return True
+    except Exception:
+        return False
+
+
+def require_postgres() -> str:
+    """The test server's DSN; skip (fail under CI) where it is not reachable."""
+    require_outside(postgres_reachable(), f"PostgreSQL is not reachable at {POSTGRES_DSN}")
+    return POSTGRES_DSN
+
+
+@pytest.fixture
+def postgres_schema() -> Iterator[tuple[str, str]]:
+    """(DSN, a throwaway schema name) on the test server; the schema is dropped after the test."""
+    dsn = require_postgres()
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    yield dsn, schema
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """The DSN of a database made for this test run on the test server, dropped at the end."""
+    dsn = require_postgres()
+    import psycopg
+    from psycopg import sql
+
+    name = f"sonet_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    base, _, _ = dsn.rpartition("/")
+    yield f"{base}/{name}"
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

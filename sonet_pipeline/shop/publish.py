@@ -14,7 +14,6 @@ import hashlib
 import io
 import json
 import re
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -22,94 +21,38 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sonet_pipeline.common.atomic_file import write_bytes_atomically
+from sonet_pipeline.common.blobs import Blobs, FolderBlobs, S3Blobs
 from sonet_pipeline.config import settings
 from sonet_pipeline.outbox.model import format_instant
 
 MANIFEST = "manifest.json"
 FILE_NAME = re.compile(r"[a-z_]+")  # a published file's name, without `.jsonl`
 _OBJECT_NAME = re.compile(r"[a-z_]+\.jsonl|manifest\.json")  # what a destination holds
-_MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 
 
-class Destination(ABC):
-    """Where one tenant's files go; `put` replaces a whole file atomically."""
-
-    @abstractmethod
-    def put(self, name: str, data: bytes) -> None:
-        """Store `data` as `name`: a reader sees the old or the new whole file, never a part."""
-
-    @abstractmethod
-    def get(self, name: str) -> bytes | None:
-        """The bytes stored as `name`, or None when there is none."""
-
-    @abstractmethod
-    def describe(self) -> str:
-        """`file:///...` or `s3://bucket/prefix`, for metadata and logs."""
-
-    def stored_sha256(self, name: str) -> str | None:
-        """The SHA-256 of what is stored as `name` now, or None when there is nothing (or it is unknown)."""
-        data = self.get(name)
-        return hashlib.sha256(data).hexdigest() if data is not None else None
+#: Where one tenant's files go: a folder or an S3 prefix (`common/blobs.py`), holding only the names
+#: a publish writes.
+Destination = Blobs
 
 
-class LocalFolder(Destination):
-    def __init__(self, folder: Path | str) -> None:
-        self.folder = Path(folder)
+class LocalFolder(FolderBlobs):
+    """A tenant's files in a local folder."""
 
     def put(self, name: str, data: bytes) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        write_bytes_atomically(self.folder / _checked(name), data)
+        super().put(_checked(name), data)
 
     def get(self, name: str) -> bytes | None:
-        try:
-            return (self.folder / _checked(name)).read_bytes()
-        except FileNotFoundError:
-            return None
-
-    def describe(self) -> str:
-        return self.folder.absolute().as_uri()
+        return super().get(_checked(name))
 
 
-class S3Prefix(Destination):
-    """Objects `<prefix>/<name>` in `bucket`; `client` is a boto3 S3 client."""
-
-    def __init__(self, client: Any, bucket: str, prefix: str) -> None:
-        if not bucket:
-            raise ValueError("an S3 destination needs a bucket")
-        self.client, self.bucket, self.prefix = client, bucket, prefix.strip("/")
-
-    def key(self, name: str) -> str:
-        return f"{self.prefix}/{_checked(name)}" if self.prefix else _checked(name)
+class S3Prefix(S3Blobs):
+    """A tenant's files as objects `<prefix>/<name>` in `bucket`; `client` is a boto3 S3 client."""
 
     def put(self, name: str, data: bytes) -> None:
-        kind = "application/json" if name.endswith(".json") else "application/x-ndjson"
-        digest = hashlib.sha256(data).hexdigest()
-        self.client.put_object(
-            Bucket=self.bucket, Key=self.key(name), Body=data, ContentType=kind, Metadata={"sha256": digest}
-        )
+        super().put(_checked(name), data)
 
     def get(self, name: str) -> bytes | None:
-        answer = self._call(self.client.get_object, name)
-        return answer["Body"].read() if answer is not None else None
-
-    def stored_sha256(self, name: str) -> str | None:
-        """From the object's `sha256` metadata (`put` sets it): a HEAD, not a download."""
-        answer = self._call(self.client.head_object, name)
-        return answer.get("Metadata", {}).get("sha256") if answer is not None else None
-
-    def _call(self, method: Callable[..., Any], name: str) -> Any:
-        """`method` on the object's key; None when there is no such object."""
-        try:
-            return method(Bucket=self.bucket, Key=self.key(name))
-        except Exception as error:  # botocore's ClientError, without importing botocore here
-            code = str(getattr(error, "response", {}).get("Error", {}).get("Code", ""))
-            if code in _MISSING_CODES:
-                return None
-            raise
-
-    def describe(self) -> str:
-        return f"s3://{self.bucket}/{self.prefix}"
+        return super().get(_checked(name))
 
 
 def destination_for(tenant: str, publish_to: str | None, *, s3_client: Callable[[], Any] | None = None) -> Destination:

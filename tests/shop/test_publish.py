@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -43,8 +44,14 @@ class Recording(Destination):
     def stored_sha256(self, name: str) -> str | None:
         return self.inner.stored_sha256(name)
 
-    def describe(self) -> str:
-        return self.inner.describe()
+    def delete(self, name: str) -> None:
+        self.inner.delete(name)
+
+    def names(self, prefix: str = "") -> Iterator[str]:
+        return self.inner.names(prefix)
+
+    def describe(self, name: str = "") -> str:
+        return self.inner.describe(name)
 
 
 def manifest_of(destination: Destination) -> dict[str, Any]:

@@ -1,0 +1,235 @@
+"""Whole files by name, in a folder, an S3 prefix or a PostgreSQL table: one interface for every place
+the pipeline keeps files (shop files, snapshots, the catalogue cache, the audit archive).
+
+`put` replaces a file whole: a reader sees the old or the new bytes, never a part (a folder: a temporary
+file renamed over the old one; S3: one PUT; PostgreSQL: one upserted row). Names are relative paths of
+`[A-Za-z0-9._=-]` parts joined by `/`, so no name leaves its place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from sonet_pipeline.common.atomic_file import write_bytes_atomically
+
+_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=-]*")
+_MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+
+
+def checked_name(name: str) -> str:
+    """`name` when it is a relative path of safe parts; else a ValueError naming it."""
+    parts = name.split("/")
+    if not name or not all(_PART.fullmatch(part) and part not in (".", "..") for part in parts):
+        raise ValueError(f"not a file name the pipeline stores: {name!r}")
+    return name
+
+
+class Blobs(ABC):
+    """A place that holds files by name."""
+
+    @abstractmethod
+    def put(self, name: str, data: bytes) -> None:
+        """Store `data` as `name`: a reader sees the old or the new whole file, never a part."""
+
+    @abstractmethod
+    def get(self, name: str) -> bytes | None:
+        """The bytes stored as `name`, or None when there is none."""
+
+    @abstractmethod
+    def delete(self, name: str) -> None:
+        """Remove `name`; nothing happens when there is none."""
+
+    @abstractmethod
+    def names(self, prefix: str = "") -> Iterator[str]:
+        """Every stored name that starts with `prefix`, in no promised order."""
+
+    @abstractmethod
+    def describe(self, name: str = "") -> str:
+        """Where `name` (or the place itself) is: `file:///...`, `s3://bucket/key`, `postgresql://.../table/key`."""
+
+    def stored_sha256(self, name: str) -> str | None:
+        """The SHA-256 of what is stored as `name` now, or None when there is nothing."""
+        data = self.get(name)
+        return hashlib.sha256(data).hexdigest() if data is not None else None
+
+
+class FolderBlobs(Blobs):
+    """Files under a local folder (the embedded default)."""
+
+    def __init__(self, folder: Path | str) -> None:
+        self.folder = Path(folder)
+
+    def put(self, name: str, data: bytes) -> None:
+        target = self.folder / checked_name(name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomically(target, data)
+
+    def get(self, name: str) -> bytes | None:
+        try:
+            return (self.folder / checked_name(name)).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def delete(self, name: str) -> None:
+        (self.folder / checked_name(name)).unlink(missing_ok=True)
+
+    def names(self, prefix: str = "") -> Iterator[str]:
+        if not self.folder.is_dir():
+            return
+        for root, _dirs, found in os.walk(self.folder):
+            for file in found:
+                name = (Path(root) / file).relative_to(self.folder).as_posix()
+                if name.startswith(prefix) and not file.startswith("."):  # not a temporary of `put`
+                    yield name
+
+    def describe(self, name: str = "") -> str:
+        return (self.folder / checked_name(name) if name else self.folder).absolute().as_uri()
+
+
+class S3Blobs(Blobs):
+    """Objects `<prefix>/<name>` in `bucket`; `client` is a boto3 S3 client (dagster-aws `S3Resource`)."""
+
+    def __init__(self, client: Any, bucket: str, prefix: str = "") -> None:
+        if not bucket:
+            raise ValueError("an S3 location needs a bucket")
+        self.client, self.bucket, self.prefix = client, bucket, prefix.strip("/")
+
+    @classmethod
+    def from_url(cls, url: str, client: Any) -> S3Blobs:
+        """From `s3://bucket/prefix`."""
+        if not url.startswith("s3://"):
+            raise ValueError(f"not an s3:// URL: {url!r}")
+        bucket, _, prefix = url.removeprefix("s3://").partition("/")
+        return cls(client, bucket, prefix)
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}/{checked_name(name)}" if self.prefix else checked_name(name)
+
+    def put(self, name: str, data: bytes) -> None:
+        kind = "application/json" if name.endswith(".json") else "application/octet-stream"
+        if name.endswith(".jsonl"):
+            kind = "application/x-ndjson"
+        elif name.endswith(".xml"):
+            kind = "application/xml"
+        digest = hashlib.sha256(data).hexdigest()
+        self.client.put_object(
+            Bucket=self.bucket, Key=self.key(name), Body=data, ContentType=kind, Metadata={"sha256": digest}
+        )
+
+    def get(self, name: str) -> bytes | None:
+        answer = self._call(self.client.get_object, name)
+        return answer["Body"].read() if answer is not None else None
+
+    def delete(self, name: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self.key(name))
+
+    def names(self, prefix: str = "") -> Iterator[str]:
+        start = f"{self.prefix}/" if self.prefix else ""
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=start + prefix)
+        for page in pages:
+            for item in page.get("Contents", []):
+                yield item["Key"][len(start) :]
+
+    def stored_sha256(self, name: str) -> str | None:
+        """From the object's `sha256` metadata (`put` sets it): a HEAD, not a download. None for an
+        object without it (written by someone else): unknown, so a publish rewrites it."""
+        answer = self._call(self.client.head_object, name)
+        digest = answer.get("Metadata", {}).get("sha256") if answer is not None else None
+        return str(digest) if digest else None
+
+    def describe(self, name: str = "") -> str:
+        key = self.key(name) if name else self.prefix
+        return f"s3://{self.bucket}/{key}"
+
+    def _call(self, method: Callable[..., Any], name: str) -> Any:
+        """`method` on the object's key; None when there is no such object."""
+        try:
+            return method(Bucket=self.bucket, Key=self.key(name))
+        except Exception as error:  # botocore's ClientError, without importing botocore here
+            code = str(getattr(error, "response", {}).get("Error", {}).get("Code", ""))
+            if code in _MISSING_CODES:
+                return None
+            raise
+
+
+class PostgresBlobs(Blobs):
+    """Rows `(name, data)` of one table in PostgreSQL, under a namespace (e.g. a tenant's snapshot)."""
+
+    def __init__(self, dsn: str, *, schema: str, table: str = "blobs", namespace: str = "") -> None:
+        self.dsn, self.schema, self.table = dsn, schema, table
+        self.namespace = namespace.strip("/")
+        self._ensured = False
+
+    def _full(self, name: str) -> str:
+        return f"{self.namespace}/{checked_name(name)}" if self.namespace else checked_name(name)
+
+    def _relation(self) -> sql.Composed:
+        return sql.SQL("{}.{}").format(sql.Identifier(self.schema), sql.Identifier(self.table))
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        connection = psycopg.connect(self.dsn, autocommit=True, connect_timeout=10)
+        if not self._ensured:
+            connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
+            connection.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} (name TEXT PRIMARY KEY, data BYTEA NOT NULL, "
+                    "sha256 TEXT NOT NULL, stored_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+                ).format(self._relation())
+            )
+            self._ensured = True
+        return connection
+
+    def put(self, name: str, data: bytes) -> None:
+        digest = hashlib.sha256(data).hexdigest()
+        with self._connect() as connection:
+            connection.execute(
+                sql.SQL(
+                    "INSERT INTO {} (name, data, sha256) VALUES (%s, %s, %s) ON CONFLICT (name) DO UPDATE "
+                    "SET data = excluded.data, sha256 = excluded.sha256, stored_at = now()"
+                ).format(self._relation()),
+                (self._full(name), data, digest),
+            )
+
+    def get(self, name: str) -> bytes | None:
+        row = self._one("data", name)
+        return bytes(row) if row is not None else None
+
+    def stored_sha256(self, name: str) -> str | None:
+        row = self._one("sha256", name)
+        return str(row) if row is not None else None
+
+    def delete(self, name: str) -> None:
+        with self._connect() as connection:
+            connection.execute(sql.SQL("DELETE FROM {} WHERE name = %s").format(self._relation()), (self._full(name),))
+
+    def names(self, prefix: str = "") -> Iterator[str]:
+        start = f"{self.namespace}/" if self.namespace else ""
+        pattern = (start + prefix).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        with self._connect() as connection:
+            rows = connection.execute(
+                sql.SQL("SELECT name FROM {} WHERE name LIKE %s ORDER BY name").format(self._relation()), (pattern,)
+            ).fetchall()
+        for (name,) in rows:
+            yield name[len(start) :]
+
+    def describe(self, name: str = "") -> str:
+        where = f"{self.schema}.{self.table}"
+        key = self._full(name) if name else self.namespace
+        return f"postgresql://{where}/{key}"
+
+    def _one(self, column: str, name: str) -> Any:
+        with self._connect() as connection:
+            row = connection.execute(
+                sql.SQL("SELECT {} FROM {} WHERE name = %s").format(sql.Identifier(column), self._relation()),
+                (self._full(name),),
+            ).fetchone()
+        return row[0] if row is not None else None
