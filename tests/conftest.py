@@ -103,9 +103,10 @@ def postgres_schema() -> Iterator[tuple[str, str]]:
         connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def postgres_database() -> Iterator[str]:
-    """The DSN of a database made for this test run on the test server, dropped at the end."""
+    """The DSN of a database made for this test on the test server (production mode's everything in
+    one database, with nothing of another test in it), dropped after the test."""
     dsn = require_postgres()
     import psycopg
     from psycopg import sql
