@@ -1,13 +1,15 @@
 """The one `Definitions` of the code location: every asset, check, schedule, sensor and resource.
 
 Tenants come from the tenants file (`SONET_PIPELINE_TENANTS`); adding a merchant is a config change.
-Secrets are bound here, and only here, as `EnvVar`s.
+Secrets are bound here, and only here: as `EnvVar`s, or through dagster-aws's `SecretsManagerResource`
+for tokens the tenants file keeps in AWS Secrets Manager.
 """
 
 from __future__ import annotations
 
 from dagster import Definitions, EnvVar, in_process_executor
 from dagster_aws.s3 import S3Resource
+from dagster_aws.secretsmanager import SecretsManagerResource
 
 from sonet_pipeline.assets.freshness import build_freshness_checks
 from sonet_pipeline.assets.inbound import build_tenant_sync
@@ -47,8 +49,9 @@ def build_definitions(tenants: list[Tenant], *, clock: Clock | None = None) -> D
         schedules=build_sync_schedules(sync_job, freshness_job, tenants),
         sensors=[build_order_sensor(send_job, tenants), build_shop_sensor(shop_job, tenants)],
         resources={
-            # Every tenant's Sonet APIs; each token bound as an EnvVar of the variable its file names.
-            "sonet": SonetResource.for_tenants(tenants),
+            # Every tenant's Sonet APIs; each token bound as an EnvVar of the variable its file names, or
+            # read from the Secrets Manager secret it names (region and credentials from the usual AWS chain).
+            "sonet": SonetResource.for_tenants(tenants, secrets=SecretsManagerResource()),
             "store": StoreResource(),
             "outbox": OutboxResource(postgres_dsn=postgres),
             "leases": LeaseResource(postgres_dsn=postgres),

@@ -118,3 +118,30 @@ def postgres_database() -> Iterator[str]:
     yield f"{base}/{name}"
     with psycopg.connect(dsn, autocommit=True) as connection:
         connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+#: The region of the moto Secrets Manager the tests use (its ARNs name it).
+AWS_TEST_REGION = "eu-west-1"
+
+
+@pytest.fixture
+def secretsmanager(monkeypatch):
+    """A moto Secrets Manager client (`mock_aws`), with fake credentials and the region in the
+    environment so that boto3's usual chain (and dagster-aws's resource) finds the same stand-in; the
+    process's secret cache is empty before and after."""
+    from moto import mock_aws
+
+    from sonet_pipeline.config.secrets import SECRET_CACHE
+
+    for variable in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_PROFILE"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", AWS_TEST_REGION)
+    monkeypatch.setenv("AWS_REGION", AWS_TEST_REGION)
+    SECRET_CACHE.clear()
+    with mock_aws():
+        import boto3
+
+        yield boto3.client("secretsmanager", region_name=AWS_TEST_REGION)
+    SECRET_CACHE.clear()

@@ -15,10 +15,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from sonet_pipeline import __version__
+from sonet_pipeline.cli.aws_clients import secrets_client
 from sonet_pipeline.cli.outbox import add_outbox_commands
 from sonet_pipeline.cli.shop import add_shop_commands
 from sonet_pipeline.common.cli_types import instant
 from sonet_pipeline.config import settings
+from sonet_pipeline.config.secrets import TokenUnavailable, resolve_token
 from sonet_pipeline.config.tenants import Tenant, TenantConfigError, load_tenants, tenant_by_name
 from sonet_pipeline.sonet.entities import SYNCED
 
@@ -129,7 +131,9 @@ def _doc(command: str) -> str:
         "failed are data: exit 0 when the run succeeded, 1 when it failed (e.g. Sonet refused the credentials).",
         "intake": "Serve POST /tenants/{tenant}/orders (and /orders/batch): each valid order is committed to the "
         "outbox before the answer (202 new, 200 the same again, 409 same orderNumber with other content). The "
-        "bearer token comes from the env var the tenant's intake_token_env names. OpenAPI at /openapi.json.",
+        "bearer token comes from the env var the tenant's intake_token_env names, or the AWS Secrets Manager secret "
+        "its intake_token_secret names (read with AWS_REGION and the usual credentials, kept 5 minutes). OpenAPI "
+        "at /openapi.json.",
         "enqueue": "Store the orders of FILE in the outbox, each judged alone as at the intake. Refused orders "
         "(invalid) and conflicts (same orderNumber, other content) are not stored and are reported on stderr with "
         "their line or index; the exit code is then 1. Orders that cannot become a SalesOrder are stored and fail "
@@ -137,7 +141,8 @@ def _doc(command: str) -> str:
         "dump": "Print the store's latest state, one record per key, DELETED and PASSIVE included, with the "
         "field names and value formats of schema.graphql. Reads the snapshot the last sync published.",
         "tenants check": "Load the tenants file (SONET_PIPELINE_TENANTS, default the demo tenants), validate every "
-        "tenant, and say which secret variables are unset. Exit 0 when all is well, 2 otherwise.",
+        "tenant, and say which token variables are unset and which AWS Secrets Manager secrets cannot be read "
+        "(never a value). Exit 0 when all is well, 2 otherwise.",
     }[command]
 
 
@@ -186,7 +191,7 @@ def _intake(args: argparse.Namespace) -> int:
 
     load_tenants()  # a broken tenants file fails here, before the port opens
     print(f"intake on http://{args.host}:{args.port} (OpenAPI at /openapi.json)", flush=True)
-    serve(args.host, args.port)
+    serve(args.host, args.port, secrets=secrets_client)
     return EXIT_OK
 
 
@@ -265,7 +270,7 @@ def _tenants_check(args: argparse.Namespace) -> int:
                 "name": t.name,
                 "company": t.sonet.company,
                 "base_url": t.sonet.base_url,
-                "missing_secrets": [v for v in (t.sonet.token_env, t.intake_token_env) if v and not os.environ.get(v)],
+                **_token_report(t),
             }
             for t in tenants
         ],
@@ -278,4 +283,22 @@ def _tenants_check(args: argparse.Namespace) -> int:
         for t in report["tenants"]:
             unset = ", ".join(t["missing_secrets"]) or "none"
             print(f"  {t['name']}: company {t['company']} at {t['base_url']}; unset secrets: {unset}")
+            for problem in t["token_problems"]:
+                print(f"    {problem}")
     return EXIT_USAGE if missing else EXIT_OK
+
+
+def _token_report(tenant: Tenant) -> dict[str, list[str]]:
+    """The tenant's tokens that cannot be read: `missing_secrets` names each variable or secret (ARN or
+    name), `token_problems` says why. Secrets are read from AWS Secrets Manager; no value is shown."""
+    missing: list[str] = []
+    problems: list[str] = []
+    for source in (tenant.sonet_token_source(), tenant.intake_token_source()):
+        if source is None:
+            continue
+        try:
+            resolve_token(source, secrets=secrets_client)
+        except TokenUnavailable as exc:
+            missing.append(source.secret.id if source.secret is not None else str(source.env))
+            problems.append(str(exc))
+    return {"missing_secrets": missing, "token_problems": problems}

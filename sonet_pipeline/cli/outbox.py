@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sonet_pipeline.cli.aws_clients import secrets_client
 from sonet_pipeline.config import settings
 from sonet_pipeline.config.tenants import load_tenants, tenant_by_name
 from sonet_pipeline.intake.payload import BadPayload, judge_order, parse_json
@@ -302,7 +303,7 @@ def _reconcile(args: argparse.Namespace) -> int:
     tenant = tenant_by_name(load_tenants(), args.tenant)
     read_at = now()
     try:
-        with query_client(SonetAccess.of(tenant, QUERY_API), retry=CLI_RETRY) as client:
+        with query_client(SonetAccess.of(tenant, QUERY_API, secrets=secrets_client), retry=CLI_RETRY) as client:
             listed = read_sonet_orders(client)
     except SonetQueryError as exc:
         print(f"sonet-pipeline outbox reconcile: cannot read Sonet's sales orders: {exc}", file=sys.stderr)

@@ -2,28 +2,37 @@
 
 The file (or a folder of files) is found through `SONET_PIPELINE_TENANTS`; by default the shipped
 demo tenants. A file holds `tenants: [...]` or one tenant mapping. Every error names the file, the
-tenant and the field. Tokens live in environment variables named by the config, never in the file,
-and never appear in an error.
+tenant and the field. Tokens live in environment variables or AWS Secrets Manager secrets named by
+the config (`secrets.py` reads them), never in the file, and never appear in an error.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from sonet_pipeline.config import settings
+from sonet_pipeline.config.errors import TenantConfigError
+from sonet_pipeline.config.retention import TenantRetention
+from sonet_pipeline.config.secrets import ClientFactory, SecretRef, TokenSource, resolve_token
 from sonet_pipeline.config.shop import ShopConfig
+
+__all__ = ["ApiLimits", "SonetConnection", "Tenant", "TenantConfigError", "load_tenants", "tenant_by_name"]
 
 ENV_VAR_PATTERN = r"^[A-Z_][A-Z0-9_]*$"
 TENANT_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
-
-
-class TenantConfigError(ValueError):
-    """The tenants configuration is wrong; the message names the file, the tenant and the field."""
 
 
 class _Strict(BaseModel):
@@ -41,7 +50,10 @@ class ApiLimits(_Strict):
 class SonetConnection(_Strict):
     base_url: str
     company: str = Field(min_length=1, max_length=40)
-    token_env: str = Field(pattern=ENV_VAR_PATTERN)
+    #: The env var holding the bearer token; or, instead, `token_secret` (exactly one of the two).
+    token_env: str | None = Field(default=None, pattern=ENV_VAR_PATTERN)
+    #: The Secrets Manager secret holding the bearer token: an ARN, a name, or `{id: ..., key: ...}`.
+    token_secret: SecretRef | None = None
     query_limits: ApiLimits = ApiLimits(rate=5, burst=10, in_flight=4)
     message_limits: ApiLimits = ApiLimits(rate=10, burst=20, in_flight=4)
 
@@ -59,6 +71,12 @@ class SonetConnection(_Strict):
             raise ValueError(f"must be an http:// or https:// URL, got {value!r}")
         return value.rstrip("/")
 
+    @model_validator(mode="after")
+    def _one_token_source(self) -> SonetConnection:
+        if (self.token_env is None) == (self.token_secret is None):
+            raise ValueError("give exactly one of token_env (an environment variable) and token_secret (a secret)")
+        return self
+
 
 class Tenant(_Strict):
     name: str = Field(pattern=TENANT_NAME_PATTERN)
@@ -68,12 +86,16 @@ class Tenant(_Strict):
     send_every_seconds: int = Field(default=60, ge=10, le=86_400)
     #: How far each sync re-reads before its high-water mark: the contract's 90 s lag plus clock skew.
     lookback_seconds: int = Field(default=120, ge=90, le=86_400)
-    #: The env var holding the bearer token the web shop uses on the intake.
+    #: The env var holding the bearer token the web shop uses on the intake; or `intake_token_secret`.
     intake_token_env: str | None = Field(default=None, pattern=ENV_VAR_PATTERN)
+    #: The Secrets Manager secret holding the intake token (an ARN, a name, or `{id: ..., key: ...}`).
+    intake_token_secret: SecretRef | None = None
     #: How long transient send failures are retried before a message becomes `failed`.
     send_retry_hours: float = Field(default=24, gt=0, le=24 * 30)
     #: How the records become the web shop's view: variant options, rights rules, where to publish.
     shop: ShopConfig = ShopConfig()
+    #: How long the store's history, settled outbox orders and archived messages are kept (retention.py).
+    retention: TenantRetention = TenantRetention()
 
     @field_validator("sync_every_seconds")
     @classmethod
@@ -82,9 +104,31 @@ class Tenant(_Strict):
             raise ValueError(f"must be a multiple of 60, got {value}")
         return value
 
-    def sonet_token(self) -> SecretStr:
-        """The Sonet bearer token from the environment; the error names the variable, never a value."""
-        return _secret_from_env(self.sonet.token_env, f"tenant {self.name!r}: sonet.token_env")
+    @field_validator("intake_token_secret")
+    @classmethod
+    def _one_intake_token_source(cls, value: SecretRef | None, info: ValidationInfo) -> SecretRef | None:
+        if value is not None and info.data.get("intake_token_env") is not None:
+            raise ValueError("give at most one of intake_token_env and intake_token_secret")
+        return value
+
+    def sonet_token_source(self) -> TokenSource:
+        """Where the Sonet bearer token comes from: `sonet.token_env` or `sonet.token_secret`."""
+        return TokenSource(
+            f"tenant {self.name!r}: sonet token", env=self.sonet.token_env, secret=self.sonet.token_secret
+        )
+
+    def intake_token_source(self) -> TokenSource | None:
+        """Where the intake's bearer token comes from, or None: the tenant takes no orders at the intake."""
+        if self.intake_token_env is None and self.intake_token_secret is None:
+            return None
+        return TokenSource(
+            f"tenant {self.name!r}: intake token", env=self.intake_token_env, secret=self.intake_token_secret
+        )
+
+    def sonet_token(self, secrets: ClientFactory | None = None) -> SecretStr:
+        """The Sonet bearer token, from the environment or from Secrets Manager through a client from
+        `secrets`; the error (`TokenUnavailable`, a `TenantConfigError`) names the source, never a value."""
+        return resolve_token(self.sonet_token_source(), secrets=secrets)
 
 
 class TenantsFile(_Strict):
@@ -161,10 +205,3 @@ def _describe(error: Any) -> str:
     if error["type"] == "extra_forbidden":
         message = "unknown key (check the spelling)"
     return f"field {field}: {message}"
-
-
-def _secret_from_env(variable: str, what: str) -> SecretStr:
-    value = os.environ.get(variable)
-    if not value:
-        raise TenantConfigError(f"{what}: environment variable {variable} is not set")
-    return SecretStr(value)

@@ -15,6 +15,13 @@ Single orders are group-committed too (`committer.GroupCommitter`): orders arriv
 one durable transaction, each answered after it. Validation (fastjsonschema, ~25 µs an order) runs
 inline; a batch is parsed and judged in a worker thread so a large one does not stall the event loop.
 No input yields a 5xx: errors of the outbox are 503 (not the sender's fault, retry later).
+
+Each tenant's bearer token comes from its `intake_token_env` or `intake_token_secret` (AWS Secrets
+Manager), read by `config/secrets.resolve_token`: a secret is kept 5 minutes, read in a worker thread
+when it must be fetched, and read again at once (at most every 30 s) when a presented token does not
+match, so a rotation is followed within seconds of the web shop's switch. A secret that cannot be
+read refuses the tenant's orders with 401 (the log names the secret and the cause; the answer does
+not), or with 503 and `Retry-After` when Secrets Manager is only unavailable.
 """
 
 from __future__ import annotations
@@ -35,6 +42,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sonet_pipeline.common.clock import Clock
+from sonet_pipeline.config.secrets import (
+    REFRESH_MIN_SECONDS,
+    SECRET_CACHE,
+    ClientFactory,
+    SecretCache,
+    TokenSource,
+    TokenUnavailable,
+    resolve_token,
+)
 from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.intake.committer import GroupCommitter
 from sonet_pipeline.intake.openapi import openapi_document
@@ -92,14 +108,18 @@ class Intake:
         tenants: list[Tenant],
         committer: GroupCommitter,
         token_lookup: Callable[[str], str | None],
+        secrets: ClientFactory | None = None,
+        secret_cache: SecretCache | None = None,
     ) -> None:
         self.tenants = {tenant.name: tenant for tenant in tenants}
         self.committer = committer
         self.token_lookup = token_lookup
+        self.secrets = secrets
+        self.secret_cache = secret_cache or SECRET_CACHE
 
     async def post_order(self, request: Request) -> Response:
         try:
-            tenant = self._admit(request)
+            tenant = await self._admit(request)
             body = await _read_capped(request, MAX_ORDER_BYTES)
             order = _parse(body)
         except _Refusal as refusal:
@@ -121,7 +141,7 @@ class Intake:
 
     async def post_batch(self, request: Request) -> Response:
         try:
-            tenant = self._admit(request)
+            tenant = await self._admit(request)
             body = await _read_capped(request, MAX_BATCH_BYTES)
             if len(body) > _INLINE_BATCH_BYTES:
                 orders, answers = await asyncio.to_thread(_judge_batch, body)
@@ -155,25 +175,58 @@ class Intake:
     async def openapi(self, request: Request) -> Response:
         return _Json(openapi_document(), 200)
 
-    def _admit(self, request: Request) -> Tenant:
-        """The tenant named in the path, if the request carries its token; else a `_Refusal` (404/401)."""
+    async def _admit(self, request: Request) -> Tenant:
+        """The tenant named in the path, if the request carries its token; else a `_Refusal` (404/401/503)."""
         name = request.path_params["tenant"]
         tenant = self.tenants.get(name)
         if tenant is None:
             raise _Refusal(error_response(404, "UNKNOWN_TENANT", f"no tenant named {name[:40]!r}"))
-        variable = tenant.intake_token_env
-        expected = self.token_lookup(variable) if variable else None
-        if not variable or not expected:
-            why = f"environment variable {variable} is not set" if variable else "it has no intake_token_env"
+        source = tenant.intake_token_source()
+        if source is None:
+            why = "it has no intake_token_env or intake_token_secret"
             log.warning("tenant %s: intake refused a request: %s", name, why)
             raise _Refusal(_unauthorized(f"the intake takes no orders for tenant {name!r}: {why}"))
+        expected = await self._expected_token(name, source)
         scheme, _, presented = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not presented.strip():
             raise _Refusal(_unauthorized("an Authorization: Bearer <token> header is required"))
-        if not hmac.compare_digest(_bytes(presented.strip()), _bytes(expected)):
+        matches = hmac.compare_digest(_bytes(presented.strip()), _bytes(expected))
+        if (
+            not matches
+            and source.secret is not None
+            and not self.secret_cache.fresh(source.secret, max_age=REFRESH_MIN_SECONDS)
+        ):
+            # Perhaps the secret was rotated and the web shop already uses the new token: read it again.
+            expected = await self._expected_token(name, source, max_age=REFRESH_MIN_SECONDS)
+            matches = hmac.compare_digest(_bytes(presented.strip()), _bytes(expected))
+        if not matches:
             log.warning("tenant %s: a request with a wrong intake token", name)
             raise _Refusal(_unauthorized("the bearer token is not this tenant's intake token"))
         return tenant
+
+    async def _expected_token(self, name: str, source: TokenSource, *, max_age: float | None = None) -> str:
+        """The tenant's intake token; a secret that must be fetched is read in a worker thread."""
+        try:
+            if source.secret is not None and not self.secret_cache.fresh(source.secret, max_age=max_age):
+                return await asyncio.to_thread(self._resolve, source, max_age)
+            return self._resolve(source, max_age)
+        except TokenUnavailable as exc:
+            log.warning("tenant %s: intake refused a request: %s", name, exc)
+            if exc.transient:
+                message = "the tenant's intake token cannot be read right now; retry later"
+                headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+                raise _Refusal(error_response(503, "TOKEN_UNAVAILABLE", message, headers=headers)) from None
+            if source.secret is None:
+                why = f"environment variable {source.env} is not set"
+            else:  # the answer does not name the secret (its ARN names the account); the log does
+                why = "its intake token cannot be read from AWS Secrets Manager (the intake's log says why)"
+            raise _Refusal(_unauthorized(f"the intake takes no orders for tenant {name!r}: {why}")) from None
+
+    def _resolve(self, source: TokenSource, max_age: float | None) -> str:
+        token = resolve_token(
+            source, env=self.token_lookup, secrets=self.secrets, cache=self.secret_cache, max_age=max_age
+        )
+        return token.get_secret_value()
 
 
 def _bytes(text: str) -> bytes:
@@ -260,11 +313,17 @@ def create_app(
     *,
     clock: Clock | None = None,
     token_lookup: Callable[[str], str | None] = os.environ.get,
+    secrets: ClientFactory | None = None,
+    secret_cache: SecretCache | None = None,
     linger_seconds: float = 0.0,
 ) -> Starlette:
-    """The intake app. The outbox writer starts and stops with the app's lifespan."""
+    """The intake app. The outbox writer starts and stops with the app's lifespan.
+
+    Tokens: `token_lookup` reads an environment variable; `secrets` makes the Secrets Manager client
+    for tenants whose token is a secret (without one they are refused), `secret_cache` keeps their
+    values (default: the process's)."""
     committer = GroupCommitter(outbox, actor=ACTOR, clock=clock, linger_seconds=linger_seconds)
-    intake = Intake(tenants, committer, token_lookup)
+    intake = Intake(tenants, committer, token_lookup, secrets=secrets, secret_cache=secret_cache)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -35,7 +35,8 @@ _COMMON_ERRORS = {
     "401": _error("Missing or wrong bearer token, or no token configured for the tenant."),
     "404": _error("Unknown tenant."),
     "503": {
-        "description": "The outbox cannot store orders right now; retry after `Retry-After` seconds.",
+        "description": "The outbox cannot store orders, or the tenant's token cannot be read from AWS Secrets"
+        " Manager, right now; retry after `Retry-After` seconds.",
         "headers": {"Retry-After": {"schema": {"type": "integer"}}},
         "content": _ERROR_BODY,
     },
@@ -166,7 +167,8 @@ def openapi_document() -> dict[str, Any]:
                 "bearer": {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "The tenant's token, from the env var its `intake_token_env` names.",
+                    "description": "The tenant's token: from the env var its `intake_token_env` names, or the AWS"
+                    " Secrets Manager secret its `intake_token_secret` names.",
                 }
             },
             "schemas": _schemas(),

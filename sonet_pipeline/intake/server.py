@@ -3,7 +3,9 @@ in a thread on a port bound at run time (tests, benchmarks).
 
 uvicorn, one worker (the outbox has one writer per process: the group committer), no access log (a
 request's headers carry a token; none is ever logged). The outbox is PostgreSQL when
-`SONET_PIPELINE_POSTGRES_DSN` is set, else the SQLite file under the data dir.
+`SONET_PIPELINE_POSTGRES_DSN` is set, else the SQLite file under the data dir. Tenants whose intake
+token is an AWS Secrets Manager secret are read with the client `secrets` makes (the CLI passes boto3's
+usual chain: `AWS_REGION`, credentials).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from starlette.applications import Starlette
 from sonet_pipeline.common.asgi_thread import AsgiThread
 from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.config import settings
+from sonet_pipeline.config.secrets import ClientFactory, SecretCache
 from sonet_pipeline.config.tenants import Tenant, load_tenants
 from sonet_pipeline.intake.app import create_app
 from sonet_pipeline.outbox import Outbox, open_outbox
@@ -25,16 +28,18 @@ from sonet_pipeline.outbox import Outbox, open_outbox
 DEFAULT_PORT = 8780
 
 
-def build_app() -> tuple[Starlette, Outbox]:
+def build_app(secrets: ClientFactory | None = None) -> tuple[Starlette, Outbox]:
     """The intake for the configured tenants and outbox (raises `TenantConfigError` on a bad config)."""
     tenants = load_tenants()
     outbox = open_outbox(settings.postgres_dsn())
-    return create_app(tenants, outbox), outbox
+    return create_app(tenants, outbox, secrets=secrets), outbox
 
 
-def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
-    """Serve until interrupted (Ctrl-C or SIGTERM); queued orders are committed before it returns."""
-    app, outbox = build_app()
+def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, *, secrets: ClientFactory | None = None) -> None:
+    """Serve until interrupted (Ctrl-C or SIGTERM); queued orders are committed before it returns.
+
+    `secrets` makes the Secrets Manager client for tenants whose intake token is a secret."""
+    app, outbox = build_app(secrets)
     config = uvicorn.Config(
         app, host=host, port=port, workers=1, access_log=False, log_level="info", timeout_graceful_shutdown=10
     )
@@ -49,7 +54,9 @@ def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
 
 
 class RunningIntake(AsgiThread):
-    """`with RunningIntake(tenants, outbox, token_lookup={...}.get) as intake: requests.post(intake.base_url + ...)`."""
+    """`with RunningIntake(tenants, outbox, token_lookup={...}.get) as intake: requests.post(intake.base_url + ...)`.
+
+    `secrets` and `secret_cache` as for `create_app` (tests pass a moto client and a cache of their own)."""
 
     def __init__(
         self,
@@ -58,9 +65,19 @@ class RunningIntake(AsgiThread):
         *,
         clock: Clock | None = None,
         token_lookup: Callable[[str], str | None] = os.environ.get,
+        secrets: ClientFactory | None = None,
+        secret_cache: SecretCache | None = None,
         linger_seconds: float = 0.0,
         host: str = "127.0.0.1",
     ) -> None:
-        app = create_app(tenants, outbox, clock=clock, token_lookup=token_lookup, linger_seconds=linger_seconds)
+        app = create_app(
+            tenants,
+            outbox,
+            clock=clock,
+            token_lookup=token_lookup,
+            secrets=secrets,
+            secret_cache=secret_cache,
+            linger_seconds=linger_seconds,
+        )
         super().__init__(app, host)
         self.committer = app.state.committer

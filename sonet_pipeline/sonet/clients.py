@@ -3,8 +3,10 @@ all come here, so every client of a tenant's API has the same timeout, retry pol
 one throttle for that API (`throttle_for`).
 
 `SonetAccess` is what a client needs of one tenant's API; `SonetAccess.of(tenant, api)` reads it from
-the tenants file and the token from the environment (the CLI's way); the Dagster resource builds it
-from fields it was given, the token bound as an `EnvVar` in `definitions.py`.
+the tenants file and the token from its source, an environment variable or a Secrets Manager secret
+(the CLI's way, through `config/secrets.resolve_token` with the CLI's boto3 client); the Dagster resource
+builds it from fields it was given, the token bound as an `EnvVar` or read through the secrets
+resource bound in `definitions.py`, by the same `resolve_token`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Literal, TypedDict
 
 from sonet_pipeline.common.clock import Clock
+from sonet_pipeline.config.secrets import ClientFactory, resolve_token
 from sonet_pipeline.config.tenants import ApiLimits, Tenant
 from sonet_pipeline.sonet.message import SonetMessageClient
 from sonet_pipeline.sonet.query import SonetQueryClient
@@ -35,24 +38,33 @@ class SonetAccess:
     base_url: str
     company: str
     token: str = field(repr=False)
-    #: The environment variable that holds the token: named in errors, never the value.
-    token_env: str
+    #: Where the token comes from (`environment variable X`, `Secrets Manager secret ID`): named in
+    #: errors, never the value.
+    token_from: str
     limits: ApiLimits
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
 
     @classmethod
     def of(
-        cls, tenant: Tenant, api: Api, *, token: str | None = None, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+        cls,
+        tenant: Tenant,
+        api: Api,
+        *,
+        token: str | None = None,
+        secrets: ClientFactory | None = None,
+        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> SonetAccess:
-        """`tenant`'s access to `api`, the token read from `sonet.token_env` unless given."""
+        """`tenant`'s access to `api`, the token read from its source unless given: `sonet.token_env`,
+        or `sonet.token_secret` through a client from `secrets` (a boto3 Secrets Manager client)."""
         sonet = tenant.sonet
+        source = tenant.sonet_token_source()
         return cls(
             tenant=tenant.name,
             api=api,
             base_url=sonet.base_url,
             company=sonet.company,
-            token=token if token is not None else tenant.sonet_token().get_secret_value(),
-            token_env=sonet.token_env,
+            token=token if token is not None else resolve_token(source, secrets=secrets).get_secret_value(),
+            token_from=source.describe(),
             limits=api_limits(tenant, api),
             timeout_seconds=timeout_seconds,
         )
@@ -75,7 +87,7 @@ def query_client(
     return SonetQueryClient(
         **_connection(access, QUERY_API, clock),
         retry=retry or RetryPolicy(),
-        credentials_hint=f"check the token in {access.token_env}",
+        credentials_hint=f"check the token in {access.token_from}",
     )
 
 

@@ -1,0 +1,20 @@
+"""The AWS clients the CLI (and the intake it serves) makes for the Dagster-free core.
+
+The core never makes a client; it is handed a factory. Outside Dagster this is it: boto3's usual chain
+(`AWS_REGION`, the credentials chain, `AWS_ENDPOINT_URL`), the same settings dagster-aws's resources
+read inside Dagster when they are given no explicit configuration.
+"""
+
+from __future__ import annotations
+
+from sonet_pipeline.config.secrets import SecretsClient
+
+
+def secrets_client() -> SecretsClient:
+    """A Secrets Manager client; made only when a tenant's token is a secret (boto3 is slow to import)."""
+    import boto3
+
+    # A session of its own: boto3's default session is not safe to share between threads (the intake
+    # reads secrets in worker threads).
+    client: SecretsClient = boto3.session.Session().client("secretsmanager")
+    return client
