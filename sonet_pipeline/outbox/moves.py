@@ -16,6 +16,7 @@ from sonet_pipeline.outbox import rows
 from sonet_pipeline.outbox.model import (
     PENDING,
     SENDING,
+    SENT,
     Enqueued,
     Message,
     Move,
@@ -49,6 +50,10 @@ def enqueue(tx: Tx, tenant: str, prepared: list[Prepared], actor: str, now: date
     numbers = list({number for number, _, _ in prepared})
     for number, message_id, state, digest in tx.all_in(rows.EXISTING, (tenant,), numbers):
         known.setdefault(number, (message_id, State(state), set()))[2].add(digest)
+    unknown = [number for number in numbers if number not in known]
+    if unknown:  # an order whose sent message retention removed is still that message
+        for number, message_id, digest in tx.all_in(rows.PRUNED_EXISTING, (tenant,), unknown):
+            known.setdefault(number, (message_id, SENT, set()))[2].add(digest)
     stamp, pending = tx.stamp(now), PENDING.value  # as the driver takes them
     results: list[Enqueued | OrderConflict] = []
     messages, versions, events = [], [], []
@@ -195,3 +200,14 @@ def correct(tx: Tx, message: Message, order: dict[str, Any], number: str, *, act
     reason = f"corrected: order version {version}, to be rebuilt under the same MessageId"
     columns = {"version": version, "xml": None, "next_attempt_at": now, "first_attempt_at": None}
     set_state(tx, message, PENDING, actor=actor, now=now, reason=reason, **columns, **NO_ERROR, **NO_CLAIM)
+
+
+def prune_settled(tx: Tx, tenant: str, before: datetime, limit: int, now: datetime, lock: str) -> int:
+    """Up to `limit` of the tenant's messages sent before `before` removed, oldest first, each leaving
+    its `pruned_orders` rows; how many went."""
+    found = [message_id for (message_id,) in tx.all(rows.SETTLED + lock, (tenant, before, limit))]
+    if found:
+        tx.many(rows.KEEP_PRUNED, [(now, message_id) for message_id in found])
+        for statement in rows.DELETE_MESSAGE:
+            tx.many(statement, [(message_id,) for message_id in found])
+    return len(found)

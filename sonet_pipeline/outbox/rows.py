@@ -5,7 +5,11 @@ Tables (each backend has its own DDL with its own types, the same columns):
   the order of arrival (ties of `created_at` inside a batch);
 - `order_versions`: every web-order version of a message (1 at enqueue, one more per `correct`);
 - `events`: every move, in order, with its actor and reason;
-- `tenants`: every tenant that ever enqueued (`due_tenants` probes the index once per tenant).
+- `tenants`: every tenant that ever enqueued (`due_tenants` probes the index once per tenant);
+- `pruned_orders`: what is left of a sent message that retention removed (`Outbox.prune_settled`):
+  its tenant, orderNumber, each version's hash, MessageId and Sonet order number, so that the same
+  order arriving again is still that sent message (never a second order in Sonet), and other content
+  under its number still a conflict.
 
 Statements use `?` placeholders (the PostgreSQL store turns them into `%s`) and parameters only;
 the only SQL composed at run time is from constant column names and, for a list of values, the
@@ -98,6 +102,27 @@ SELECT_EVENTS = (
     "SELECT message_id, at, from_state, to_state, actor, reason FROM events WHERE message_id = ? ORDER BY id"
 )
 SELECT_VERSIONS = "SELECT order_json FROM order_versions WHERE message_id = ? ORDER BY version"
+
+#: The pruned messages' version hashes of a tenant's order numbers, for `Tx.all_in` (as `EXISTING`).
+PRUNED_EXISTING = "SELECT order_number, message_id, order_hash FROM pruned_orders WHERE tenant = ? AND order_number"
+#: A batch of a tenant's messages sent before an instant, oldest first (the partial index `messages_settled`).
+SETTLED = (
+    "SELECT m.message_id FROM messages m WHERE m.tenant = ? AND m.state = 'sent' AND m.sent_at < ? "
+    "ORDER BY m.sent_at, m.seq LIMIT ?"
+)
+COUNT_SETTLED = "SELECT COUNT(*) FROM messages WHERE tenant = ? AND state = 'sent' AND sent_at < ?"
+#: What stays of a pruned message: one row per version hash.
+KEEP_PRUNED = (
+    "INSERT INTO pruned_orders (tenant, order_number, order_hash, message_id, sonet_order_number, sent_at, pruned_at) "
+    "SELECT m.tenant, m.order_number, v.order_hash, m.message_id, m.sonet_order_number, m.sent_at, ? FROM messages m "
+    "JOIN order_versions v ON v.message_id = m.message_id WHERE m.message_id = ? ON CONFLICT DO NOTHING"
+)
+#: A pruned message's rows, children first (`order_versions` references `messages`).
+DELETE_MESSAGE = (
+    "DELETE FROM events WHERE message_id = ?",
+    "DELETE FROM order_versions WHERE message_id = ?",
+    "DELETE FROM messages WHERE message_id = ?",
+)
 
 COUNTS = "SELECT tenant, state, COUNT(*), MIN(created_at) FROM messages GROUP BY tenant, state"
 TENANTS = "SELECT name FROM tenants ORDER BY name"

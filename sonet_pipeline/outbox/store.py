@@ -248,6 +248,37 @@ class Outbox(ABC):
         assert row is not None
         return rows.message_from_row(row)
 
+    # -- retention --------------------------------------------------------------------------------
+
+    def prune_settled(
+        self, tenant: str, before: datetime, *, now: datetime, dry_run: bool = False, batch_size: int = 500
+    ) -> int:
+        """Remove the tenant's messages Sonet accepted (`sent`) before `before`, with their versions and
+        events, in transactions of `batch_size` messages (writers wait at most one batch); how many
+        went, or with `dry_run` would go (nothing changes). Pending, sending and failed messages are
+        never touched. A removed message leaves its order number, version hashes, MessageId and Sonet
+        order number (`pruned_orders`), so the same order enqueued again is that sent message and
+        other content under its number a conflict, as before."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        before, now = aware(before), aware(now)
+        if dry_run:
+            with self._read() as tx:
+                row = tx.one(rows.COUNT_SETTLED, (tenant, before))
+            return int(row[0]) if row else 0
+        removed = 0
+        while True:
+            with self._write() as tx:
+                count = moves.prune_settled(tx, tenant, before, batch_size, now, self.lock_claimable)
+            removed += count
+            if count < batch_size:
+                return removed
+
+    def tenants(self) -> list[str]:
+        """Every tenant that ever enqueued, by name."""
+        with self._read() as tx:
+            return [name for (name,) in tx.all(rows.TENANTS)]
+
     # -- reads ------------------------------------------------------------------------------------
 
     def get(self, message_id: str) -> Message | None:
