@@ -55,6 +55,9 @@ concurrency:
       - key: "{FLOW_TAG}"
         value: "shop"
         limit: 1
+      - key: "{FLOW_TAG}"
+        value: "retention"
+        limit: 1
 # Runs wait in a queue (the daemon starts them within the limits above), checked every second.
 run_coordinator:
   module: dagster.core.run_coordinator
@@ -67,15 +70,23 @@ run_monitoring:
   start_timeout_seconds: 120
   poll_interval_seconds: 30
   max_resume_run_attempts: 0
-# Schedule and sensor ticks kept this many days (the retention job deletes old runs themselves).
+# Schedule and sensor ticks, deleted by the daemon after this many days by their outcome: skipped
+# ticks (most of them: the minute sync skips while a sync runs, the sensors tick every 30 s) and ticks
+# that started runs after 1 day, like successful runs; failed ticks after 14, like failed runs.
+# Runs themselves, with their events, go with the retention job (docs/retention.md).
 retention:
   schedule:
-    purge_after_days: 7
+    purge_after_days:
+      skipped: 1
+      success: 1
+      failure: 14
+      started: 14
   sensor:
     purge_after_days:
       skipped: 1
-      failure: 7
       success: 1
+      failure: 14
+      started: 14
 telemetry:
   enabled: false
 """
