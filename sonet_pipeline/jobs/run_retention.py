@@ -7,9 +7,17 @@ pass over a big instance never holds more than one batch. Kept whatever their ag
 hold each asset's latest materialization (the UI and the freshness checks read when an asset was
 last updated from it).
 
-`DagsterInstance.delete_run` removes the run and its events. With SQLite storage (the embedded
-default) each run's events live in a file of their own, `<run_id>.db`, which that leaves behind
-empty (~350 KB): it is removed as well, and so is the folder of the run's captured stdout/stderr.
+`DagsterInstance.delete_run` removes the run and its events, but (Dagster 1.13) not all that the
+run left: measured here on a sync run of 2 tenants, what it leaves and what is done about it:
+
+- with SQLite storage (the embedded default) each run's events live in a file of their own,
+  `<run_id>.db`, which it leaves behind empty (~350 KB): the file is removed;
+- the folder of the run's captured stdout/stderr: removed through the instance's compute log manager;
+- the run's asset check executions, a row per check planned and per check evaluated with the whole
+  evaluation event (40 rows, ~60 KB a sync run of 2 tenants, in the index where every run writes):
+  deleted by run id. Dagster has no public call for this, so it is one statement on the event log
+  storage's index connection; where the storage has none, or a Dagster that deletes them itself,
+  it deletes nothing.
 """
 
 from __future__ import annotations
@@ -21,8 +29,10 @@ from datetime import datetime
 from pathlib import Path
 
 from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, RunsFilter
+from sqlalchemy import text
 
 SUCCEEDED = (DagsterRunStatus.SUCCESS,)
+DELETE_CHECK_EXECUTIONS = text("DELETE FROM asset_check_executions WHERE run_id = :run_id")
 UNSUCCESSFUL = (DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED)
 
 
@@ -86,6 +96,15 @@ def delete_run(instance: DagsterInstance, run_id: str) -> None:
             leftover.unlink(missing_ok=True)
     with contextlib.suppress(NotImplementedError):
         instance.compute_log_manager.delete_logs(prefix=[run_id])
+    _delete_check_executions(instance, run_id)
+
+
+def _delete_check_executions(instance: DagsterInstance, run_id: str) -> None:
+    """The run's rows of `asset_check_executions`, which `delete_run` leaves (see the module's doc)."""
+    connect = getattr(instance.event_log_storage, "index_connection", None)
+    if callable(connect):
+        with connect() as connection:
+            connection.execute(DELETE_CHECK_EXECUTIONS, {"run_id": run_id})
 
 
 def _batches(

@@ -15,12 +15,16 @@ from pathlib import Path
 
 import pytest
 from dagster import (
+    AssetCheckKey,
+    AssetCheckResult,
+    AssetCheckSpec,
     AssetKey,
     DagsterEvent,
     DagsterEventType,
     DagsterInstance,
     DagsterRunStatus,
     Failure,
+    MaterializeResult,
     asset,
     job,
     materialize,
@@ -38,6 +42,11 @@ DAY = timedelta(days=1)
 @asset
 def thing() -> int:
     return 1
+
+
+@asset(check_specs=[AssetCheckSpec("positive", asset="checked")])
+def checked() -> MaterializeResult:
+    return MaterializeResult(check_results=[AssetCheckResult(passed=True)])
 
 
 @op
@@ -94,9 +103,10 @@ def instance_and_backdate(request, monkeypatch) -> Iterator[tuple[DagsterInstanc
 
 
 def finished(instance: DagsterInstance, kind: str) -> str:
-    """A run that ran here: `fine` (succeeded), `broken` (failed), `asset` (materialized `thing`)."""
-    if kind == "asset":
-        return materialize([thing], instance=instance).run_id
+    """A run that ran here: `fine` (succeeded), `broken` (failed), `asset` (materialized `thing`),
+    `checked` (materialized `checked` and evaluated its check)."""
+    if kind in ("asset", "checked"):
+        return materialize([thing if kind == "asset" else checked], instance=instance).run_id
     chosen = fine_job if kind == "fine" else broken_job
     return chosen.execute_in_process(instance=instance, raise_on_error=False).run_id
 
@@ -212,3 +222,20 @@ def test_the_runs_own_files_go_too():
 def test_a_batch_size_below_one_is_refused():
     with pytest.raises(ValueError, match="batch_size"):
         prune_runs(prepare_instance(), success_before=NOW, failed_before=NOW, batch_size=0)
+
+
+def test_the_deleted_runs_check_executions_go_too(instance_and_backdate):
+    """`delete_run` leaves a run's asset check executions (Dagster 1.13); retention deletes them with the
+    run, so only the kept run's execution of the check is left."""
+    instance, backdate = instance_and_backdate
+    older, newer = finished(instance, "checked"), finished(instance, "checked")
+    for run_id in (older, newer):
+        backdate(run_id, NOW - 10 * DAY)
+    key = AssetCheckKey(AssetKey("checked"), "positive")
+    assert {r.run_id for r in instance.event_log_storage.get_asset_check_execution_history(key, limit=10)} == {
+        older,
+        newer,
+    }
+    assert prune_runs(instance, success_before=NOW - DAY, failed_before=None).total == 1
+    history = instance.event_log_storage.get_asset_check_execution_history(key, limit=10)
+    assert [r.run_id for r in history] == [newer]
