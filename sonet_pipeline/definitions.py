@@ -17,7 +17,9 @@ from sonet_pipeline.assets.orders import build_tenant_send, outbox_spec
 from sonet_pipeline.assets.shop import build_tenant_shop
 from sonet_pipeline.common.clock import Clock, SystemClock
 from sonet_pipeline.config import settings
+from sonet_pipeline.config.retention import deployment_retention
 from sonet_pipeline.config.tenants import Tenant, load_tenants
+from sonet_pipeline.jobs.retention import build_retention_job
 from sonet_pipeline.jobs.send import build_send_job, resend_job
 from sonet_pipeline.jobs.shop import build_shop_job
 from sonet_pipeline.jobs.sync import build_freshness_job, build_sync_job
@@ -28,6 +30,7 @@ from sonet_pipeline.resources.run_guard import RunGuardResource
 from sonet_pipeline.resources.sonet import SonetResource
 from sonet_pipeline.resources.store import StoreResource
 from sonet_pipeline.sensors.order_sensor import build_order_sensor
+from sonet_pipeline.sensors.retention_schedule import build_retention_schedule
 from sonet_pipeline.sensors.shop_sensor import build_shop_sensor
 from sonet_pipeline.sensors.sync_schedules import build_sync_schedules
 
@@ -40,13 +43,17 @@ def build_definitions(tenants: list[Tenant], *, clock: Clock | None = None) -> D
     shop = [build_tenant_shop(t) for t in tenants]
     sync_job, freshness_job = build_sync_job(inbound, freshness), build_freshness_job(freshness)
     send_job, shop_job = build_send_job(sending), build_shop_job(shop)
+    retention_job = build_retention_job(tenants)
     # Leases and the outbox in PostgreSQL when it is configured (several machines), else local files.
     postgres = EnvVar(settings.POSTGRES_DSN_ENV) if settings.postgres_dsn() else None
     return Definitions(
         assets=[*inbound, *sending, *shop, *(outbox_spec(t) for t in tenants)],
         asset_checks=freshness,
-        jobs=[sync_job, freshness_job, send_job, shop_job, resend_job],
-        schedules=build_sync_schedules(sync_job, freshness_job, tenants),
+        jobs=[sync_job, freshness_job, send_job, shop_job, resend_job, retention_job],
+        schedules=[
+            *build_sync_schedules(sync_job, freshness_job, tenants),
+            build_retention_schedule(retention_job, deployment_retention().cron),
+        ],
         sensors=[build_order_sensor(send_job, tenants), build_shop_sensor(shop_job, tenants)],
         resources={
             # Every tenant's Sonet APIs; each token bound as an EnvVar of the variable its file names, or

@@ -17,6 +17,7 @@ from typing import Any
 from sonet_pipeline import __version__
 from sonet_pipeline.cli.aws_clients import secrets_client
 from sonet_pipeline.cli.outbox import add_outbox_commands
+from sonet_pipeline.cli.retention import add_retention_command
 from sonet_pipeline.cli.shop import add_shop_commands
 from sonet_pipeline.common.cli_types import instant
 from sonet_pipeline.config import settings
@@ -106,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     dump.set_defaults(handler=_store_dump)
 
     add_outbox_commands(commands)
+    add_retention_command(commands)
     add_shop_commands(commands)
 
     tenants = commands.add_parser("tenants", help="inspect the tenants configuration")

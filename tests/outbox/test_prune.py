@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from sonet_pipeline.outbox import FAILED, PENDING, SENDING, SENT, OrderConflict, Outbox
-from tests.outbox.helpers import TENANT, T0, at, order
+from tests.outbox.helpers import T0, TENANT, at, order
 
 DAY = timedelta(days=1)
 
