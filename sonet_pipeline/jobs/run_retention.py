@@ -14,7 +14,7 @@ run left: measured here on a sync run of 2 tenants, what it leaves and what is d
   `<run_id>.db`, which it leaves behind empty (~350 KB): the file is removed;
 - the folder of the run's captured stdout/stderr: removed through the instance's compute log manager;
 - the run's asset check executions, a row per check planned and per check evaluated with the whole
-  evaluation event (40 rows, ~60 KB a sync run of 2 tenants, in the index where every run writes):
+  evaluation event (40 rows, ~80 KB a sync run of 2 tenants, in the index where every run writes):
   deleted by run id. Dagster has no public call for this, so it is one statement on the event log
   storage's index connection; where the storage has none, or a Dagster that deletes them itself,
   it deletes nothing.
