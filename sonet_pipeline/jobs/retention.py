@@ -23,7 +23,7 @@ after the other tenants are done.
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from dagster import (
     Config,
@@ -81,8 +81,21 @@ def retention_run_config(retention_job: JobDefinition, *, dry_run: bool) -> dict
     return {"ops": {name: {"config": {"dry_run": dry_run}} for name in kinds_of(retention_job)}}
 
 
-def build_retention_job(tenants: Sequence[Tenant]) -> JobDefinition:
-    """The retention job for these tenants."""
+class PrunableArchive(Protocol):
+    """A tenant's audit archive, as retention uses it (`sonet_pipeline/archive/`)."""
+
+    def prune(self, before: datetime, *, dry_run: bool = False) -> int: ...
+
+
+class Archives(Protocol):
+    """The resource bound as `archive`: each tenant's archive."""
+
+    def for_tenant(self, tenant: str) -> PrunableArchive: ...
+
+
+def build_retention_job(tenants: Sequence[Tenant], *, archive: bool = False) -> JobDefinition:
+    """The retention job for these tenants; with `archive`, also an op pruning each tenant's archive
+    through the resource bound as `archive` (`Archives`)."""
 
     @op(name="retention_dagster_runs")
     def dagster_runs(
@@ -153,6 +166,21 @@ def build_retention_job(tenants: Sequence[Tenant]) -> JobDefinition:
         owners = {t.name: t.retention for t in tenants}
         return _per_tenant(context, "history_rows", owners, Pass.start(clock, config.dry_run), prune)
 
+    @op(name="retention_archive")
+    def archived(
+        context: OpExecutionContext,
+        config: RetentionConfig,
+        archive: ResourceParam[Archives],
+        clock: ResourceParam[Clock],
+    ) -> Output[dict[str, int]]:
+        """Each tenant's archived messages and answers older than its `archive_days`."""
+
+        def prune(tenant: str, before: datetime, run: Pass) -> int:
+            return archive.for_tenant(tenant).prune(before, dry_run=run.dry_run)
+
+        owners = {t.name: t.retention for t in tenants}
+        return _per_tenant(context, "archive_objects", owners, Pass.start(clock, config.dry_run), prune)
+
     @job(
         name=RETENTION_JOB,
         tags={FLOW_TAG: "retention"},
@@ -163,6 +191,8 @@ def build_retention_job(tenants: Sequence[Tenant]) -> JobDefinition:
         dagster_runs()
         settled_orders()
         store_history()
+        if archive:
+            archived()
 
     return retention_job
 

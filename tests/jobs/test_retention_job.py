@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from dagster import DefaultScheduleStatus
+from dagster import DefaultScheduleStatus, Definitions
 
 from sonet_pipeline.cli.runs.retention import run_retention
 from sonet_pipeline.common.clock import ManualClock
@@ -22,7 +22,7 @@ from sonet_pipeline.config import settings
 from sonet_pipeline.config.tenants import load_tenants
 from sonet_pipeline.definitions import build_definitions
 from sonet_pipeline.jobs.cli_runs import prepare_instance
-from sonet_pipeline.jobs.retention import RETENTION_JOB
+from sonet_pipeline.jobs.retention import RETENTION_JOB, build_retention_job
 from sonet_pipeline.outbox import SENT, open_outbox
 from sonet_pipeline.sonet.entities import SYNCED
 from sonet_pipeline.store import TenantStore
@@ -184,3 +184,37 @@ def test_the_job_is_bound_in_the_definitions_with_its_schedule(tenants):
     assert defs.resolve_job_def(RETENTION_JOB).name == RETENTION_JOB
     schedule = defs.resolve_schedule_def("sonet_retention_daily")
     assert schedule.cron_schedule == "15 3 * * *" and schedule.default_status == DefaultScheduleStatus.RUNNING
+
+
+class FakeArchives:
+    """Stands in for the archive resource: each tenant's archive counts 3 objects older than the cutoff."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, datetime, bool]] = []
+
+    def for_tenant(self, tenant: str) -> FakeArchives.Archive:
+        return FakeArchives.Archive(self, tenant)
+
+    class Archive:
+        def __init__(self, owner: FakeArchives, tenant: str) -> None:
+            self.owner, self.tenant = owner, tenant
+
+        def prune(self, before: datetime, *, dry_run: bool = False) -> int:
+            self.owner.calls.append((self.tenant, before, dry_run))
+            return 3
+
+
+def test_with_an_archive_each_tenants_archive_is_pruned_by_its_age(tenants, history):
+    """With the archive op (an `archive` resource bound): each tenant's archive pruned at its own
+    cutoff (the deployment's 365 days where the tenant sets none), none for a tenant kept forever; the
+    count reported as `archive_objects`, dry or not as asked."""
+    archives = FakeArchives()
+    base = build_definitions(tenants, clock=ManualClock(NOW))
+    defs = Definitions(
+        jobs=[build_retention_job(tenants, archive=True)], resources={**base.resources, "archive": archives}
+    )
+    dry = run_retention(defs, prepare_instance(), dry_run=True)
+    assert dry.success, dry.failures
+    assert dry.counts["archive_objects"] == 6 and dry.details["archive_objects"] == {"acme": 3, "nordic": 3}
+    assert sorted(archives.calls) == [("acme", NOW - 365 * DAY, True), ("nordic", NOW - 365 * DAY, True)]
+    assert dry.as_json()["tenants"]["nordic"]["archive_objects"] == 3
