@@ -23,6 +23,7 @@ from sonet_pipeline.jobs.retention import build_retention_job
 from sonet_pipeline.jobs.send import build_send_job, resend_job
 from sonet_pipeline.jobs.shop import build_shop_job
 from sonet_pipeline.jobs.sync import build_freshness_job, build_sync_job
+from sonet_pipeline.resources.archive import ArchiveResource
 from sonet_pipeline.resources.leases import LeaseResource
 from sonet_pipeline.resources.outbox import OutboxResource
 from sonet_pipeline.resources.publish import PublishResource
@@ -43,7 +44,7 @@ def build_definitions(tenants: list[Tenant], *, clock: Clock | None = None) -> D
     shop = [build_tenant_shop(t) for t in tenants]
     sync_job, freshness_job = build_sync_job(inbound, freshness), build_freshness_job(freshness)
     send_job, shop_job = build_send_job(sending), build_shop_job(shop)
-    retention_job = build_retention_job(tenants)
+    retention_job = build_retention_job(tenants, archive=True)
     # Leases and the outbox in PostgreSQL when it is configured (several machines), else local files.
     postgres = EnvVar(settings.POSTGRES_DSN_ENV) if settings.postgres_dsn() else None
     return Definitions(
@@ -64,6 +65,8 @@ def build_definitions(tenants: list[Tenant], *, clock: Clock | None = None) -> D
             "leases": LeaseResource(postgres_dsn=postgres),
             # Tenants publishing to s3:// use it; region and credentials from the usual AWS chain.
             "publish": PublishResource(s3=S3Resource()),
+            # The audit archive: <data dir>/archive, or <SONET_PIPELINE_S3_URL>/archive/ in production.
+            "archive": ArchiveResource(s3=S3Resource(), s3_url=settings.s3_url()),
             "run_guard": RunGuardResource(),
             "clock": clock or SystemClock(),
         },

@@ -5,6 +5,8 @@ attributes from the synced items) and sends within the tenant's Message API limi
 materializes `<tenant>/orders/messages_built` and `<tenant>/orders/messages_delivered`, downstream
 of the outbox (`<tenant>/webshop/orders`, written by the intake) and of the tenant's synced items.
 The tenant's send lease keeps any other run, from the daemon or the CLI, from sending for it at once.
+Every attempt goes to the tenant's audit archive (`archive` resource); an attempt the archive could not
+keep is counted as `archive_failures` and fails the `archive_complete` check (the send itself goes on).
 """
 
 # No `from __future__ import annotations`: Dagster reads the annotations of the decorated functions.
@@ -33,6 +35,7 @@ from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.outbound.sender import Sender, SendReport, TenantRefusedError
 from sonet_pipeline.outbound.variant_attributes import variant_attributes
 from sonet_pipeline.outbox import FAILED, Outbox, to_json
+from sonet_pipeline.resources.archive import ArchiveResource
 from sonet_pipeline.resources.leases import LeaseResource
 from sonet_pipeline.resources.outbox import OutboxResource
 from sonet_pipeline.resources.run_guard import RunGuardResource
@@ -93,6 +96,11 @@ def build_tenant_send(tenant: Tenant) -> AssetsDefinition:
             asset=delivered_key(name),
             description=f"no pending message older than {BACKLOG_WARN_SECONDS} s",
         ),
+        AssetCheckSpec(
+            "archive_complete",
+            asset=delivered_key(name),
+            description="every attempt of this run is in the audit archive (its request and Sonet's answer)",
+        ),
     ]
 
     @multi_asset(
@@ -104,6 +112,7 @@ def build_tenant_send(tenant: Tenant) -> AssetsDefinition:
         context: AssetExecutionContext,
         sonet: SonetResource,
         outbox: OutboxResource,
+        archive: ArchiveResource,
         store: StoreResource,
         leases: LeaseResource,
         run_guard: RunGuardResource,  # tags the run so that a dead one is failed
@@ -111,6 +120,7 @@ def build_tenant_send(tenant: Tenant) -> AssetsDefinition:
     ) -> Iterator[MaterializeResult | AssetCheckResult]:
         owner = f"send run {context.run.run_id}"
         limits = tenant.sonet.message_limits
+        archived = archive.for_tenant(name)
         with (
             leases.hold(f"send-{name}", owner),
             outbox.open() as messages,
@@ -127,6 +137,7 @@ def build_tenant_send(tenant: Tenant) -> AssetsDefinition:
                 retry_window=timedelta(hours=tenant.send_retry_hours),
                 in_flight=limits.in_flight,
                 lookup=lookup_client.sales_order,
+                archive=archived,
             )
             try:
                 report = sender.send_due(limit=int(limits.rate * max(tenant.send_every_seconds, 10)) + limits.burst)
@@ -143,12 +154,21 @@ def build_tenant_send(tenant: Tenant) -> AssetsDefinition:
                 report.retried,
                 report.unknown,
             )
+            if report.archive_failures:
+                context.log.warning(
+                    "%s: the audit archive (%s) could not keep %d attempt(s), sent nonetheless: %s",
+                    name,
+                    archived.describe(),
+                    report.archive_failures,
+                    ", ".join(report.archive_gaps[:SAMPLE_ROWS]),
+                )
             yield MaterializeResult(asset_key=built_key(name), metadata=_built_metadata(report))
             backlog, oldest = messages.backlog(name, clock.now())
-            yield MaterializeResult(
-                asset_key=delivered_key(name), metadata=_delivered_metadata(report, backlog, oldest)
-            )
+            metadata = _delivered_metadata(report, backlog, oldest)
+            metadata["archive"] = MetadataValue.text(archived.describe())
+            yield MaterializeResult(asset_key=delivered_key(name), metadata=metadata)
             yield from _checks(name, messages, oldest)
+            yield _archive_check(name, report)
 
     return send_orders
 
@@ -173,6 +193,7 @@ def _delivered_metadata(report: SendReport, backlog: int, oldest: float | None) 
         "achieved_rate_per_second": MetadataValue.float(round(report.rate(), 2)),
         "backlog_left": MetadataValue.int(backlog),
         "failed_by_code": MetadataValue.json(dict(report.failed)),
+        "archive_failures": MetadataValue.int(report.archive_failures),
     }
     if oldest is not None:
         metadata["oldest_pending_age_seconds"] = MetadataValue.float(round(oldest, 1))
@@ -208,5 +229,20 @@ def _checks(tenant: str, outbox: Outbox, oldest: float | None) -> Iterator[Asset
         metadata={
             "oldest_pending_age_seconds": MetadataValue.float(round(oldest or 0.0, 1)),
             "limit_seconds": MetadataValue.int(BACKLOG_WARN_SECONDS),
+        },
+    )
+
+
+def _archive_check(tenant: str, report: SendReport) -> AssetCheckResult:
+    """An audit gap is never silent: the attempts of this run the archive could not keep, by name."""
+    gaps = report.archive_gaps
+    return AssetCheckResult(
+        asset_key=delivered_key(tenant),
+        check_name="archive_complete",
+        passed=not report.archive_failures,
+        severity=AssetCheckSeverity.WARN,
+        metadata={
+            "archive_failures": MetadataValue.int(report.archive_failures),
+            "attempts": MetadataValue.md("\n".join(f"- {gap}" for gap in gaps[:SAMPLE_ROWS]) or "none"),
         },
     )

@@ -7,6 +7,8 @@ read inside Dagster when they are given no explicit configuration.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sonet_pipeline.config.secrets import SecretsClient
 
 
@@ -18,3 +20,10 @@ def secrets_client() -> SecretsClient:
     # reads secrets in worker threads).
     client: SecretsClient = boto3.session.Session().client("secretsmanager")
     return client
+
+
+def s3_client() -> Any:
+    """An S3 client (the archive in production); made only when `SONET_PIPELINE_S3_URL` is set."""
+    import boto3
+
+    return boto3.session.Session().client("s3")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import hashlib
 import json
 import sys
 from collections.abc import Sequence
@@ -18,14 +19,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sonet_pipeline.cli.aws_clients import secrets_client
+from sonet_pipeline.archive import TenantArchive, open_archive
+from sonet_pipeline.cli.aws_clients import s3_client, secrets_client
 from sonet_pipeline.config import settings
 from sonet_pipeline.config.tenants import load_tenants, tenant_by_name
 from sonet_pipeline.intake.payload import BadPayload, judge_order, parse_json
 from sonet_pipeline.orders.sales_order_xml import UNMAPPABLE, Unmappable, build_sales_order
 from sonet_pipeline.orders.validation import OrderProblem
 from sonet_pipeline.outbound.reconcile import compare, read_sonet_orders, settle
-from sonet_pipeline.outbox import Message, Outbox, OutboxError, Selection, State, open_outbox, to_json
+from sonet_pipeline.outbox import (
+    Message,
+    Outbox,
+    OutboxError,
+    RefusedVersion,
+    Selection,
+    State,
+    open_outbox,
+    to_json,
+)
 from sonet_pipeline.outbox.model import format_instant
 from sonet_pipeline.sonet.clients import QUERY_API, SonetAccess, query_client
 from sonet_pipeline.sonet.query import SonetAuthError, SonetQueryError
@@ -39,12 +50,15 @@ CLI_RETRY = RetryPolicy(give_up_after_seconds=120.0)
 _DOCS = {
     "status": "Count each tenant's messages per state (every configured tenant) and the age of the oldest pending.",
     "list": "List messages, oldest first. --json: JSON Lines, one message each.",
-    "show": "Show one message: its state, its web order's versions and every move (when, from, to, who, why). "
-    "--xml prints its SalesOrder XML exactly as stored (and sent). Exit 2 for an unknown message id.",
+    "show": "Show one message: its state, its web order's versions (a corrected one with the SalesOrder XML it "
+    "was sent as and the error that failed it), every move (when, from, to, who, why) and where its archived "
+    "attempts are (each request as sent and Sonet's answer). --xml prints its SalesOrder XML exactly as stored "
+    "(and sent); with --version N that of an earlier, corrected version. Exit 2 for an unknown message id.",
     "resend": "Put failed messages back to pending, to go with the next send run as the same bytes. All or "
     "nothing: a selected message that is not failed (a sent one above all) refuses the lot, exit 2.",
     "correct": "Replace a failed message's web order by the order in FILE (JSON; - reads stdin), keeping "
-    "earlier versions, and put it back to pending: its SalesOrder is rebuilt under the same MessageId. The "
+    "earlier versions with the SalesOrder XML they were sent as and the error that failed them (outbox show "
+    "lists them), and put it back to pending: its SalesOrder is rebuilt under the same MessageId. The "
     "order must be valid and keep its orderNumber; an invalid one is refused (exit 2) and nothing is stored.",
     "reconcile": "Compare the tenant's messages with Sonet's salesOrders list and list every order on which "
     "they disagree (kinds: sent_but_missing_in_sonet, in_sonet_but_not_sent, order_number_mismatch, "
@@ -78,6 +92,9 @@ def add_outbox_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     shown_as = show.add_mutually_exclusive_group()
     _json_flag(shown_as, "one JSON document on stdout")
     shown_as.add_argument("--xml", action="store_true", help="print the stored SalesOrder XML, byte for byte")
+    show.add_argument(
+        "--version", type=_positive, metavar="N", help="with --xml: the XML that order version N was sent as"
+    )
     show.set_defaults(handler=_show)
 
     resend = command("resend", "put failed messages back to pending")
@@ -185,23 +202,16 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    if args.version is not None and not args.xml:
+        return usage_error("show", "--version goes with --xml (the XML an earlier order version was sent as)")
     with open_cli_outbox() as outbox:
         message = outbox.get(args.message_id)
         if message is None:
             return usage_error("show", f"no message {args.message_id!r} in the outbox")
         events, versions = outbox.events(message.message_id), outbox.versions(message.message_id)
+        refused = {r.version: r for r in outbox.refused_versions(message.message_id)}
     if args.xml:
-        if message.xml is None:
-            print(
-                f"sonet-pipeline outbox show: message {message.message_id} has no SalesOrder XML yet "
-                f"(it is built when first sent)",
-                file=sys.stderr,
-            )
-            return EXIT_FAILED
-        sys.stdout.flush()
-        sys.stdout.buffer.write(message.xml)
-        sys.stdout.buffer.flush()
-        return EXIT_OK
+        return _print_xml(message, refused, args.version)
     moves = [
         {
             "at": format_instant(e.at),
@@ -212,13 +222,18 @@ def _show(args: argparse.Namespace) -> int:
         }
         for e in events
     ]
-    numbered = [{"version": number, "order": order} for number, order in enumerate(versions, start=1)]
+    numbered = [
+        {"version": number, "order": order, "refused": _refused_json(refused.get(number))}
+        for number, order in enumerate(versions, start=1)
+    ]
+    archived = _archived(message)
     if args.json:
-        print_json({**to_json(message), "order": message.order, "events": moves, "versions": numbered})
+        document = {**to_json(message), "order": message.order, "events": moves, "versions": numbered}
+        print_json({**document, "archive": archived})
         return EXIT_OK
     for key, value in to_json(message).items():
         if key == "error" and (error := message.error):
-            value = f"{error.code}: {error.message}" + (f" at {error.field}" if error.field else "")
+            value = _error_text(error.code, error.message, error.field)
         print(f"{key}: {'-' if value is None else value}")
     print(f"xml: {'stored, ' + str(len(message.xml)) + ' bytes (--xml prints it)' if message.xml else 'not built'}")
     print("\nevents:")
@@ -226,7 +241,80 @@ def _show(args: argparse.Namespace) -> int:
     print("\nweb order versions (the last is current):")
     for entry in numbered:
         print(f"{entry['version']}: {json.dumps(entry['order'], ensure_ascii=False)}")
+        if (kept := refused.get(entry["version"])) is not None:
+            xml = f"{len(kept.xml)} bytes (--xml --version {kept.version})" if kept.xml else "never built"
+            error = _error_text(kept.error.code, kept.error.message, kept.error.field) if kept.error else "-"
+            print(f"   refused: {error}; after {kept.attempts} attempt(s); XML {xml}; corrected by {kept.actor}")
+    print(f"\narchived attempts: {archived['location']}")
+    if archived["attempts"] is None:
+        print(f"   not readable: {archived['error']}")
+    elif not archived["attempts"]:
+        print("   none")
+    else:
+        rows = [[a["attempt"], a["sent_at"], a["outcome"], a["status"], a["code"]] for a in archived["attempts"]]
+        print_table(["ATTEMPT", "SENT", "OUTCOME", "STATUS", "CODE"], rows)
     return EXIT_OK
+
+
+def _print_xml(message: Message, refused: dict[int, RefusedVersion], version: int | None) -> int:
+    """The current XML, or that order version `version` was sent as, byte for byte."""
+    if version is None or version == message.version:
+        xml, missing = (
+            message.xml,
+            f"message {message.message_id} has no SalesOrder XML yet (it is built when first sent)",
+        )
+    elif version in refused:
+        xml, missing = refused[version].xml, f"order version {version} of {message.message_id} was never built"
+    else:
+        kept = ", ".join(map(str, [*sorted(refused), message.version]))
+        return usage_error("show", f"message {message.message_id} keeps no XML of version {version} (kept: {kept})")
+    if xml is None:
+        print(f"sonet-pipeline outbox show: {missing}", file=sys.stderr)
+        return EXIT_FAILED
+    sys.stdout.flush()
+    sys.stdout.buffer.write(xml)
+    sys.stdout.buffer.flush()
+    return EXIT_OK
+
+
+def _error_text(code: str, message: str, field: str | None) -> str:
+    return f"{code}: {message}" + (f" at {field}" if field else "")
+
+
+def _refused_json(refused: RefusedVersion | None) -> dict[str, Any] | None:
+    """A corrected version's XML (size, SHA-256) and the error that failed it; None for one never corrected."""
+    if refused is None:
+        return None
+    error = refused.error
+    return {
+        "error": {"code": error.code, "message": error.message, "field": error.field} if error else None,
+        "attempts": refused.attempts,
+        "failed_at": format_instant(refused.failed_at),
+        "corrected_at": format_instant(refused.corrected_at),
+        "actor": refused.actor,
+        "xml_bytes": len(refused.xml) if refused.xml is not None else None,
+        "xml_sha256": hashlib.sha256(refused.xml).hexdigest() if refused.xml is not None else None,
+    }
+
+
+def open_cli_archive(tenant: str) -> TenantArchive:
+    """The tenant's audit archive where the send runs write it: under `SONET_PIPELINE_S3_URL`, else the data dir."""
+    return open_archive(settings.s3_url(), s3_client=s3_client).for_tenant(tenant)
+
+
+def _archived(message: Message) -> dict[str, Any]:
+    """`archive` of `show --json`: where the message's attempts are and each attempt; when the archive
+    cannot be read, `attempts` is null and `error` says why (the rest of `show` does not depend on it)."""
+    try:
+        archive = open_cli_archive(message.tenant)
+        location = archive.location(message.message_id)
+    except Exception as error:
+        return {"location": None, "attempts": None, "error": f"{type(error).__name__}: {error}"[:300]}
+    try:
+        attempts = [attempt.to_json() for attempt in archive.list(message.message_id)]
+    except Exception as error:
+        return {"location": location, "attempts": None, "error": f"{type(error).__name__}: {error}"[:300]}
+    return {"location": location, "attempts": attempts}
 
 
 def _resend(args: argparse.Namespace) -> int:
@@ -285,7 +373,8 @@ def _correct(args: argparse.Namespace) -> int:
     else:
         print(
             f"message {corrected.message_id}: order {corrected.order_number} is now version {corrected.version}, "
-            f"{corrected.state}; the next send run builds its SalesOrder under the same MessageId"
+            f"{corrected.state}; the next send run builds its SalesOrder under the same MessageId; version "
+            f"{message.version}'s XML and the error that failed it are kept (outbox show)"
         )
     return EXIT_OK
 

@@ -33,6 +33,13 @@ def checked_name(name: str) -> str:
     return name
 
 
+def folder_prefix(prefix: str) -> str:
+    """`prefix` when it is empty or a checked folder name ending with `/`; else a ValueError naming it."""
+    if prefix and not (prefix.endswith("/") and checked_name(prefix[:-1])):
+        raise ValueError(f"not a folder prefix (empty, or a name ending with '/'): {prefix!r}")
+    return prefix
+
+
 class Blobs(ABC):
     """A place that holds files by name."""
 
@@ -61,17 +68,38 @@ class Blobs(ABC):
         data = self.get(name)
         return hashlib.sha256(data).hexdigest() if data is not None else None
 
+    def folders(self, prefix: str = "") -> Iterator[str]:
+        """The folder names directly under `prefix` (empty, or a folder name ending with `/`), in no
+        promised order: `folders("acme/")` of `acme/a/x` and `acme/b/y/z` gives `a` and `b`. This default
+        walks every name under `prefix`; a folder lists one directory and S3 asks for common prefixes, so
+        a caller can walk a tree partitioned by date without listing every file in it."""
+        seen: set[str] = set()
+        for name in self.names(folder_prefix(prefix)):
+            head, slash, _ = name[len(prefix) :].partition("/")
+            if slash and head not in seen:
+                seen.add(head)
+                yield head
+
 
 class FolderBlobs(Blobs):
-    """Files under a local folder (the embedded default)."""
+    """Files under a local folder (the embedded default). With `remove_empty_folders`, `delete` also
+    removes the folders it leaves empty (up to, not including, `folder`): a tree whose files are pruned
+    by age does not keep a folder per pruned key."""
 
-    def __init__(self, folder: Path | str) -> None:
+    def __init__(self, folder: Path | str, *, remove_empty_folders: bool = False) -> None:
         self.folder = Path(folder)
+        self.remove_empty_folders = remove_empty_folders
 
     def put(self, name: str, data: bytes) -> None:
         target = self.folder / checked_name(name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_bytes_atomically(target, data)
+        for attempt in range(3):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                write_bytes_atomically(target, data)
+                return
+            except FileNotFoundError:  # a concurrent `delete` removed the emptied folder: make it again
+                if attempt == 2:
+                    raise
 
     def get(self, name: str) -> bytes | None:
         try:
@@ -80,7 +108,14 @@ class FolderBlobs(Blobs):
             return None
 
     def delete(self, name: str) -> None:
-        (self.folder / checked_name(name)).unlink(missing_ok=True)
+        target = self.folder / checked_name(name)
+        target.unlink(missing_ok=True)
+        if self.remove_empty_folders:
+            for parent in target.relative_to(self.folder).parents[:-1]:
+                try:
+                    (self.folder / parent).rmdir()
+                except OSError:  # not empty (or gone): the folders above are not empty either
+                    break
 
     def names(self, prefix: str = "") -> Iterator[str]:
         if not self.folder.is_dir():
@@ -90,6 +125,16 @@ class FolderBlobs(Blobs):
                 name = (Path(root) / file).relative_to(self.folder).as_posix()
                 if name.startswith(prefix) and not file.startswith("."):  # not a temporary of `put`
                     yield name
+
+    def folders(self, prefix: str = "") -> Iterator[str]:
+        where = self.folder / checked_name(folder_prefix(prefix).rstrip("/")) if prefix else self.folder
+        try:
+            entries = list(os.scandir(where))
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):
+                yield entry.name
 
     def describe(self, name: str = "") -> str:
         return (self.folder / checked_name(name) if name else self.folder).absolute().as_uri()
@@ -138,6 +183,13 @@ class S3Blobs(Blobs):
         for page in pages:
             for item in page.get("Contents", []):
                 yield item["Key"][len(start) :]
+
+    def folders(self, prefix: str = "") -> Iterator[str]:
+        start = (f"{self.prefix}/" if self.prefix else "") + folder_prefix(prefix)
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=start, Delimiter="/")
+        for page in pages:
+            for common in page.get("CommonPrefixes", []):
+                yield str(common["Prefix"])[len(start) :].rstrip("/")
 
     def stored_sha256(self, name: str) -> str | None:
         """From the object's `sha256` metadata (`put` sets it): a HEAD, not a download. None for an

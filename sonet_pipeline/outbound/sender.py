@@ -15,10 +15,18 @@ each answer means for the message:
 
 Past the tenant's retry window (`send_retry_hours`) a message that met only transient answers is
 `failed` RETRY_EXHAUSTED; one whose answer was lost is first looked up in Sonet (`salesOrder`).
+
+Every attempt is kept in the tenant's audit archive (`archive/`), when one is given: the bytes just
+before they are sent, then the answer (status, headers, body) or that none came, before the outbox
+moves. The archive never decides anything: a write that fails is logged and counted
+(`SendReport.archive_failures`, the message and attempt in `archive_gaps`) and the send goes on as if it
+had succeeded, so an unavailable archive can neither lose nor double a message; the gap is reported,
+never silent.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 from collections import Counter
@@ -27,6 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from sonet_pipeline.archive.store import AttemptEntry, TenantArchive
 from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.orders.sales_order_xml import Unmappable, build_sales_order
 from sonet_pipeline.outbound.variant_attributes import VariantAttributes
@@ -49,6 +58,8 @@ CLAIM_SECONDS = 60.0
 LOOKUP_AFTER_SECONDS = 120.0
 NO_ANSWER = "NO_ANSWER"
 
+log = logging.getLogger(__name__)
+
 
 class TenantRefusedError(RuntimeError):
     """Sonet refused the tenant's credentials: nothing more is sent for it until they are fixed."""
@@ -66,6 +77,9 @@ class SendReport:
     throttled_429: int = 0
     failed: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
+    #: Attempts the archive could not keep whole (the send went on), and which: "<message id> attempt <n>".
+    archive_failures: int = 0
+    archive_gaps: list[str] = field(default_factory=list)
 
     @property
     def delivered(self) -> int:
@@ -90,6 +104,7 @@ class Sender:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     lookup: Callable[[str], dict | None] | None = None  # salesOrder(messageId), for lost answers
     rng: random.Random = field(default_factory=random.Random)
+    archive: TenantArchive | None = None  # the tenant's audit archive: every attempt's bytes and answer
 
     def send_due(self, *, limit: int = 1000) -> SendReport:
         report = SendReport(self.tenant)
@@ -101,11 +116,20 @@ class Sender:
         ready = [m for m in (self._ready(m, report) for m in messages) if m is not None]
         refused = threading.Event()
 
-        def attempt(message: Message) -> SendOutcome | None:
-            return None if refused.is_set() else self.client.send(message.xml or b"")
+        def attempt(message: Message) -> tuple[SendOutcome | None, bool]:
+            """The outcome of one send (None: not sent), and whether the archive kept it whole."""
+            if refused.is_set():
+                return None, True
+            xml = message.xml or b""
+            entry, kept = self._archive_request(message, xml)
+            outcome = self.client.send(xml)
+            return outcome, self._archive_answer(message, entry, outcome, xml) and kept
 
         with ThreadPoolExecutor(max_workers=max(1, self.in_flight), thread_name_prefix=f"send-{self.tenant}") as pool:
-            for message, outcome in zip(ready, pool.map(attempt, ready), strict=True):
+            for message, (outcome, kept) in zip(ready, pool.map(attempt, ready), strict=True):
+                if not kept:
+                    report.archive_failures += 1
+                    report.archive_gaps.append(f"{message.message_id} attempt {message.attempts}")
                 if outcome is not None and outcome.kind == REFUSED:
                     refused.set()
                     refusal = outcome
@@ -123,6 +147,53 @@ class Sender:
         if refused.is_set():
             raise TenantRefusedError(refusal.message)
         return report
+
+    def _archive_request(self, message: Message, xml: bytes) -> tuple[AttemptEntry | None, bool]:
+        """The attempt's names and its request archived; (None, True) without an archive."""
+        if self.archive is None:
+            return None, True
+        try:
+            entry = self.archive.entry(message.message_id, message.attempts, self.clock.now())
+        except ValueError as error:
+            self._archive_failed(message, "name the attempt", error)
+            return None, False
+        try:
+            self.archive.record_request(entry, xml)
+        except Exception as error:  # any failure of the archive: the send goes on
+            self._archive_failed(message, "keep the request", error)
+            return entry, False
+        return entry, True
+
+    def _archive_answer(self, message: Message, entry: AttemptEntry | None, outcome: SendOutcome, xml: bytes) -> bool:
+        """The answer (or that none came) archived beside its request; whether that worked."""
+        if self.archive is None:
+            return True
+        if entry is None:  # the attempt could not be named: reported with its request
+            return False
+        try:
+            self.archive.record_answer(
+                entry,
+                outcome,
+                xml=xml,
+                answered_at=self.clock.now(),
+                order_number=message.order_number,
+                order_version=message.version,
+            )
+        except Exception as error:  # any failure of the archive: the send goes on
+            self._archive_failed(message, "keep the answer", error)
+            return False
+        return True
+
+    def _archive_failed(self, message: Message, what: str, error: Exception) -> None:
+        log.warning(
+            "tenant %s: the archive could not %s of message %s attempt %d (%s: %s); the send goes on",
+            self.tenant,
+            what,
+            message.message_id,
+            message.attempts,
+            type(error).__name__,
+            str(error)[:300],
+        )
 
     def _ready(self, message: Message, report: SendReport) -> Message | None:
         """The message with its bytes, to be sent; None when it is settled here instead."""

@@ -1,8 +1,9 @@
 """The outbox's messages, their states, and the one table of moves between states.
 
 A message is one web-shop order on its way to Sonet, under a MessageId (a UUID4) that never changes.
-Its SalesOrder XML is kept as built and resent as those bytes; only `correct` clears it, on a message
-Sonet never accepted, so that it is rebuilt from the corrected order (new bytes, same MessageId).
+Its SalesOrder XML is kept as built and resent as those bytes; only `correct` replaces it, on a message
+Sonet never accepted, so that it is rebuilt from the corrected order (new bytes, same MessageId). The
+refused version's bytes and the error that failed it are kept (`RefusedVersion`), never cleared.
 
 | move                  | from                     | to      | who                    | what else                      |
 | --------------------- | ------------------------ | ------- | ---------------------- | ------------------------------ |
@@ -21,7 +22,8 @@ Sonet never accepted, so that it is rebuilt from the corrected order (new bytes,
 |                       |                          |         |                        | the attempt is not counted     |
 | `resend`              | failed                   | pending | outbox resend          | same bytes; new retry window   |
 | `correct`             | failed                   | pending | outbox correct         | new order version; XML rebuilt |
-|                       |                          |         |                        | under the same MessageId       |
+|                       |                          |         |                        | under the same MessageId; the  |
+|                       |                          |         |                        | refused XML and error kept     |
 | `settle`              | pending, sending, failed | sent    | outbox reconcile       | a lookup found it in Sonet     |
 
 `sent` is final: a sent message is never changed, resent or corrected. The one tolerated repeat is
@@ -180,6 +182,21 @@ class Message:
     #: When the current series of attempts began (first claim since enqueue, resend or correct): the
     #: start of the retry window. None until claimed.
     first_attempt_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RefusedVersion:
+    """What a failed message was when `correct` replaced its order: that order version's SalesOrder XML
+    as sent (None when it was never built: UNMAPPABLE, TOO_LARGE), the error that failed it, its attempts."""
+
+    message_id: str
+    version: int
+    xml: bytes | None = field(repr=False)
+    error: ErrorInfo | None
+    attempts: int
+    failed_at: datetime
+    corrected_at: datetime
+    actor: str
 
 
 @dataclass(frozen=True)

@@ -190,11 +190,18 @@ def resend(tx: Tx, messages: list[Message], *, actor: str, now: datetime) -> Non
 
 
 def correct(tx: Tx, message: Message, order: dict[str, Any], number: str, *, actor: str, now: datetime) -> None:
-    """A new order version, the XML cleared so that it is rebuilt, back to pending."""
+    """A new order version, back to pending; the refused version's XML and error kept (`refused_versions`),
+    the message's XML cleared so that it is rebuilt."""
     check_move(message.message_id, message.state, Move.CORRECT)
     if number != message.order_number:
         why = f"the orderNumber cannot change ({message.order_number!r} to {number!r})"
         raise OutboxError(message.message_id, message.state, Move.CORRECT, why)
+    error = message.error
+    kept = (error.code, error.message, error.field) if error else (None, None, None)
+    tx.execute(
+        rows.INSERT_REFUSED,
+        (message.message_id, message.version, message.xml, *kept, message.attempts, message.updated_at, now, actor),
+    )
     version = message.version + 1
     tx.execute(rows.INSERT_VERSION, (message.message_id, version, order_text(order), order_hash(order), now, actor))
     reason = f"corrected: order version {version}, to be rebuilt under the same MessageId"

@@ -42,6 +42,9 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS pruned_orders (tenant text NOT NULL, order_number text NOT NULL, "
     "order_hash text NOT NULL, message_id text NOT NULL, sonet_order_number text, sent_at timestamptz, "
     "pruned_at timestamptz NOT NULL, PRIMARY KEY (tenant, order_number, order_hash))",
+    "CREATE TABLE IF NOT EXISTS refused_versions (message_id text NOT NULL, version integer NOT NULL, xml bytea, "
+    "error_code text, error_message text, error_field text, attempts integer NOT NULL, failed_at timestamptz NOT NULL, "
+    "corrected_at timestamptz NOT NULL, actor text NOT NULL, PRIMARY KEY (message_id, version))",
 )
 
 

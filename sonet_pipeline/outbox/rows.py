@@ -5,6 +5,9 @@ Tables (each backend has its own DDL with its own types, the same columns):
   the order of arrival (ties of `created_at` inside a batch);
 - `order_versions`: every web-order version of a message (1 at enqueue, one more per `correct`);
 - `events`: every move, in order, with its actor and reason;
+- `refused_versions`: what a corrected message had before `correct` replaced its order: the SalesOrder
+  XML as sent (null when it was never built), the error that failed it (Sonet's code, message and
+  field, or the integration's own), its attempts and when it failed;
 - `tenants`: every tenant that ever enqueued (`due_tenants` probes the index once per tenant);
 - `pruned_orders`: what is left of a sent message that retention removed (`Outbox.prune_settled`):
   its tenant, orderNumber, each version's hash, MessageId and Sonet order number, so that the same
@@ -24,7 +27,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, Protocol
 
-from sonet_pipeline.outbox.model import ErrorInfo, Event, Message, State
+from sonet_pipeline.outbox.model import ErrorInfo, Event, Message, RefusedVersion, State
 
 
 class Tx(Protocol):
@@ -102,6 +105,15 @@ SELECT_EVENTS = (
     "SELECT message_id, at, from_state, to_state, actor, reason FROM events WHERE message_id = ? ORDER BY id"
 )
 SELECT_VERSIONS = "SELECT order_json FROM order_versions WHERE message_id = ? ORDER BY version"
+#: The refused version a correction replaces (a repeat of the same version changes nothing).
+INSERT_REFUSED = (
+    "INSERT INTO refused_versions (message_id, version, xml, error_code, error_message, error_field, attempts, "
+    "failed_at, corrected_at, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+SELECT_REFUSED = (
+    "SELECT message_id, version, xml, error_code, error_message, error_field, attempts, failed_at, corrected_at, "
+    "actor FROM refused_versions WHERE message_id = ? ORDER BY version"
+)
 
 #: The pruned messages' version hashes of a tenant's order numbers, for `Tx.all_in` (as `EXISTING`).
 PRUNED_EXISTING = "SELECT order_number, message_id, order_hash FROM pruned_orders WHERE tenant = ? AND order_number"
@@ -119,6 +131,7 @@ KEEP_PRUNED = (
 )
 #: A pruned message's rows, children first (`order_versions` references `messages`).
 DELETE_MESSAGE = (
+    "DELETE FROM refused_versions WHERE message_id = ?",
     "DELETE FROM events WHERE message_id = ?",
     "DELETE FROM order_versions WHERE message_id = ?",
     "DELETE FROM messages WHERE message_id = ?",
@@ -250,4 +263,18 @@ def event_from_row(row: Sequence[Any]) -> Event:
         to_state=State(to_state),
         actor=actor,
         reason=reason,
+    )
+
+
+def refused_from_row(row: Sequence[Any]) -> RefusedVersion:
+    message_id, version, xml, code, text, field, attempts, failed_at, corrected_at, actor = row
+    return RefusedVersion(
+        message_id=message_id,
+        version=version,
+        xml=bytes(xml) if xml is not None else None,
+        error=ErrorInfo(code, text or "", field) if code else None,
+        attempts=attempts,
+        failed_at=at(failed_at),
+        corrected_at=at(corrected_at),
+        actor=actor,
     )

@@ -42,6 +42,9 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS pruned_orders (tenant TEXT NOT NULL, order_number TEXT NOT NULL, "
     "order_hash TEXT NOT NULL, message_id TEXT NOT NULL, sonet_order_number TEXT, sent_at TEXT, "
     "pruned_at TEXT NOT NULL, PRIMARY KEY (tenant, order_number, order_hash))",
+    "CREATE TABLE IF NOT EXISTS refused_versions (message_id TEXT NOT NULL, version INTEGER NOT NULL, xml BLOB, "
+    "error_code TEXT, error_message TEXT, error_field TEXT, attempts INTEGER NOT NULL, failed_at TEXT NOT NULL, "
+    "corrected_at TEXT NOT NULL, actor TEXT NOT NULL, PRIMARY KEY (message_id, version))",
 )
 
 

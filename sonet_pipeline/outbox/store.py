@@ -26,6 +26,7 @@ from sonet_pipeline.outbox.model import (
     Message,
     Move,
     OrderConflict,
+    RefusedVersion,
     Selection,
     State,
     aware,
@@ -238,8 +239,9 @@ class Outbox(ABC):
 
     def correct(self, message_id: str, new_order: dict[str, Any], *, actor: str, now: datetime) -> Message:
         """Replace a failed message's order by a new version (earlier ones kept), back to pending: its
-        XML is rebuilt under the same MessageId (allowed: Sonet never accepted the message). The
-        orderNumber cannot change; a sent message cannot be corrected."""
+        XML is rebuilt under the same MessageId (allowed: Sonet never accepted the message). The refused
+        version's XML and error stay readable (`refused_versions`). The orderNumber cannot change; a
+        sent message cannot be corrected."""
         number = order_number_of(new_order)
         with self._write() as tx:
             message = moves.locked(tx, message_id, Move.CORRECT, self.lock_one)
@@ -316,6 +318,12 @@ class Outbox(ABC):
         """Every web-order version of the message, the first (as enqueued) first."""
         with self._read() as tx:
             return [json.loads(text) for (text,) in tx.all(rows.SELECT_VERSIONS, (message_id,))]
+
+    def refused_versions(self, message_id: str) -> list[RefusedVersion]:
+        """Every order version `correct` replaced, with its SalesOrder XML as sent and the error that
+        failed it, the first first."""
+        with self._read() as tx:
+            return [rows.refused_from_row(row) for row in tx.all(rows.SELECT_REFUSED, (message_id,))]
 
     def status(self, now: datetime, tenants: Iterable[str] = ()) -> dict[str, Any]:
         """`outbox status --json`: per tenant (also those in `tenants` with no message yet) the count

@@ -12,13 +12,19 @@ only sends the stored bytes within the tenant's limits and says what came back:
 | a broken connection or a timeout | `UNKNOWN`: the message may or may not have arrived |
 
 Every request goes through the tenant's `Throttle`; a Retry-After holds off the whole tenant.
-Messages name the tenant, never the token.
+Messages name the tenant, never the token. Each outcome also carries what the audit archive keeps of
+the answer: its status, the headers that matter (`KEPT_HEADERS`, and any request or correlation id) and
+its body bytes; with no answer, status and body are None. The token is replaced by `***` wherever Sonet
+would echo it, so no outcome holds it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import threading
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import requests
@@ -40,6 +46,9 @@ ACCEPTED, DUPLICATE, REJECTED, REFUSED, TRANSIENT, UNKNOWN = (
 )
 CONTENT_TYPE = "application/xml; charset=utf-8"
 _NS = f"{{{MESSAGES_NS}}}"
+#: The answer's headers an outcome keeps (for the audit archive), besides any request or correlation id.
+KEPT_HEADERS = ("Content-Type", "Content-Length", "Retry-After", "Date", "Location", "WWW-Authenticate")
+_REQUEST_ID = re.compile(r"(^|-)(request|correlation|trace)-?id$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,10 @@ class SendOutcome:
     field: str | None = None
     sonet_order_number: str | None = None
     retry_after: float | None = None
+    #: The answer's headers that matter (`KEPT_HEADERS`, request ids), as received; empty with no answer.
+    headers: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
+    #: The answer's body bytes as received (the token, were it echoed, as `***`); None: no answer.
+    body: bytes | None = dataclasses.field(default=None, repr=False, compare=False)
 
 
 class SonetMessageClient:
@@ -97,7 +110,7 @@ class SonetMessageClient:
         outcome = self._classify(response.status_code, body, response.headers.get("Retry-After"))
         if outcome.kind == TRANSIENT and outcome.retry_after:
             self.throttle.hold_off(outcome.retry_after)
-        return outcome
+        return replace(outcome, headers=self._kept_headers(response.headers), body=self._scrub_bytes(body))
 
     def close(self) -> None:
         with self._lock:
@@ -143,6 +156,18 @@ class SonetMessageClient:
 
     def _scrub(self, text: Any) -> str:
         return str(text).replace(self._token, "***") if self._token else str(text)
+
+    def _scrub_bytes(self, data: bytes) -> bytes:
+        return data.replace(self._token.encode(), b"***") if self._token else data
+
+    def _kept_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        """The answer's headers worth keeping, under the names Sonet gave them, the token never among them."""
+        wanted = {name.lower() for name in KEPT_HEADERS}
+        return {
+            name: self._scrub(value)
+            for name, value in headers.items()
+            if name.lower() in wanted or _REQUEST_ID.search(name)
+        }
 
 
 _per_thread = threading.local()

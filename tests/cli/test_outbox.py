@@ -231,7 +231,8 @@ def test_show_gives_the_message_its_events_and_versions(outbox: Outbox, capsysbi
     ]
     assert shown["events"][-1]["actor"].startswith("cli: outbox correct (")
     assert all(set(e) == {"at", "from", "to", "actor", "reason"} and _instant(e["at"]) for e in shown["events"])
-    assert shown["versions"] == [{"version": 1, "order": order("WEB-1")}, {"version": 2, "order": corrected}]
+    assert [(v["version"], v["order"]) for v in shown["versions"]] == [(1, order("WEB-1")), (2, corrected)]
+    assert shown["versions"][1]["refused"] is None and shown["versions"][0]["refused"]["error"]["code"] == "UNKNOWN_ITEM"
     assert run("outbox", "show", message_id) == EXIT_OK
     assert b"events:" in capsysbinary.readouterr().out
     assert run("outbox", "show", str(uuid.uuid4())) == EXIT_USAGE
