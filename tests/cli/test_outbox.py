@@ -232,7 +232,9 @@ def test_show_gives_the_message_its_events_and_versions(outbox: Outbox, capsysbi
     assert shown["events"][-1]["actor"].startswith("cli: outbox correct (")
     assert all(set(e) == {"at", "from", "to", "actor", "reason"} and _instant(e["at"]) for e in shown["events"])
     assert [(v["version"], v["order"]) for v in shown["versions"]] == [(1, order("WEB-1")), (2, corrected)]
-    assert shown["versions"][1]["refused"] is None and shown["versions"][0]["refused"]["error"]["code"] == "UNKNOWN_ITEM"
+    assert (
+        shown["versions"][1]["refused"] is None and shown["versions"][0]["refused"]["error"]["code"] == "UNKNOWN_ITEM"
+    )
     assert run("outbox", "show", message_id) == EXIT_OK
     assert b"events:" in capsysbinary.readouterr().out
     assert run("outbox", "show", str(uuid.uuid4())) == EXIT_USAGE
@@ -446,3 +448,93 @@ def test_reconcile_needs_a_configured_tenant(capsys: pytest.CaptureFixture[str])
     """An unknown tenant is a configuration error: exit 2, the configured ones named."""
     assert run("outbox", "reconcile", "--tenant", "nobody") == EXIT_USAGE
     assert "nobody" in capsys.readouterr().err
+
+
+def test_show_names_where_the_archived_attempts_are(
+    outbox: Outbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`show --json` has `archive`: the message's location (under the data dir by default, under
+    `SONET_PIPELINE_S3_URL` in production) and each archived attempt with its outcome and files; the text
+    form prints them too; `--version` without `--xml` is refused."""
+    import boto3
+    from moto import mock_aws
+
+    from sonet_pipeline.archive import open_archive
+    from sonet_pipeline.config import settings
+    from sonet_pipeline.sonet.message import REJECTED, SendOutcome
+
+    message_id = message(outbox, "WEB-1", "failed")
+    assert run("outbox", "show", message_id, "--json") == EXIT_OK
+    local = json.loads(capsys.readouterr().out)["archive"]
+    assert local == {"location": (settings.data_dir() / "archive" / "acme" / message_id).as_uri(), "attempts": []}
+
+    monkeypatch.setenv("SONET_PIPELINE_S3_URL", "s3://audit/prod")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="audit")
+        archive = open_archive("s3://audit/prod", s3_client=lambda: boto3.client("s3", region_name="us-east-1"))
+        tenant = archive.for_tenant("acme")
+        entry = tenant.entry(message_id, 1, _now())
+        tenant.record_request(entry, _xml_of(outbox, message_id))
+        rejected = SendOutcome(REJECTED, 400, "UNKNOWN_ITEM", "no such item", body=b"<MessageError/>")
+        tenant.record_answer(entry, rejected, xml=b"", answered_at=_now(), order_number="WEB-1", order_version=1)
+        assert run("outbox", "show", message_id, "--json") == EXIT_OK
+        remote = json.loads(capsys.readouterr().out)["archive"]
+        assert run("outbox", "show", message_id) == EXIT_OK
+        text = capsys.readouterr().out
+    assert remote["location"] == f"s3://audit/prod/archive/acme/{message_id}"
+    [attempt] = remote["attempts"]
+    assert (attempt["attempt"], attempt["outcome"], attempt["status"], attempt["code"]) == (
+        1,
+        REJECTED,
+        400,
+        "UNKNOWN_ITEM",
+    )
+    assert attempt["request"].startswith(f"s3://audit/prod/archive/acme/{message_id}/001-")
+    assert attempt["body"].endswith(".answer.body") and attempt["answer"].endswith(".answer.json")
+    assert f"archived attempts: s3://audit/prod/archive/acme/{message_id}" in text and "UNKNOWN_ITEM" in text
+    assert run("outbox", "show", message_id, "--version", "1") == EXIT_USAGE
+
+
+def test_show_still_answers_when_the_archive_cannot_be_read(
+    outbox: Outbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An archive that cannot be read (here: its S3 bucket does not exist) leaves `show` working: the
+    location is named, `attempts` is null and `error` says why; exit 0."""
+    from moto import mock_aws
+
+    message_id = message(outbox, "WEB-1", "failed")
+    monkeypatch.setenv("SONET_PIPELINE_S3_URL", "s3://no-such-bucket/prod")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        assert run("outbox", "show", message_id, "--json") == EXIT_OK
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["state"] == "failed" and shown["archive"]["attempts"] is None
+    assert shown["archive"]["location"] == f"s3://no-such-bucket/prod/archive/acme/{message_id}"
+    assert "NoSuchBucket" in shown["archive"]["error"]
+
+
+def test_correct_keeps_the_refused_xml_and_error_in_the_outbox(
+    outbox: Outbox, capsysbinary: Any, tmp_path: Path
+) -> None:
+    """After `correct`, the refused version's XML is still there byte for byte (`show --xml --version 1`)
+    with the error that failed it (`show --json` versions[0].refused); the current version has none yet."""
+    message_id = message(outbox, "WEB-1", "failed")
+    refused_xml = _xml_of(outbox, message_id)
+    (tmp_path / "fix.json").write_text(json.dumps(order("WEB-1", comment="fixed")))
+    assert run("outbox", "correct", message_id, str(tmp_path / "fix.json")) == EXIT_OK
+    capsysbinary.readouterr()
+    assert run("outbox", "show", message_id, "--xml", "--version", "1") == EXIT_OK
+    assert capsysbinary.readouterr().out == refused_xml
+    assert run("outbox", "show", message_id, "--xml", "--version", "2") == EXIT_FAILED  # not built yet
+    assert run("outbox", "show", message_id, "--xml", "--version", "3") == EXIT_USAGE
+    capsysbinary.readouterr()
+    assert run("outbox", "show", message_id, "--json") == EXIT_OK
+    refused = json.loads(capsysbinary.readouterr().out)["versions"][0]["refused"]
+    assert refused["error"] == {"code": "UNKNOWN_ITEM", "message": "no such item", "field": "Lines/Line[1]/ItemCode"}
+    assert (refused["attempts"], refused["xml_bytes"]) == (1, len(refused_xml))
+    assert refused["actor"].startswith("cli: outbox correct (")
+    [kept] = outbox.refused_versions(message_id)
+    assert (kept.version, kept.xml, kept.error and kept.error.code) == (1, refused_xml, "UNKNOWN_ITEM")
+    assert run("outbox", "show", message_id) == EXIT_OK
+    assert b"refused: UNKNOWN_ITEM: no such item at Lines/Line[1]/ItemCode" in capsysbinary.readouterr().out

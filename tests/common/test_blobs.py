@@ -56,3 +56,35 @@ def test_a_prefix_with_like_wildcards_matches_only_itself(blobs: Blobs):
 def test_names_that_could_leave_their_place_are_refused(name: str):
     with pytest.raises(ValueError, match="not a file name"):
         checked_name(name)
+
+
+def test_folders_lists_the_folders_directly_under_a_prefix(blobs: Blobs):
+    """`folders` names each folder one level under the prefix once (not files, not deeper folders); a
+    prefix that is not empty and not a folder name ending with `/` is refused."""
+    for name in ("acme/by-day/2026-03-01/m1", "acme/by-day/2026-03-02/m2", "acme/by-day/2026-03-02/m3", "acme/m1/x"):
+        blobs.put(name, b"")
+    blobs.put("acme/loose.json", b"{}")
+    assert sorted(blobs.folders("acme/by-day/")) == ["2026-03-01", "2026-03-02"]
+    assert sorted(blobs.folders("acme/")) == ["by-day", "m1"]
+    assert sorted(blobs.folders()) == ["acme"]
+    assert list(blobs.folders("nobody/")) == []
+    with pytest.raises(ValueError, match="not a folder prefix"):
+        list(blobs.folders("acme/by"))
+
+
+def test_a_folder_can_remove_the_folders_a_delete_empties(tmp_path):
+    """With `remove_empty_folders`, deleting a folder's last file removes the emptied folders up to the
+    root (never the root, never a folder still holding something); a put makes them again."""
+    blobs = FolderBlobs(tmp_path / "root", remove_empty_folders=True)
+    blobs.put("a/b/c/one", b"1")
+    blobs.put("a/two", b"2")
+    blobs.delete("a/b/c/one")
+    assert not (tmp_path / "root" / "a" / "b").exists() and (tmp_path / "root" / "a" / "two").exists()
+    blobs.delete("a/two")
+    assert (tmp_path / "root").is_dir() and list((tmp_path / "root").iterdir()) == []
+    blobs.put("a/b/c/one", b"again")
+    assert blobs.get("a/b/c/one") == b"again"
+    kept = FolderBlobs(tmp_path / "plain")
+    kept.put("x/y", b"1")
+    kept.delete("x/y")
+    assert (tmp_path / "plain" / "x").is_dir(), "by default a delete leaves the folders"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import requests
 
 from sonet_pipeline.contract import read_bytes
 from sonet_pipeline.sonet.message import ACCEPTED, DUPLICATE, REFUSED, REJECTED, TRANSIENT, UNKNOWN, SonetMessageClient
@@ -76,3 +77,53 @@ def test_lost_answer_is_unknown_and_the_resend_settles_it(start_standin, share):
         assert client.send(ORDER).kind == DUPLICATE
     counters = sonet.admin_json("GET", "/companies/01/counters")
     assert counters["message_arrivals"]["0b6f2f7e-5d1c-4c55-9a57-3f1b1c9a0e21"] == 2
+
+
+def test_each_outcome_carries_the_answer_the_archive_keeps(start_standin):
+    """Beside its classification, an outcome holds the answer's status, the headers that matter and the
+    body bytes as received; a 503 keeps its Retry-After header; a lost answer has no status and no body."""
+    sonet = start_standin()
+    with client_for(sonet) as client:
+        accepted = client.send(ORDER)
+        raw = sonet.send(ORDER)  # the same bytes again, straight to the stand-in: Sonet's exact DUPLICATE body
+        duplicate = client.send(ORDER)
+    assert (accepted.kind, accepted.status) == (ACCEPTED, 201) and accepted.body and b"ACCEPTED" in accepted.body
+    assert duplicate.body == raw.content and duplicate.kind == DUPLICATE
+    assert {name.lower() for name in accepted.headers} >= {"content-type", "date"}
+    assert not {name.lower() for name in accepted.headers} & {"authorization", "set-cookie", "server"}
+    sonet.admin_json("POST", "/maintenance", json={"seconds": 30})
+    with client_for(sonet) as client:
+        unavailable = client.send(ORDER)
+    kept = {name.lower(): value for name, value in unavailable.headers.items()}
+    assert unavailable.kind == TRANSIENT and kept["retry-after"] == "30"
+    assert unavailable.body is not None and unavailable.status == 503
+    lossy = start_standin(faults=Faults(lost_answer_share=1.0))
+    with client_for(lossy) as client:
+        lost = client.send(ORDER)
+    assert (lost.kind, lost.status, lost.body, dict(lost.headers)) == (UNKNOWN, None, None, {})
+
+
+class _EchoingSession:
+    """A session whose every answer echoes the bearer token it was sent, in the body and in headers."""
+
+    def post(self, url: str, *, data: bytes, headers: dict[str, str], timeout: float) -> requests.Response:
+        token = headers["Authorization"].removeprefix("Bearer ")
+        response = requests.Response()
+        response.status_code = 400
+        response._content = f"<MessageError><Message>bad token {token}</Message></MessageError>".encode()
+        response.headers = requests.structures.CaseInsensitiveDict(
+            {"Content-Type": "application/xml", "X-Request-Id": f"req-{token}", "Set-Cookie": f"s={token}"}
+        )
+        return response
+
+
+def test_no_outcome_holds_the_token_even_when_sonet_echoes_it(sonet, monkeypatch):
+    """Were Sonet to echo the token, the outcome's body and headers have `***` in its place; the request id
+    is kept, a cookie is not. The classification is unchanged (an unparseable 400 is a PROTOCOL answer)."""
+    with client_for(sonet, token="secret-token-123") as client:
+        monkeypatch.setattr(client, "_session", _EchoingSession)
+        outcome = client.send(ORDER)
+    assert (outcome.kind, outcome.code, outcome.status) == (TRANSIENT, "PROTOCOL", 400)
+    assert outcome.body == b"<MessageError><Message>bad token ***</Message></MessageError>"
+    assert dict(outcome.headers) == {"Content-Type": "application/xml", "X-Request-Id": "req-***"}
+    assert "secret-token-123" not in repr(outcome)

@@ -23,6 +23,7 @@ SUMMARY_FIELDS = (
     "throttled_429",
     "achieved_rate_per_second",
     "backlog_left",
+    "archive_failures",
 )
 
 
