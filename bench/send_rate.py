@@ -22,7 +22,10 @@ whole tenant was held off by Retry-After, the throttle's waits, the latencies th
 outbox's calls (count and seconds) in the sender's main thread.
 
     .venv/bin/python bench/send_rate.py [--rates 10,50,200] [--seconds 10] [--burst 1]
-        [--client-burst B] [--server-burst B] [--client-rate-share 1.0]
+        [--client-burst B] [--server-burst B] [--client-rate-share 1.0] [--archive]
+
+`--archive` keeps every attempt in a folder archive (`sonet_pipeline/archive/`) in the temp dir, as a
+send run does: its writes happen in the sending threads, around each request.
 
 A burst is a number or `Nx` (N × the rate: `2x` is the contract's default shape, 10/s with burst 20).
 `--client-burst` / `--server-burst` / `--client-rate-share` exist because a client whose bucket equals
@@ -51,6 +54,8 @@ from typing import Any
 
 from _standin import RunningStandin, print_table, start_standin
 
+from sonet_pipeline.archive import Archive, TenantArchive
+from sonet_pipeline.common.blobs import FolderBlobs
 from sonet_pipeline.common.clock import SystemClock
 from sonet_pipeline.contract import read_text
 from sonet_pipeline.outbound.sender import Sender, SendReport
@@ -199,6 +204,7 @@ class Setting:
     in_flight: int
     orders: int
     cap_seconds: float
+    archive: bool = False  # every attempt kept in a folder archive, as the send asset does
 
 
 @dataclass
@@ -249,7 +255,8 @@ def measure(setting: Setting) -> Result:
         with tempfile.TemporaryDirectory(prefix="bench-send-") as work:
             outbox = open_outbox(Path(work) / "outbox.sqlite")
             try:
-                run(sonet, outbox, result)
+                archive = Archive(FolderBlobs(Path(work) / "archive", remove_empty_folders=True))
+                run(sonet, outbox, result, archive.for_tenant(TENANT) if setting.archive else None)
             finally:
                 outbox.close()
         counters = sonet.admin("GET", f"/companies/{COMPANY}/counters")
@@ -260,7 +267,7 @@ def measure(setting: Setting) -> Result:
     return result
 
 
-def run(sonet: RunningStandin, outbox: Outbox, result: Result) -> None:
+def run(sonet: RunningStandin, outbox: Outbox, result: Result, archive: TenantArchive | None) -> None:
     setting, clock = result.setting, SystemClock()
     outbox.enqueue_many(TENANT, orders(setting.rate, setting.orders), actor="bench", now=clock.now())
     throttle = TimedThrottle(setting.client_rate, setting.client_burst, setting.in_flight)
@@ -283,6 +290,7 @@ def run(sonet: RunningStandin, outbox: Outbox, result: Result) -> None:
             owner="bench-send",
             retry_window=timedelta(hours=24),
             in_flight=setting.in_flight,
+            archive=archive,
         )
         reports: list[SendReport] = []
         started = time.perf_counter()
@@ -415,6 +423,7 @@ def main() -> None:
     parser.add_argument("--server-burst", help="the stand-in's token bucket size (default: --burst)")
     parser.add_argument("--client-rate-share", type=float, default=1.0, help="the client's rate / the limit")
     parser.add_argument("--cap", type=float, help="stop sending after this many seconds (default: 3 × expected)")
+    parser.add_argument("--archive", action="store_true", help="keep every attempt in a folder archive, as a send run")
     args = parser.parse_args()
     settings = []
     for text in args.rates.split(","):
@@ -431,6 +440,7 @@ def main() -> None:
                 in_flight=in_flight_for(rate),
                 orders=count,
                 cap_seconds=args.cap or max(30.0, 3 * count / rate),
+                archive=args.archive,
             )
         )
     results = [measure(setting) for setting in settings]
