@@ -243,8 +243,8 @@ def _show(args: argparse.Namespace) -> int:
         print(f"{entry['version']}: {json.dumps(entry['order'], ensure_ascii=False)}")
         if (kept := refused.get(entry["version"])) is not None:
             xml = f"{len(kept.xml)} bytes (--xml --version {kept.version})" if kept.xml else "never built"
-            error = _error_text(kept.error.code, kept.error.message, kept.error.field) if kept.error else "-"
-            print(f"   refused: {error}; after {kept.attempts} attempt(s); XML {xml}; corrected by {kept.actor}")
+            failure = _error_text(kept.error.code, kept.error.message, kept.error.field) if kept.error else "-"
+            print(f"   refused: {failure}; after {kept.attempts} attempt(s); XML {xml}; corrected by {kept.actor}")
     print(f"\narchived attempts: {archived['location']}")
     if archived["attempts"] is None:
         print(f"   not readable: {archived['error']}")

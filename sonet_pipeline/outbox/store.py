@@ -9,6 +9,7 @@ DDL. A refused move raises `OutboxError` and changes nothing.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import json
 from abc import ABC, abstractmethod
@@ -319,7 +320,7 @@ class Outbox(ABC):
         with self._read() as tx:
             return [json.loads(text) for (text,) in tx.all(rows.SELECT_VERSIONS, (message_id,))]
 
-    def refused_versions(self, message_id: str) -> list[RefusedVersion]:
+    def refused_versions(self, message_id: str) -> builtins.list[RefusedVersion]:
         """Every order version `correct` replaced, with its SalesOrder XML as sent and the error that
         failed it, the first first."""
         with self._read() as tx:
