@@ -59,12 +59,15 @@ def _iso(instant: datetime) -> str:
 
 @dataclass(frozen=True)
 class AttemptEntry:
-    """Where one attempt of one message goes: its names, known before anything is written."""
+    """One attempt of one message: what it sent (order number and version) and where its files go,
+    known before anything is written."""
 
     tenant: str
     message_id: str
     attempt: int
     sent_at: datetime
+    order_number: str
+    order_version: int
 
     @property
     def stem(self) -> str:
@@ -114,28 +117,17 @@ class ArchivedAttempt:
         }
 
 
-def answer_document(
-    entry: AttemptEntry,
-    outcome: SendOutcome,
-    *,
-    xml: bytes,
-    answered_at: datetime,
-    order_number: str,
-    order_version: int,
-) -> dict[str, Any]:
+def answer_document(entry: AttemptEntry, outcome: SendOutcome, *, xml: bytes, answered_at: datetime) -> dict[str, Any]:
     """What `.answer.json` holds for this attempt and outcome."""
-    body = outcome.body
-    answer = None
+    body, answer = outcome.body, None
     if outcome.status is not None:
-        described = (
-            {"name": entry.body.rsplit("/", 1)[1], "bytes": len(body), "sha256": _sha256(body)} if body else None
-        )
-        answer = {"status": outcome.status, "headers": dict(outcome.headers), "body": described}
+        kept = {"name": _base(entry.body), "bytes": len(body), "sha256": _sha256(body)} if body else None
+        answer = {"status": outcome.status, "headers": dict(outcome.headers), "body": kept}
     return {
         "tenant": entry.tenant,
         "message_id": entry.message_id,
-        "order_number": order_number,
-        "order_version": order_version,
+        "order_number": entry.order_number,
+        "order_version": entry.order_version,
         "attempt": entry.attempt,
         "sent_at": _iso(entry.sent_at),
         "answered_at": _iso(answered_at),
@@ -176,11 +168,14 @@ class TenantArchive:
         """Where the tenant's archive is: `file:///.../<tenant>` or `s3://bucket/.../<tenant>`."""
         return self.blobs.describe(self.tenant)
 
-    def entry(self, message_id: str, attempt: int, sent_at: datetime) -> AttemptEntry:
-        """The names of this attempt (nothing is written)."""
+    def entry(
+        self, message_id: str, attempt: int, sent_at: datetime, *, order_number: str, order_version: int
+    ) -> AttemptEntry:
+        """Attempt `attempt` of the message, sending that order version at `sent_at` (nothing is written)."""
         if attempt < 0:
             raise ValueError(f"an attempt number is 0 or more, got {attempt}")
-        return AttemptEntry(self.tenant, _message_part(message_id), attempt, utc(sent_at))
+        part = _message_part(message_id)
+        return AttemptEntry(self.tenant, part, attempt, utc(sent_at), order_number, order_version)
 
     def record_request(self, entry: AttemptEntry, xml: bytes) -> None:
         """The bytes about to be sent, exactly, and the day's index marker (written first, so that
@@ -188,22 +183,11 @@ class TenantArchive:
         self.blobs.put(entry.marker, b"")
         self.blobs.put(entry.request, bytes(xml))
 
-    def record_answer(
-        self,
-        entry: AttemptEntry,
-        outcome: SendOutcome,
-        *,
-        xml: bytes,
-        answered_at: datetime,
-        order_number: str,
-        order_version: int,
-    ) -> None:
-        """What Sonet answered (its body bytes as received), or that no answer came."""
+    def record_answer(self, entry: AttemptEntry, outcome: SendOutcome, *, xml: bytes, answered_at: datetime) -> None:
+        """What Sonet answered to `xml` (its body bytes as received), or that no answer came."""
         if outcome.body:
             self.blobs.put(entry.body, outcome.body)
-        document = answer_document(
-            entry, outcome, xml=xml, answered_at=answered_at, order_number=order_number, order_version=order_version
-        )
+        document = answer_document(entry, outcome, xml=xml, answered_at=answered_at)
         self.blobs.put(entry.answer, json.dumps(document, ensure_ascii=False, indent=1).encode())
 
     def location(self, message_id: str) -> str:

@@ -153,7 +153,13 @@ class Sender:
         if self.archive is None:
             return None, True
         try:
-            entry = self.archive.entry(message.message_id, message.attempts, self.clock.now())
+            entry = self.archive.entry(
+                message.message_id,
+                message.attempts,
+                self.clock.now(),
+                order_number=message.order_number,
+                order_version=message.version,
+            )
         except ValueError as error:
             self._archive_failed(message, "name the attempt", error)
             return None, False
@@ -171,14 +177,7 @@ class Sender:
         if entry is None:  # the attempt could not be named: reported with its request
             return False
         try:
-            self.archive.record_answer(
-                entry,
-                outcome,
-                xml=xml,
-                answered_at=self.clock.now(),
-                order_number=message.order_number,
-                order_version=message.version,
-            )
+            self.archive.record_answer(entry, outcome, xml=xml, answered_at=self.clock.now())
         except Exception as error:  # any failure of the archive: the send goes on
             self._archive_failed(message, "keep the answer", error)
             return False

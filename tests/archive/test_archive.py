@@ -53,10 +53,10 @@ def attempt(
     xml: bytes = XML,
 ) -> None:
     """One attempt archived as the sender does it: the request, then (unless None: the process died) the answer."""
-    entry = tenant.entry(message_id, n, at)
+    entry = tenant.entry(message_id, n, at, order_number="WEB-1", order_version=1)
     tenant.record_request(entry, xml)
     if outcome is not None:
-        tenant.record_answer(entry, outcome, xml=xml, answered_at=at, order_number="WEB-1", order_version=1)
+        tenant.record_answer(entry, outcome, xml=xml, answered_at=at)
 
 
 def accepted() -> SendOutcome:
@@ -219,12 +219,12 @@ def test_a_pruned_folder_archive_leaves_no_empty_folders(tmp_path: Path) -> None
 )
 def test_names_that_could_leave_their_place_are_refused(archive: Archive, message_id: str, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
-        archive.for_tenant("acme").entry(message_id, 1, T0)
+        archive.for_tenant("acme").entry(message_id, 1, T0, order_number="WEB-1", order_version=1)
 
 
 def test_a_naive_instant_is_refused(archive: Archive) -> None:
     with pytest.raises(ValueError, match="naive datetime"):
-        archive.for_tenant("acme").entry(MID, 1, datetime(2026, 3, 1))
+        archive.for_tenant("acme").entry(MID, 1, datetime(2026, 3, 1), order_number="WEB-1", order_version=1)
 
 
 def test_open_archive_is_a_folder_under_the_data_dir_or_under_the_s3_url(tmp_path: Path) -> None:

@@ -474,10 +474,10 @@ def test_show_names_where_the_archived_attempts_are(
         boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="audit")
         archive = open_archive("s3://audit/prod", s3_client=lambda: boto3.client("s3", region_name="us-east-1"))
         tenant = archive.for_tenant("acme")
-        entry = tenant.entry(message_id, 1, _now())
+        entry = tenant.entry(message_id, 1, _now(), order_number="WEB-1", order_version=1)
         tenant.record_request(entry, _xml_of(outbox, message_id))
         rejected = SendOutcome(REJECTED, 400, "UNKNOWN_ITEM", "no such item", body=b"<MessageError/>")
-        tenant.record_answer(entry, rejected, xml=b"", answered_at=_now(), order_number="WEB-1", order_version=1)
+        tenant.record_answer(entry, rejected, xml=b"", answered_at=_now())
         assert run("outbox", "show", message_id, "--json") == EXIT_OK
         remote = json.loads(capsys.readouterr().out)["archive"]
         assert run("outbox", "show", message_id) == EXIT_OK

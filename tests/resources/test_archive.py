@@ -29,10 +29,10 @@ MID = "6f0c4a3e-1c1e-4f43-9d3c-3a6d1e2b7c10"
 
 def archived(resource: ArchiveResource, tenant: str, at: datetime, message_id: str = MID) -> None:
     archive = resource.for_tenant(tenant)
-    entry = archive.entry(message_id, 1, at)
+    entry = archive.entry(message_id, 1, at, order_number="WEB-1", order_version=1)
     archive.record_request(entry, b"<SalesOrder/>")
     outcome = SendOutcome(ACCEPTED, 201, body=b"<MessageReceipt/>")
-    archive.record_answer(entry, outcome, xml=b"<SalesOrder/>", answered_at=at, order_number="WEB-1", order_version=1)
+    archive.record_answer(entry, outcome, xml=b"<SalesOrder/>", answered_at=at)
 
 
 def archive_failures(failures: list[str]) -> list[str]:
