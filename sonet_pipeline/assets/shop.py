@@ -196,8 +196,8 @@ class _Result:
 
 def _compute(
     tenant: Tenant, snapshot: Snapshot, selected: list[str], messages: list[Any]
-) -> tuple[dict[str, list[Mapping[str, Any]] | EncodedLines], dict[str, _Result]]:
-    files: dict[str, list[Mapping[str, Any]] | EncodedLines] = {}
+) -> tuple[dict[str, Sequence[Mapping[str, Any]] | EncodedLines], dict[str, _Result]]:
+    files: dict[str, Sequence[Mapping[str, Any]] | EncodedLines] = {}
     results: dict[str, _Result] = {}
     if CATALOGUE in selected:
         cache = IncrementalCatalogue(settings.data_dir() / "shop" / tenant.name / "catalogue.pickle")
