@@ -1,41 +1,53 @@
-"""The tenant store: synced Sonet records in one DuckDB file per tenant, published as parquet snapshots.
+"""The tenant store: synced Sonet records per tenant, in DuckDB (embedded) or PostgreSQL (production),
+published as parquet snapshots.
 
-Pure core (no Dagster): `records` converts Query API nodes to typed frames and back, `tenant_store`
-keeps the latest state, history and sync state, `snapshot` reads what other processes may read, and
+Pure core (no Dagster): `records` converts Query API nodes to typed frames and back, `sql_store` keeps
+the latest state, history and sync state (`tenant_store` on DuckDB, `postgres_store` on PostgreSQL),
+`snapshot` reads what other processes may read, `factory` chooses the places from the settings, and
 `quality` finds records that break the contract's promises.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from sonet_pipeline.config.settings import data_dir
 from sonet_pipeline.store import quality
+from sonet_pipeline.store.factory import (
+    cache_blobs,
+    open_snapshot,
+    open_store,
+    snapshot_blobs,
+    snapshot_dir,
+    store_path,
+    store_schema,
+)
+from sonet_pipeline.store.postgres_store import PostgresTenantStore
 from sonet_pipeline.store.records import HASH, RecordError, as_entity, format_instant, to_frame, to_graphql
 from sonet_pipeline.store.snapshot import Snapshot
-from sonet_pipeline.store.tenant_store import TenantStore, UpsertCounts
+from sonet_pipeline.store.sql_store import ALL, SqlStore, UpsertCounts
+from sonet_pipeline.store.tenant_store import TenantStore
+
+#: Either backend's store: what a sync writes and the retention job prunes.
+Store = SqlStore
 
 __all__ = [
+    "ALL",
     "HASH",
+    "PostgresTenantStore",
     "RecordError",
     "Snapshot",
+    "SqlStore",
+    "Store",
     "TenantStore",
     "UpsertCounts",
     "as_entity",
+    "cache_blobs",
     "format_instant",
+    "open_snapshot",
+    "open_store",
     "quality",
+    "snapshot_blobs",
     "snapshot_dir",
     "store_path",
+    "store_schema",
     "to_frame",
     "to_graphql",
 ]
-
-
-def store_path(tenant: str) -> Path:
-    """The tenant's DuckDB file: `<data dir>/store/<tenant>.duckdb`."""
-    return data_dir() / "store" / f"{tenant}.duckdb"
-
-
-def snapshot_dir(tenant: str) -> Path:
-    """The tenant's published snapshot: `<data dir>/store/<tenant>/snapshot`."""
-    return data_dir() / "store" / tenant / "snapshot"

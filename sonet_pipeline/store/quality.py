@@ -1,22 +1,66 @@
 """Data quality rules over a tenant's store, for asset checks: each returns the offending records.
 
-Every function takes a `TenantStore` (or a DuckDB connection holding the same tables) and returns a
-list of small dicts naming the record(s) at fault, empty when all is well. Values travel as query
-parameters; only identifiers from the contract's Entity specs are written into the SQL, quoted.
+Every function takes a store of either backend, its `Tables`, or a DuckDB connection holding the same
+tables, and returns a list of small dicts naming the record(s) at fault, empty when all is well. The
+rules are DuckDB SQL, and run on DuckDB whatever the backend: on the DuckDB store's own connection, or
+on a copy of the PostgreSQL store's tables in an in-memory DuckDB (`Tables`), so both backends give the
+same findings. Values travel as query parameters; only identifiers from the contract's Entity specs
+are written into the SQL, quoted.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
+from types import TracebackType
+from typing import Any, Self
 
 import duckdb
 
 from sonet_pipeline.sonet.entities import DECIMAL, SYNCED, Entity
 from sonet_pipeline.store.records import as_entity
-from sonet_pipeline.store.tenant_store import DELETED, TenantStore, q
+from sonet_pipeline.store.sql_store import DELETED, SqlStore, q
+from sonet_pipeline.store.tenant_store import TenantStore
 
-Source = TenantStore | duckdb.DuckDBPyConnection
 Finding = dict[str, Any]
+
+
+class Tables:
+    """A store's latest tables as the rules read them, each read at most once: give one to several rules.
+
+    The DuckDB store's own tables; another store's (PostgreSQL) copied, on first use, into an in-memory
+    DuckDB. A copy is the table as it was then: make another `Tables` after the store changes."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self.store = store
+        self._copy: duckdb.DuckDBPyConnection | None = None
+        self._copied: set[str] = set()
+
+    def connection(self, names: Iterable[str]) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection where the tables of the entities `names` can be read under their names."""
+        if isinstance(self.store, TenantStore):
+            return self.store.connection
+        if self._copy is None:
+            self._copy = duckdb.connect()
+            self._copy.execute("SET TimeZone = 'UTC'")
+        missing = [name for name in names if name not in self._copied]
+        self.store.copy_latest(self._copy, missing)
+        self._copied.update(missing)
+        return self._copy
+
+    def close(self) -> None:
+        if self._copy is not None:
+            self._copy.close()
+            self._copy, self._copied = None, set()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()
+
+
+Source = SqlStore | Tables | duckdb.DuckDBPyConnection
 
 #: A finite decimal number as text: optional sign, digits with an optional fraction, optional exponent.
 DECIMAL_PATTERN = r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?"
@@ -29,6 +73,7 @@ def duplicate_keys(store: Source, entity: Entity | str) -> list[Finding]:
     entity = as_entity(entity)
     rows = _rows(
         store,
+        [entity.name],
         f"SELECT {q(entity.key)}, count(*) FROM {q(entity.name)} GROUP BY ALL HAVING count(*) > 1 ORDER BY 1",
     )
     return [{"entity": entity.name, "key": key, "rows": int(n)} for key, n in rows]
@@ -41,6 +86,7 @@ def unparseable_decimals(store: Source, entity: Entity | str) -> list[Finding]:
     for name in entity.fields_of(DECIMAL):
         rows = _rows(
             store,
+            [entity.name],
             f"SELECT {q(entity.key)}, {q(name)} FROM {q(entity.name)} "
             f"WHERE {q(name)} IS NOT NULL AND NOT regexp_full_match({q(name)}, ?) ORDER BY 1",
             [DECIMAL_PATTERN],
@@ -53,6 +99,7 @@ def unknown_segment_codes(store: Source) -> list[Finding]:
     """Customers (not DELETED) naming a segment code that no segment in the store has."""
     rows = _rows(
         store,
+        ["customers", "segments"],
         f"""WITH codes AS (
                 SELECT "customerNumber" AS key, unnest(from_json("segmentCodes", {_CODES})) AS code
                 FROM "customers" WHERE "status" IS DISTINCT FROM ?)
@@ -68,6 +115,7 @@ def model_name_disagreements(store: Source) -> list[Finding]:
     """Models whose items (not DELETED) carry different modelNames (a missing name counts as one)."""
     rows = _rows(
         store,
+        ["items"],
         """SELECT "modelCode", list(DISTINCT "modelName" ORDER BY "modelName"), list("itemCode" ORDER BY "itemCode")
            FROM "items" WHERE "status" IS DISTINCT FROM ? AND "modelCode" IS NOT NULL
            GROUP BY "modelCode"
@@ -82,6 +130,7 @@ def shared_variant_attributes(store: Source) -> list[Finding]:
     """Items (not DELETED) of one model with the same set of variant attributes: the shop cannot tell them apart."""
     rows = _rows(
         store,
+        ["items"],
         f"""WITH variants AS (
                 SELECT "modelCode" AS model, "itemCode" AS key,
                        list_sort(list_distinct(from_json("variantAttributes", {_ATTRIBUTES}))) AS attributes
@@ -100,6 +149,7 @@ def negative_price_or_stock(store: Source) -> list[Finding]:
     """Items with a negative listPrice or stockBalance."""
     rows = _rows(
         store,
+        ["items"],
         """SELECT "itemCode", "listPrice", "stockBalance" FROM "items"
            WHERE TRY_CAST("listPrice" AS DOUBLE) < 0 OR TRY_CAST("stockBalance" AS DOUBLE) < 0
            ORDER BY 1""",
@@ -110,14 +160,24 @@ def negative_price_or_stock(store: Source) -> list[Finding]:
 def all_findings(store: Source) -> dict[str, list[Finding]]:
     """Every rule at once, by rule name (a rule over one entity runs for each synced entity it applies to)."""
     findings: dict[str, list[Finding]] = {}
-    for name in SYNCED:
-        findings[f"duplicate_keys.{name}"] = duplicate_keys(store, name)
-        findings[f"unparseable_decimals.{name}"] = unparseable_decimals(store, name)
-    for rule in (unknown_segment_codes, model_name_disagreements, shared_variant_attributes, negative_price_or_stock):
-        findings[rule.__name__] = rule(store)
+    with _tables(store) as tables:
+        for name in SYNCED:
+            findings[f"duplicate_keys.{name}"] = duplicate_keys(tables, name)
+            findings[f"unparseable_decimals.{name}"] = unparseable_decimals(tables, name)
+        rules = (unknown_segment_codes, model_name_disagreements, shared_variant_attributes, negative_price_or_stock)
+        for rule in rules:
+            findings[rule.__name__] = rule(tables)
     return findings
 
 
-def _rows(store: Source, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-    connection = store.connection if isinstance(store, TenantStore) else store
+def _tables(store: Source) -> AbstractContextManager[Tables | duckdb.DuckDBPyConnection]:
+    """What to hand several rules: a store's tables, read once; a `Tables` or a connection as it is."""
+    return Tables(store) if isinstance(store, SqlStore) else nullcontext(store)
+
+
+def _rows(store: Source, tables: list[str], sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    if isinstance(store, SqlStore):
+        with Tables(store) as own:
+            return own.connection(tables).execute(sql, params or []).fetchall()
+    connection = store.connection(tables) if isinstance(store, Tables) else store
     return connection.execute(sql, params or []).fetchall()

@@ -1,18 +1,24 @@
-"""Reading a tenant's published snapshot: the parquet files `TenantStore.publish_snapshot` writes.
+"""Reading a tenant's published snapshot: the parquet files and manifest `publish_snapshot` writes.
 
-Any process may read a snapshot while the sync writes the DuckDB file (which it cannot open) and
-replaces the snapshot files: each file is swapped whole by `os.replace`, so a reader sees the old or
-the new version of it, never a torn one. DuckDB opens a file several times in one query (its metadata
-at bind, its data at scan), so a reader first opens the file itself and hands DuckDB that open file
-(`/dev/fd/N`): every open of the query then reaches the same version, however often it is replaced.
-Every read uses its own in-memory DuckDB connection, so one `Snapshot` may serve several threads.
-A snapshot not yet published reads as empty, never as an error.
+A snapshot lives in any `Blobs`: a folder under the data dir (the embedded default) or a PostgreSQL
+table (production, `factory.open_snapshot`), so a reader on any host reads what the sync published.
+Any process may read it while the sync writes the store and replaces the files: each file is replaced
+whole (a folder: renamed over the old one; PostgreSQL: one row), so a reader sees the old or the new
+version of it, never a torn one; the manifest is written after the files it describes.
+
+DuckDB opens a file several times in one query (its metadata at bind, its data at scan), so a reader
+first opens the file itself and hands DuckDB that open file (`/dev/fd/N`): every open of the query then
+reaches the same version, however often it is replaced. A file of another place is first fetched whole
+into a temporary file of this process (deleted when the read ends), and read the same way. Every read
+uses its own in-memory DuckDB connection, so one `Snapshot` may serve several threads. A snapshot not
+yet published reads as empty, never as an error.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,38 +27,42 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from sonet_pipeline.common.blobs import Blobs, FolderBlobs
 from sonet_pipeline.sonet.entities import BOOLEAN, DATETIME, INTEGER, JSON, Entity
 from sonet_pipeline.store.records import as_entity, format_instant, to_graphql
-from sonet_pipeline.store.tenant_store import META, q
+from sonet_pipeline.store.sql_store import MANIFEST, META, q
 
-MANIFEST = "manifest.json"
+__all__ = ["MANIFEST", "SHARED_VALUES", "Snapshot"]
+
 _BATCH = 2_000
 _PANDAS_TYPE = {BOOLEAN: "boolean", INTEGER: "Int64", DATETIME: "datetime64[us, UTC]"}  # others: "str"
-#: The DuckDB type of each kind's column in a snapshot the store wrote (`tenant_store.sql_type`).
+#: The DuckDB type of each kind's column in a snapshot the store wrote (`sql_store.sql_type`).
 _DUCKDB_TYPE = {BOOLEAN: "BOOLEAN", INTEGER: "BIGINT", DATETIME: "TIMESTAMP WITH TIME ZONE"}  # others: VARCHAR
 #: Distinct texts a column shares within one read before it stops (a key, an EAN: nothing to share).
 SHARED_VALUES = 10_000
 
 
 class Snapshot:
-    def __init__(self, directory: Path | str) -> None:
-        self.directory = Path(directory)
+    def __init__(self, location: Blobs | Path | str) -> None:
+        """The snapshot in `location`: a `Blobs`, or a folder's path."""
+        self.blobs = location if isinstance(location, Blobs) else FolderBlobs(location)
 
-    def path(self, entity: Entity | str) -> Path:
-        entity = as_entity(entity)
-        return self.directory / f"{entity.name}.parquet"
+    def describe(self) -> str:
+        """Where the snapshot is (`file:///...`, `postgresql://schema.table/...`)."""
+        return self.blobs.describe()
 
     def manifest(self) -> dict[str, Any] | None:
         """What the last complete publish wrote (counts, high-water marks, published_at); None before one."""
-        try:
-            return json.loads((self.directory / MANIFEST).read_text(encoding="utf-8"))
-        except FileNotFoundError:
+        data = self.blobs.get(MANIFEST)
+        if data is None:
             return None
+        manifest: dict[str, Any] = json.loads(data)
+        return manifest
 
     def frame(self, entity: Entity | str) -> pd.DataFrame:
         """The entity's latest records with the store's bookkeeping columns, ordered by key."""
         entity = as_entity(entity)
-        with _pinned(self.path(entity)) as path:
+        with self._pinned(entity) as path:
             if path is None:
                 return _empty(entity)
             with _connect() as con:
@@ -61,7 +71,7 @@ class Snapshot:
     def columns(self, entity: Entity | str, names: list[str]) -> list[tuple[Any, ...]]:
         """The given columns (fields or bookkeeping, e.g. `_hash`) of every record, as stored, ordered by key."""
         entity = as_entity(entity)
-        with _pinned(self.path(entity)) as path:
+        with self._pinned(entity) as path:
             if path is None:
                 return []
             with _connect() as con:
@@ -83,7 +93,7 @@ class Snapshot:
         entity = as_entity(entity)
         names = entity.field_names
         selected = ", ".join(q(name) for name in names)
-        with _pinned(self.path(entity)) as path:
+        with self._pinned(entity) as path:
             if path is None:
                 return
             with _connect() as con:
@@ -107,6 +117,23 @@ class Snapshot:
                     columns = _converted(entity, rows, shared)
                     yield from [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
 
+    @contextmanager
+    def _pinned(self, entity: Entity) -> Iterator[str | None]:
+        """The entity's file as it is now, held open while DuckDB reads it; None when there is none."""
+        name = f"{entity.name}.parquet"
+        if isinstance(self.blobs, FolderBlobs):
+            with _pinned_file(self.blobs.folder / name) as path:
+                yield path
+            return
+        data = self.blobs.get(name)
+        if data is None:
+            yield None
+            return
+        with tempfile.TemporaryFile(prefix="sonet-snapshot-") as copy:  # gone when closed, or if we die
+            copy.write(data)
+            copy.flush()
+            yield f"/dev/fd/{copy.fileno()}"
+
 
 def _converted(entity: Entity, rows: list[tuple[Any, ...]], shared: list[dict[Any, Any] | None]) -> list[Any]:
     """The batch's columns as `to_graphql` gives their values, from columns of the store's types.
@@ -128,7 +155,7 @@ def _converted(entity: Entity, rows: list[tuple[Any, ...]], shared: list[dict[An
 
 
 @contextmanager
-def _pinned(path: Path) -> Iterator[str | None]:
+def _pinned_file(path: Path) -> Iterator[str | None]:
     """The file's current version, held open while DuckDB reads it; None when it does not exist."""
     try:
         descriptor = os.open(path, os.O_RDONLY)

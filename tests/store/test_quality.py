@@ -1,14 +1,13 @@
-"""Quality rules for asset checks: each finds the problems planted in a store and names the records."""
+"""Quality rules for asset checks: each finds the problems planted in a store and names the records.
+
+Every test runs on both backends (`backend` in conftest.py): the same findings from DuckDB and PostgreSQL."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import duckdb
-import pytest
 
 from sonet_pipeline.sonet.entities import entity
-from sonet_pipeline.store import TenantStore, quality, to_frame
+from sonet_pipeline.store import SqlStore, quality, to_frame
 from tests.store.samples import SYNCED_AT, customer, item, segment
 
 ITEMS, CUSTOMERS, SEGMENTS = entity("items"), entity("customers"), entity("segments")
@@ -18,17 +17,11 @@ def size(value: str) -> list[dict[str, str]]:
     return [{"name": "Size", "value": value}]
 
 
-@pytest.fixture
-def store(tmp_path: Path):
-    with TenantStore.open(tmp_path / "t.duckdb") as opened:
-        yield opened
-
-
-def load(store: TenantStore, spec, records: list[dict]) -> None:
+def load(store: SqlStore, spec, records: list[dict]) -> None:
     store.upsert(spec, to_frame(spec, records), run_id="r", partition="p", synced_at=SYNCED_AT)
 
 
-def test_a_clean_store_has_no_findings(store: TenantStore) -> None:
+def test_a_clean_store_has_no_findings(store: SqlStore) -> None:
     """Consistent data gives every rule an empty list."""
     load(store, SEGMENTS, [segment("B2B"), segment("VIP")])
     load(store, CUSTOMERS, [customer("C1", ["B2B", "VIP"]), customer("C2", [])])
@@ -45,7 +38,7 @@ def test_a_clean_store_has_no_findings(store: TenantStore) -> None:
     assert all(found == [] for found in quality.all_findings(store).values())
 
 
-def test_unparseable_decimals(store: TenantStore) -> None:
+def test_unparseable_decimals(store: SqlStore) -> None:
     """Decimal text that is not a number is named by key, field and value; valid spellings pass."""
     load(
         store,
@@ -66,7 +59,7 @@ def test_unparseable_decimals(store: TenantStore) -> None:
     assert quality.unparseable_decimals(store, "customers")[0]["key"] == "C1"
 
 
-def test_unknown_segment_codes(store: TenantStore) -> None:
+def test_unknown_segment_codes(store: SqlStore) -> None:
     """Customers naming a segment the store lacks are reported per code; DELETED customers are ignored."""
     load(store, SEGMENTS, [segment("B2B")])
     load(
@@ -86,7 +79,7 @@ def test_unknown_segment_codes(store: TenantStore) -> None:
     ]
 
 
-def test_model_name_disagreements(store: TenantStore) -> None:
+def test_model_name_disagreements(store: SqlStore) -> None:
     """Items of one model with different (or missing) modelNames are reported per model; DELETED ones are ignored."""
     load(
         store,
@@ -105,7 +98,7 @@ def test_model_name_disagreements(store: TenantStore) -> None:
     assert found[0]["modelNames"] == ["Boot", "Boots"]
 
 
-def test_shared_variant_attributes(store: TenantStore) -> None:
+def test_shared_variant_attributes(store: SqlStore) -> None:
     """Two live items of one model with the same attribute set (in any order) are reported together."""
     colour_size = [{"name": "Colour", "value": "red"}, {"name": "Size", "value": "43"}]
     load(
@@ -125,7 +118,7 @@ def test_shared_variant_attributes(store: TenantStore) -> None:
     ]
 
 
-def test_negative_price_or_stock(store: TenantStore) -> None:
+def test_negative_price_or_stock(store: SqlStore) -> None:
     """Items with a listPrice or stockBalance below zero are named with both values; zero and null pass."""
     load(
         store,

@@ -1,4 +1,7 @@
-"""The tenant store: upsert by key with counts, history, idempotency, and a sync state that never goes back."""
+"""The tenant store: upsert by key with counts, history, idempotency, and a sync state that never goes back.
+
+Every test runs on both backends (DuckDB and PostgreSQL, `backend` in conftest.py) with the same assertions.
+"""
 
 from __future__ import annotations
 
@@ -8,35 +11,30 @@ from pathlib import Path
 import pytest
 
 from sonet_pipeline.sonet.entities import entities, entity
-from sonet_pipeline.store import Snapshot, TenantStore, UpsertCounts, snapshot_dir, store_path, to_frame
+from sonet_pipeline.store import SqlStore, UpsertCounts, snapshot_dir, store_path, to_frame
+from tests.store.conftest import Backend
 from tests.store.samples import SYNCED_AT, item, node
 
 ITEMS = entity("items")
 T0, T1, T2 = "2026-11-28T04:38:00.000Z", "2026-11-28T04:39:00.000Z", "2026-11-28T04:40:00.000Z"
 
 
-@pytest.fixture
-def store(tmp_path: Path):
-    with TenantStore.open(tmp_path / "tenant.duckdb") as opened:
-        yield opened
-
-
-def upsert(store: TenantStore, records: list[dict], run_id: str = "run-1", partition: str = "p1") -> UpsertCounts:
+def upsert(store: SqlStore, records: list[dict], run_id: str = "run-1", partition: str = "p1") -> UpsertCounts:
     return store.upsert(ITEMS, to_frame(ITEMS, records), run_id=run_id, partition=partition, synced_at=SYNCED_AT)
 
 
-def stored(store: TenantStore, code: str) -> dict:
+def stored(store: SqlStore, code: str) -> dict:
     frame = store.frame(ITEMS)
     return frame[frame["itemCode"] == code].iloc[0].to_dict()
 
 
-def history(store: TenantStore) -> list[tuple]:
-    return store.connection.execute(
-        'SELECT "itemCode", "listPrice", _run_id, _partition, _synced_at FROM items_history ORDER BY ALL'
-    ).fetchall()
+def history(store: SqlStore) -> list[tuple]:
+    frame = store.history(ITEMS)
+    columns = ["itemCode", "listPrice", "_run_id", "_partition", "_synced_at"]
+    return sorted(tuple(row) for row in frame[columns].itertuples(index=False))
 
 
-def test_insert_then_same_frame_again_changes_nothing(store: TenantStore) -> None:
+def test_insert_then_same_frame_again_changes_nothing(store: SqlStore) -> None:
     """New keys are inserted; the same frame again counts as unchanged and writes no row or history."""
     records = [item(f"A{i}", T0) for i in range(5)]
     assert upsert(store, records) == UpsertCounts(fetched=5, inserted=5)
@@ -46,7 +44,7 @@ def test_insert_then_same_frame_again_changes_nothing(store: TenantStore) -> Non
     assert stored(store, "A0")["_run_id"] == "run-1"
 
 
-def test_newer_version_replaces_and_is_kept_in_history(store: TenantStore) -> None:
+def test_newer_version_replaces_and_is_kept_in_history(store: SqlStore) -> None:
     """A newer dateModified with other content replaces the row; history holds both versions with run and partition."""
     upsert(store, [item("A", T0, listPrice="10.00")])
     counts = upsert(store, [item("A", T1, listPrice="12.50")], run_id="run-2", partition="p2")
@@ -59,14 +57,14 @@ def test_newer_version_replaces_and_is_kept_in_history(store: TenantStore) -> No
     ]
 
 
-def test_same_instant_with_other_content_updates(store: TenantStore) -> None:
+def test_same_instant_with_other_content_updates(store: SqlStore) -> None:
     """An equal dateModified (>=) with a different hash still replaces: Sonet may stamp twice in one millisecond."""
     upsert(store, [item("A", T0, stockBalance="1")])
     assert upsert(store, [item("A", "2026-11-28T06:38:00+02:00", stockBalance="2")]).updated == 1
     assert stored(store, "A")["stockBalance"] == "2"
 
 
-def test_older_version_is_stale_and_ignored(store: TenantStore) -> None:
+def test_older_version_is_stale_and_ignored(store: SqlStore) -> None:
     """A version older than the stored one (a late overlap re-read) is counted stale and changes nothing."""
     upsert(store, [item("A", T1, listPrice="12.50")])
     assert upsert(store, [item("A", T0, listPrice="10.00")]) == UpsertCounts(fetched=1, stale=1)
@@ -74,7 +72,7 @@ def test_older_version_is_stale_and_ignored(store: TenantStore) -> None:
     assert len(history(store)) == 1
 
 
-def test_duplicates_within_a_batch_keep_the_newest(store: TenantStore) -> None:
+def test_duplicates_within_a_batch_keep_the_newest(store: SqlStore) -> None:
     """A key read twice in one batch keeps its newest dateModified; on a tie the later one in the batch wins."""
     batch = [
         item("A", T1, listPrice="2.00"),
@@ -88,7 +86,7 @@ def test_duplicates_within_a_batch_keep_the_newest(store: TenantStore) -> None:
     assert len(history(store)) == 2
 
 
-def test_deletions_are_counted_once(store: TenantStore) -> None:
+def test_deletions_are_counted_once(store: SqlStore) -> None:
     """`deleted` counts rows that become DELETED: inserted as DELETED or changed to it, not changed while DELETED."""
     assert upsert(store, [item("A", T0), item("B", T0, status="DELETED")]).deleted == 1
     assert upsert(store, [item("A", T1, status="DELETED")]) == UpsertCounts(fetched=1, updated=1, deleted=1)
@@ -96,18 +94,17 @@ def test_deletions_are_counted_once(store: TenantStore) -> None:
     assert upsert(store, [item("B", T0, status="DELETED")]).deleted == 0
 
 
-def test_every_entity_gets_its_tables(store: TenantStore) -> None:
+def test_every_entity_gets_its_tables(store: SqlStore) -> None:
     """Each contract entity has a latest table (key as primary key) and a history table with all its fields."""
     for spec in entities().values():
         records = [node(spec, i) for i in range(4)]
         counts = store.upsert(spec, to_frame(spec, records), run_id="r", partition="p", synced_at=SYNCED_AT)
         assert counts.inserted == 4
         for table in (spec.name, f"{spec.name}_history"):
-            columns = [r[0] for r in store.connection.execute(f'DESCRIBE "{table}"').fetchall()]
-            assert columns == [*spec.field_names, "_hash", "_run_id", "_partition", "_synced_at"]
+            assert store.table_columns(table) == [*spec.field_names, "_hash", "_run_id", "_partition", "_synced_at"]
 
 
-def test_high_water_mark_only_advances(store: TenantStore) -> None:
+def test_high_water_mark_only_advances(store: SqlStore) -> None:
     """advance_high_water_mark moves the mark forward, never back; an unknown entity has none."""
     assert store.high_water_mark(ITEMS) is None
     late = datetime(2026, 11, 28, 4, 40, tzinfo=UTC)
@@ -120,29 +117,28 @@ def test_high_water_mark_only_advances(store: TenantStore) -> None:
         store.advance_high_water_mark(ITEMS, datetime(2026, 11, 28))
 
 
-def test_success_and_full_reads_are_recorded(store: TenantStore) -> None:
+def test_success_and_full_reads_are_recorded(store: SqlStore) -> None:
     """record_success keeps the last success; last_full moves only on a full read; both survive a reopen."""
     first, second = SYNCED_AT, SYNCED_AT + timedelta(minutes=1)
     store.record_success(ITEMS, run_id="r1", at=first, full=True)
     store.record_success(ITEMS, run_id="r2", at=second)
     store.advance_high_water_mark(ITEMS, first)
     assert (store.last_success(ITEMS), store.last_full(ITEMS), store.high_water_mark(ITEMS)) == (second, first, first)
-    assert store.connection.execute("SELECT last_run_id FROM sync_state").fetchall() == [("r2",)]
+    assert store.query("SELECT last_run_id FROM sync_state") == [("r2",)]
 
 
-def test_state_persists_in_the_file(tmp_path: Path) -> None:
-    """Records and sync state are in the tenant's file: a reopened store has them."""
-    path = tmp_path / "t.duckdb"
-    with TenantStore.open(path) as store:
+def test_state_persists(backend: Backend) -> None:
+    """Records and sync state are in the tenant's file or schema: a reopened store has them."""
+    with backend.open() as store:
         upsert(store, [item("A", T0), item("B", T1)])
         store.advance_high_water_mark(ITEMS, SYNCED_AT)
-    with TenantStore.open(path) as store:
+    with backend.open() as store:
         assert store.count(ITEMS) == 2
         assert store.newest_modified(ITEMS) == datetime(2026, 11, 28, 4, 39, tzinfo=UTC)
         assert store.high_water_mark(ITEMS) == SYNCED_AT
 
 
-def test_empty_and_malformed_frames(store: TenantStore) -> None:
+def test_empty_and_malformed_frames(store: SqlStore) -> None:
     """An empty frame counts nothing; a frame not built by to_frame is refused before any write."""
     assert upsert(store, []) == UpsertCounts()
     unhashed = to_frame(ITEMS, [item("A")]).drop(columns="_hash")
@@ -157,7 +153,7 @@ def test_paths_follow_the_data_dir(_isolated_data_dir: Path) -> None:
     assert snapshot_dir("acme") == _isolated_data_dir / "store" / "acme" / "snapshot"
 
 
-def test_a_failing_upsert_writes_nothing(store: TenantStore) -> None:
+def test_a_failing_upsert_writes_nothing(store: SqlStore) -> None:
     """An upsert that fails midway rolls back whole, and the store stays usable."""
     upsert(store, [item("A", T0)])
     frame = to_frame(ITEMS, [item("B", T1), item("C", T1)])
@@ -168,9 +164,9 @@ def test_a_failing_upsert_writes_nothing(store: TenantStore) -> None:
     assert upsert(store, [item("B", T1)]).inserted == 1
 
 
-def test_entities_may_be_given_by_name(tmp_path: Path) -> None:
+def test_entities_may_be_given_by_name(backend: Backend) -> None:
     """Every store function takes an Entity or its pipeline name ("items") alike."""
-    with TenantStore.open(tmp_path / "t.duckdb") as store:
+    with backend.open() as store:
         frame = to_frame("items", [item("A", T0)])
         assert store.upsert("items", frame, run_id="r", partition="p", synced_at=SYNCED_AT).inserted == 1
         store.advance_high_water_mark("items", SYNCED_AT)
@@ -178,13 +174,13 @@ def test_entities_may_be_given_by_name(tmp_path: Path) -> None:
         assert (store.keys("items"), store.count("items")) == ({"A"}, 1)
         assert store.high_water_mark("items") == store.last_full("items") == store.last_success("items") == SYNCED_AT
         assert store.newest_modified("items") == store.newest_modified(ITEMS)
-        store.publish_snapshot(tmp_path / "snap")
-    assert [r["itemCode"] for r in Snapshot(tmp_path / "snap").records("items")] == ["A"]
+        store.publish_snapshot(backend.blobs())
+    assert [r["itemCode"] for r in backend.snapshot().records("items")] == ["A"]
     with pytest.raises(ValueError, match="unknown entity"):
         to_frame("widgets", [])
 
 
-def test_fingerprint_changes_exactly_when_a_record_is_added_or_changed(store: TenantStore) -> None:
+def test_fingerprint_changes_exactly_when_a_record_is_added_or_changed(store: SqlStore) -> None:
     """The shop republishes a file when its entity's fingerprint moves: on an insert or a change,
     also a back-dated one that leaves count and high-water mark alone, never on an unchanged re-read."""
     empty = store.fingerprint(ITEMS)
