@@ -239,9 +239,9 @@ def _show(args: argparse.Namespace) -> int:
     print("\nevents:")
     print_table(["AT", "FROM", "TO", "ACTOR", "REASON"], [list(m.values()) for m in moves])
     print("\nweb order versions (the last is current):")
-    for entry in numbered:
-        print(f"{entry['version']}: {json.dumps(entry['order'], ensure_ascii=False)}")
-        if (kept := refused.get(entry["version"])) is not None:
+    for number, order in enumerate(versions, start=1):
+        print(f"{number}: {json.dumps(order, ensure_ascii=False)}")
+        if (kept := refused.get(number)) is not None:
             xml = f"{len(kept.xml)} bytes (--xml --version {kept.version})" if kept.xml else "never built"
             failure = _error_text(kept.error.code, kept.error.message, kept.error.field) if kept.error else "-"
             print(f"   refused: {failure}; after {kept.attempts} attempt(s); XML {xml}; corrected by {kept.actor}")

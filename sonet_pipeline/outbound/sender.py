@@ -34,6 +34,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sonet_pipeline.archive.store import AttemptEntry, TenantArchive
 from sonet_pipeline.common.clock import Clock
@@ -102,7 +103,7 @@ class Sender:
     retry_window: timedelta
     in_flight: int
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    lookup: Callable[[str], dict | None] | None = None  # salesOrder(messageId), for lost answers
+    lookup: Callable[[str], dict[str, Any] | None] | None = None  # salesOrder(messageId), for lost answers
     rng: random.Random = field(default_factory=random.Random)
     archive: TenantArchive | None = None  # the tenant's audit archive: every attempt's bytes and answer
 

@@ -310,12 +310,12 @@ class Outbox(ABC):
             found = tx.all(query, [*given.values()] + ([] if limit is None else [limit]))
         return [rows.message_from_row(row) for row in found]
 
-    def events(self, message_id: str) -> list[Event]:
+    def events(self, message_id: str) -> builtins.list[Event]:
         """Every move of the message, in order, with its actor and reason."""
         with self._read() as tx:
             return [rows.event_from_row(row) for row in tx.all(rows.SELECT_EVENTS, (message_id,))]
 
-    def versions(self, message_id: str) -> list[dict[str, Any]]:
+    def versions(self, message_id: str) -> builtins.list[dict[str, Any]]:
         """Every web-order version of the message, the first (as enqueued) first."""
         with self._read() as tx:
             return [json.loads(text) for (text,) in tx.all(rows.SELECT_VERSIONS, (message_id,))]
@@ -341,7 +341,7 @@ class Outbox(ABC):
                 entry["oldest_pending_age_seconds"] = rows.age(now, oldest)
         return {"tenants": result}
 
-    def due_tenants(self, now: datetime) -> list[str]:
+    def due_tenants(self, now: datetime) -> builtins.list[str]:
         """Tenants with due work (pending and due, or an expired claim): cheap enough for a sensor."""
         now = aware(now)
         with self._read() as tx:
