@@ -60,7 +60,8 @@ def build_definitions(tenants: list[Tenant], *, clock: Clock | None = None) -> D
             # Every tenant's Sonet APIs; each token bound as an EnvVar of the variable its file names, or
             # read from the Secrets Manager secret it names (region and credentials from the usual AWS chain).
             "sonet": SonetResource.for_tenants(tenants, secrets=SecretsManagerResource()),
-            "store": StoreResource(),
+            # Tenant stores, snapshots and shop caches in PostgreSQL when it is configured, else local files.
+            "store": StoreResource(postgres_dsn=postgres),
             "outbox": OutboxResource(postgres_dsn=postgres),
             "leases": LeaseResource(postgres_dsn=postgres),
             # Tenants publishing to s3:// use it; region and credentials from the usual AWS chain.

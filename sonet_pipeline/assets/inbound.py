@@ -30,6 +30,7 @@ from pydantic import Field
 
 from sonet_pipeline.assets.inbound_checks import check_results, check_specs
 from sonet_pipeline.common.clock import Clock
+from sonet_pipeline.config import settings
 from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.inbound.sync import EntitySync, sync_entity
 from sonet_pipeline.inbound.windows import choose_window
@@ -68,13 +69,14 @@ def sync_op_name(tenant: str) -> str:
 
 
 def build_tenant_sync(tenant: Tenant) -> AssetsDefinition:
+    store_kind = "PostgreSQL" if settings.production() else "DuckDB"  # what StoreResource opens (definitions.py)
     specs = [
         AssetSpec(
             inbound_key(tenant.name, name),
             group_name=tenant.name,
             description=f"Sonet {name} of company {tenant.sonet.company}: the latest state per key, "
-            "DELETED and PASSIVE included, in the tenant's DuckDB store.",
-            kinds={"duckdb"},
+            f"DELETED and PASSIVE included, in the tenant's {store_kind} store.",
+            kinds={"postgres" if settings.production() else "duckdb"},
         )
         for name in SYNCED
     ]

@@ -21,7 +21,7 @@ from dagster import (
 )
 
 from sonet_pipeline.assets.markdown_table import markdown_table
-from sonet_pipeline.store import TenantStore, quality
+from sonet_pipeline.store import Store, quality
 
 SAMPLE_ROWS = 20
 
@@ -32,7 +32,7 @@ class Check:
     name: str
     blocking: bool
     description: str
-    find: Callable[[TenantStore], list[dict]]
+    find: Callable[[quality.Source], list[dict]]
 
 
 CHECKS = (
@@ -104,14 +104,21 @@ def check_keys(tenant: str) -> list[AssetCheckKey]:
 
 
 def check_results(
-    context: AssetExecutionContext, tenant: str, entity_name: str, store: TenantStore
+    context: AssetExecutionContext, tenant: str, entity_name: str, store: Store
 ) -> Iterator[AssetCheckResult]:
     """Evaluate the selected checks of one entity; each failure names its records."""
+    with quality.Tables(store) as tables:  # each table read once for all the entity's checks
+        yield from _results(context, tenant, entity_name, tables)
+
+
+def _results(
+    context: AssetExecutionContext, tenant: str, entity_name: str, tables: quality.Tables
+) -> Iterator[AssetCheckResult]:
     for check in CHECKS:
         key = AssetCheckKey(asset_key=_asset_key(tenant, check.entity), name=check.name)
         if check.entity != entity_name or key not in context.selected_asset_check_keys:
             continue
-        offenders = check.find(store)
+        offenders = check.find(tables)
         if offenders:
             context.log.warning("%s %s: check %s found %d record(s)", tenant, entity_name, check.name, len(offenders))
         yield AssetCheckResult(

@@ -32,9 +32,9 @@ from dagster import (
 from sonet_pipeline.assets.inbound import inbound_key
 from sonet_pipeline.assets.markdown_table import markdown_table
 from sonet_pipeline.assets.orders import outbox_key
+from sonet_pipeline.common.blobs import Blobs
 from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.common.streaming import streaming_runtime
-from sonet_pipeline.config import settings
 from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.resources.leases import LeaseResource
 from sonet_pipeline.resources.outbox import OutboxResource
@@ -47,7 +47,7 @@ from sonet_pipeline.shop.inputs import ACCOUNTS, CATALOGUE, FILES, LOGINS, ORDER
 from sonet_pipeline.shop.order_status import order_statuses
 from sonet_pipeline.shop.publish import Destination, EncodedLines, publish, read_manifest
 from sonet_pipeline.shop.rights import rights_matrix, rights_summary
-from sonet_pipeline.store import Snapshot
+from sonet_pipeline.store import Snapshot, cache_blobs
 
 SAMPLE_ROWS = 20
 
@@ -140,6 +140,7 @@ def build_tenant_shop(tenant: Tenant) -> AssetsDefinition:
                 context,
                 tenant,
                 snapshot=store.snapshot(name),
+                cache=store.cache(name),
                 outbox=outbox,
                 destination=publish.destination(tenant),
                 clock=clock,
@@ -153,6 +154,7 @@ def _publish_step(
     tenant: Tenant,
     *,
     snapshot: Snapshot,
+    cache: Blobs,
     outbox: OutboxResource,
     destination: Destination,
     clock: Clock,
@@ -168,7 +170,7 @@ def _publish_step(
     if now_inputs is None or snapshot_manifest is None:
         raise Failure(description=f"tenant {name!r} has no synced snapshot yet: run its Sonet sync first")
     with streaming_runtime():  # fewer young-generation collections while 100,000s of records stream
-        files, results = _compute(tenant, snapshot, selected, messages)
+        files, results = _compute(tenant, snapshot, selected, messages, cache)
     published = read_manifest(destination)
     marks = {e: d.get("high_water_mark") for e, d in snapshot_manifest.get("entities", {}).items()}
     source = shop_inputs.merged_source(published, now_inputs, selected, marks)
@@ -195,13 +197,15 @@ class _Result:
 
 
 def _compute(
-    tenant: Tenant, snapshot: Snapshot, selected: list[str], messages: list[Any]
+    tenant: Tenant, snapshot: Snapshot, selected: list[str], messages: list[Any], cache: Blobs | None = None
 ) -> tuple[dict[str, Sequence[Mapping[str, Any]] | EncodedLines], dict[str, _Result]]:
+    """The selected files' content and results; the catalogue's cache in `cache` (default: where the
+    settings keep the tenant's caches)."""
     files: dict[str, Sequence[Mapping[str, Any]] | EncodedLines] = {}
     results: dict[str, _Result] = {}
     if CATALOGUE in selected:
-        cache = IncrementalCatalogue(settings.data_dir() / "shop" / tenant.name / "catalogue.pickle")
-        built = cache.build(snapshot, strategy=tenant.variant_strategy, shop=tenant.shop)
+        builder = IncrementalCatalogue(cache if cache is not None else cache_blobs(tenant.name))
+        built = builder.build(snapshot, strategy=tenant.variant_strategy, shop=tenant.shop)
         files[CATALOGUE], results[CATALOGUE] = built.lines, _catalogue_result(tenant.name, built)
     if {ACCOUNTS, LOGINS, RIGHTS} & set(selected):
         accounts = build_accounts(snapshot.records("customers"), snapshot.records("segments"))

@@ -141,7 +141,8 @@ def _doc(command: str) -> str:
         "their line or index; the exit code is then 1. Orders that cannot become a SalesOrder are stored and fail "
         "later as UNMAPPABLE.",
         "dump": "Print the store's latest state, one record per key, DELETED and PASSIVE included, with the "
-        "field names and value formats of schema.graphql. Reads the snapshot the last sync published.",
+        "field names and value formats of schema.graphql. Reads the snapshot the last sync published (under the "
+        "data dir, or in PostgreSQL when SONET_PIPELINE_POSTGRES_DSN is set).",
         "tenants check": "Load the tenants file (SONET_PIPELINE_TENANTS, default the demo tenants), validate every "
         "tenant, and say which token variables are unset and which AWS Secrets Manager secrets cannot be read "
         "(never a value). Exit 0 when all is well, 2 otherwise.",
@@ -231,10 +232,10 @@ def _orders_enqueue(args: argparse.Namespace) -> int:
 
 
 def _store_dump(args: argparse.Namespace) -> int:
-    from sonet_pipeline.store import Snapshot, snapshot_dir
+    from sonet_pipeline.store import open_snapshot
 
     tenant = tenant_by_name(load_tenants(), args.tenant)
-    snapshot = Snapshot(snapshot_dir(tenant.name))
+    snapshot = open_snapshot(tenant.name)  # the data dir's, or production's in PostgreSQL
     if snapshot.manifest() is None:
         print(f"sonet-pipeline store dump: no sync has published {tenant.name}'s store yet", file=sys.stderr)
     out = sys.stdout

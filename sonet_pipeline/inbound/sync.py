@@ -13,13 +13,14 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.common.streaming import streaming_runtime
 from sonet_pipeline.inbound.windows import FULL, Window
 from sonet_pipeline.sonet.entities import Entity
 from sonet_pipeline.sonet.query import QueryPage, SonetQueryClient
-from sonet_pipeline.store import TenantStore, UpsertCounts, to_frame
+from sonet_pipeline.store import Store, UpsertCounts, to_frame
 
 PAGE_SIZE = 500
 BATCH_ROWS = 5_000
@@ -48,7 +49,7 @@ class EntitySync:
 
 def sync_entity(
     client: SonetQueryClient,
-    store: TenantStore,
+    store: Store,
     entity: Entity,
     window: Window,
     *,
@@ -62,7 +63,7 @@ def sync_entity(
     result = EntitySync(entity.name, window)
     seen_keys: set[str] | None = set() if window.kind == FULL else None
     newest_read: datetime | None = None
-    batch: list[dict] = []
+    batch: list[dict[str, Any]] = []
 
     def flush() -> None:
         nonlocal newest_read

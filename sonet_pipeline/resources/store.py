@@ -1,4 +1,9 @@
-"""The tenants' local stores: DuckDB files written by the sync, Parquet snapshots read by everyone else."""
+"""The tenants' stores: written by the sync, published as snapshots that everyone else reads.
+
+Embedded (no DSN): DuckDB files and snapshot folders under the data dir. With `postgres_dsn` bound (the
+production DSN, as an `EnvVar`): each tenant's schema in PostgreSQL holds its store, its snapshot and
+the shop's caches, so any worker on any host finds what the last run left (`store.factory`).
+"""
 
 from __future__ import annotations
 
@@ -6,23 +11,31 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from dagster import ConfigurableResource
+from pydantic import Field
 
-from sonet_pipeline.store import Snapshot, TenantStore, snapshot_dir, store_path
+from sonet_pipeline.common.blobs import Blobs
+from sonet_pipeline.store import Snapshot, Store, cache_blobs, open_snapshot, open_store, snapshot_blobs
 
 
 class StoreResource(ConfigurableResource):
-    """Opens a tenant's DuckDB store for writing (the caller holds the tenant's store lease)."""
+    """Opens a tenant's store for writing (the caller holds the tenant's store lease), and its snapshot."""
+
+    postgres_dsn: str | None = Field(
+        default=None, repr=False, description="PostgreSQL DSN of production; bind with EnvVar. Unset: local files"
+    )
 
     @contextmanager
-    def writer(self, tenant: str) -> Iterator[TenantStore]:
-        path = store_path(tenant)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with TenantStore.open(path) as store:
+    def writer(self, tenant: str) -> Iterator[Store]:
+        with open_store(tenant, dsn=self.postgres_dsn) as store:
             yield store
 
-    def publish(self, tenant: str, store: TenantStore) -> None:
-        """Publish the read-only snapshot other processes read (never the DuckDB file itself)."""
-        store.publish_snapshot(snapshot_dir(tenant))
+    def publish(self, tenant: str, store: Store) -> None:
+        """Publish the read-only snapshot other processes read (never the store itself)."""
+        store.publish_snapshot(snapshot_blobs(tenant, dsn=self.postgres_dsn))
 
     def snapshot(self, tenant: str) -> Snapshot:
-        return Snapshot(snapshot_dir(tenant))
+        return open_snapshot(tenant, dsn=self.postgres_dsn)
+
+    def cache(self, tenant: str) -> Blobs:
+        """Where the shop keeps the tenant's caches (the catalogue's)."""
+        return cache_blobs(tenant, dsn=self.postgres_dsn)

@@ -9,8 +9,10 @@ joins the rest as they were. The file equals `jsonl(build_catalogue(every item).
 byte (tested); where it could not (the settings changed, no or an unreadable cache, a sku used by two
 groups, which `build_catalogue` resolves across groups) it builds everything.
 
-The cache is a pickle of bytes and small tuples beside the tenant's other local state, written
-atomically after each build; losing it only costs one full build.
+The cache is a pickle of bytes and small tuples, replaced whole after each build in a `Blobs`: a
+file under the data dir by default, a row in the tenant's PostgreSQL schema in production
+(`store.factory.cache_blobs`), so a worker on another host builds from it too. Losing it only costs
+one full build.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ import pickle
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from sonet_pipeline.common.atomic_file import write_bytes_atomically
+from sonet_pipeline.common.blobs import Blobs, FolderBlobs
 from sonet_pipeline.config.shop import ShopConfig, VariantStrategy
 from sonet_pipeline.shop.catalogue import COUNT_KEYS, VariantConflict, build_catalogue
 from sonet_pipeline.shop.inputs import settings_digest
@@ -29,6 +32,8 @@ from sonet_pipeline.shop.publish import EncodedLines, jsonl
 from sonet_pipeline.store import Snapshot
 
 _FORMAT = 4  # bump when the cached shapes change: an older cache is then ignored
+#: The cache's name in its `Blobs`.
+CACHE_NAME = "catalogue.pickle"
 
 
 @dataclass(frozen=True)
@@ -60,8 +65,10 @@ class Built:
 
 
 class IncrementalCatalogue:
-    def __init__(self, cache_path: Path) -> None:
-        self.cache_path = cache_path
+    def __init__(self, cache: Blobs | Path, name: str = CACHE_NAME) -> None:
+        """The cache kept as `name` in `cache`; given a file's path instead, in that file."""
+        self.blobs: Blobs = FolderBlobs(cache.parent) if isinstance(cache, Path) else cache
+        self.name = cache.name if isinstance(cache, Path) else name
 
     def build(self, snapshot: Snapshot, *, strategy: VariantStrategy, shop: ShopConfig) -> Built:
         settings = settings_digest(strategy, shop)
@@ -92,14 +99,14 @@ class IncrementalCatalogue:
 
     def _load(self) -> _State | None:
         try:
-            state = pickle.loads(self.cache_path.read_bytes())
+            data = self.blobs.get(self.name)
+            state = pickle.loads(data) if data is not None else None
         except Exception:  # none, cut short or of another version: one full build replaces it
             return None
         return state if isinstance(state, _State) and state.version == _FORMAT else None
 
     def _save(self, state: _State) -> None:
-        self.cache_path.parent.mkdir(parents=True, exist_ok=True)
-        write_bytes_atomically(self.cache_path, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+        self.blobs.put(self.name, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _index(snapshot: Snapshot) -> list[tuple[str, str | None, str]]:
@@ -111,7 +118,7 @@ def _group(code: str, model: str | None) -> str:
     return f"model:{model}" if isinstance(model, str) and model else f"item:{code}"
 
 
-def _built(records: list[dict], strategy: VariantStrategy, shop: ShopConfig) -> _Group:
+def _built(records: list[dict[str, Any]], strategy: VariantStrategy, shop: ShopConfig) -> _Group:
     part = build_catalogue(records, strategy=strategy, shop=shop)
     skus = [line["sku"] for line in part.products] + [v["sku"] for line in part.products for v in line["variants"]]
     lines = tuple((line["sku"], jsonl([line])) for line in part.products)

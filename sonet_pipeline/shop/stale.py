@@ -9,7 +9,7 @@ from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.outbox import Outbox
 from sonet_pipeline.shop.inputs import TenantStaleness, stale_by_tenant
 from sonet_pipeline.shop.publish import Destination, read_manifest
-from sonet_pipeline.store import Snapshot, snapshot_dir
+from sonet_pipeline.store import open_snapshot
 
 
 def find_stale(
@@ -23,7 +23,7 @@ def find_stale(
     shop sensor and `shop publish` both ask, from each tenant's snapshot, the outbox and its destination."""
     return stale_by_tenant(
         tenants,
-        snapshot_manifest=lambda name: Snapshot(snapshot_dir(name)).manifest(),
+        snapshot_manifest=lambda name: open_snapshot(name).manifest(),  # a folder, or PostgreSQL
         outbox_mark=outbox.change_mark,
         published_manifest=lambda tenant: read_manifest(destination(tenant)),
         everything=everything,

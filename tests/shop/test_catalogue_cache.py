@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+from sonet_pipeline.common.blobs import PostgresBlobs
 from sonet_pipeline.config.shop import ShopConfig
 from sonet_pipeline.shop.catalogue import build_catalogue
-from sonet_pipeline.shop.catalogue_cache import IncrementalCatalogue
+from sonet_pipeline.shop.catalogue_cache import CACHE_NAME, IncrementalCatalogue
 from sonet_pipeline.shop.publish import jsonl
 from sonet_pipeline.sonet.entities import entity
 from sonet_pipeline.standin.seed_data import generate_company
@@ -119,3 +120,19 @@ def test_a_lost_or_broken_cache_costs_one_full_build(tenant, tmp_path):
     assert again.full and answer(again) == full(tenant)
     cache.unlink()
     assert IncrementalCatalogue(cache).build(tenant.snapshot, strategy="item_per_variant", shop=GLOVES).full
+
+
+@pytest.mark.postgres
+def test_the_cache_in_postgresql_serves_another_host(tenant, postgres_schema):
+    """Production keeps the cache as a row in PostgreSQL: a builder on another host (a new instance, no
+    local file) rebuilds only what changed; a broken row costs one full build, as a broken file does."""
+    dsn, schema = postgres_schema
+    first = IncrementalCatalogue(PostgresBlobs(dsn, schema=schema, table="cache_files"))
+    assert first.build(tenant.snapshot, strategy="item_per_variant", shop=GLOVES).full
+    tenant.change("BOOT-PRO-43", listPrice="61.90")
+    elsewhere = IncrementalCatalogue(PostgresBlobs(dsn, schema=schema, table="cache_files"))
+    again = elsewhere.build(tenant.snapshot, strategy="item_per_variant", shop=GLOVES)
+    assert (again.rebuilt_groups, again.full) == (1, False) and answer(again) == full(tenant)
+    PostgresBlobs(dsn, schema=schema, table="cache_files").put(CACHE_NAME, b"not a pickle")
+    broken = elsewhere.build(tenant.snapshot, strategy="item_per_variant", shop=GLOVES)
+    assert broken.full and answer(broken) == full(tenant)
