@@ -21,7 +21,7 @@ from sonet_pipeline.definitions import build_definitions
 from sonet_pipeline.jobs.cli_runs import prepare_instance
 from sonet_pipeline.sonet.query import SonetQueryClient
 from sonet_pipeline.standin.runtime import ApiLimits, Faults
-from sonet_pipeline.store import Snapshot, snapshot_dir
+from sonet_pipeline.store import PostgresTenantStore, open_snapshot, open_store
 from tests.standin.standin_http import TOKENS, SonetClient
 
 pytestmark = pytest.mark.slow
@@ -87,7 +87,7 @@ def differences(sonet: SonetClient) -> dict[str, int]:
     """Per tenant and entity: how many keys differ between the store's snapshot and Sonet's full state."""
     found = {}
     for tenant, company in COMPANIES.items():
-        snapshot = Snapshot(snapshot_dir(tenant))
+        snapshot = open_snapshot(tenant)  # where the settings put it: the data dir, or PostgreSQL
         for name, (standin_entity, key) in ENTITIES.items():
             expected = {r[key]: normalized(r) for r in sonet.state(standin_entity, company=company)}
             stored = list(snapshot.records(name))
@@ -140,8 +140,35 @@ def test_store_equals_sonet_after_bulk_updates_late_commits_deletions_503s_and_t
     assert run_scenario(hard_sonet, Pipeline(hard_sonet)) == {}
     counters = hard_sonet.admin_json("GET", "/companies/01/counters")
     assert counters["responses"]["query"].get("503", 0) > 0, "the scenario met no 503: not hard enough"
-    deleted = [r for r in Snapshot(snapshot_dir("acme")).records("items") if r["status"] == "DELETED"]
+    deleted = [r for r in open_snapshot("acme").records("items") if r["status"] == "DELETED"]
     assert deleted, "deleted items are kept with their status"
+
+
+@pytest.mark.postgres
+def test_in_production_mode_the_store_in_postgresql_equals_sonet(
+    hard_sonet, tmp_path, monkeypatch, postgres_database, _isolated_data_dir, capsys
+):
+    """With SONET_PIPELINE_POSTGRES_DSN set, the same hardest scenario through Dagster leaves each tenant's
+    PostgreSQL store and its snapshot (in PostgreSQL too) equal to Sonet, DELETED kept, and no store or
+    snapshot on the worker's disk: `store dump` on another host (another data dir) prints Sonet's items."""
+    monkeypatch.setenv("SONET_PIPELINE_POSTGRES_DSN", postgres_database)
+    write_tenants(hard_sonet, tmp_path, monkeypatch)
+    assert run_scenario(hard_sonet, Pipeline(hard_sonet)) == {}
+    for tenant, company in COMPANIES.items():
+        assert open_snapshot(tenant).describe().startswith("postgresql://")
+        with open_store(tenant) as store:
+            assert isinstance(store, PostgresTenantStore)
+            for name, (standin_entity, key) in ENTITIES.items():
+                assert store.keys(name) == {r[key] for r in hard_sonet.state(standin_entity, company=company)}
+            assert "DELETED" in set(store.frame("items")["status"])
+            assert store.high_water_mark("items") is not None and store.last_success("items") is not None
+    assert not (_isolated_data_dir / "store").exists()
+    monkeypatch.setenv("SONET_PIPELINE_DATA_DIR", str(tmp_path / "another-host"))
+    capsys.readouterr()
+    assert main(["store", "dump", "--tenant", "nordic", "--entity", "items"]) == 0
+    dumped = [normalized(json.loads(line)) for line in capsys.readouterr().out.splitlines()]
+    expected = sorted(hard_sonet.state("items", company="02"), key=lambda r: r["itemCode"])
+    assert dumped == [normalized(r) for r in expected]
 
 
 def test_the_comparison_catches_a_sync_without_lookback(hard_sonet, tmp_path, monkeypatch):

@@ -6,12 +6,11 @@ Every test runs on both backends (DuckDB and PostgreSQL, `backend` in conftest.p
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from sonet_pipeline.sonet.entities import entities, entity
-from sonet_pipeline.store import SqlStore, UpsertCounts, snapshot_dir, store_path, to_frame
+from sonet_pipeline.store import SqlStore, UpsertCounts, to_frame
 from tests.store.conftest import Backend
 from tests.store.samples import SYNCED_AT, item, node
 
@@ -145,12 +144,6 @@ def test_empty_and_malformed_frames(store: SqlStore) -> None:
     with pytest.raises(ValueError, match="to_frame"):
         store.upsert(ITEMS, unhashed, run_id="r", partition="p", synced_at=SYNCED_AT)
     assert store.count(ITEMS) == 0 and store.newest_modified(ITEMS) is None
-
-
-def test_paths_follow_the_data_dir(_isolated_data_dir: Path) -> None:
-    """store_path and snapshot_dir live under the data dir, one file and one folder per tenant."""
-    assert store_path("acme") == _isolated_data_dir / "store" / "acme.duckdb"
-    assert snapshot_dir("acme") == _isolated_data_dir / "store" / "acme" / "snapshot"
 
 
 def test_a_failing_upsert_writes_nothing(store: SqlStore) -> None:
