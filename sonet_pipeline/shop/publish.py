@@ -14,7 +14,7 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -56,12 +56,16 @@ class S3Prefix(S3Blobs):
 
 
 def destination_for(tenant: str, publish_to: str | None, *, s3_client: Callable[[], Any] | None = None) -> Destination:
-    """The tenant's destination from its `shop.publish_to`: None is `<data dir>/published/<tenant>`,
+    """The tenant's destination from its `shop.publish_to`: None is `<S3 URL>/published/<tenant>` when
+    `SONET_PIPELINE_S3_URL` is set (production), else `<data dir>/published/<tenant>`;
     `s3://bucket/prefix` is that prefix (`<tenant>/` when empty; `s3_client()` makes the client), and
     anything else is a local folder (a path, or a `file://` URI) that is the tenant's own."""
     if publish_to is None:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", tenant):
             raise ValueError(f"tenant name {tenant!r} cannot name a folder")
+        s3_url = settings.s3_url()
+        if s3_url is not None:
+            return destination_for(tenant, f"{s3_url}/published/{tenant}", s3_client=s3_client)
         return LocalFolder(settings.data_dir() / "published" / tenant)
     if publish_to.startswith("s3://"):
         bucket, _, prefix = publish_to.removeprefix("s3://").partition("/")
@@ -133,7 +137,7 @@ class PublishedFile:
 
 def publish(
     destination: Destination,
-    files: Mapping[str, list[Mapping[str, Any]] | EncodedLines],
+    files: Mapping[str, Sequence[Mapping[str, Any]] | EncodedLines],
     *,
     tenant: str,
     source: Mapping[str, Any],

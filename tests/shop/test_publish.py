@@ -348,3 +348,13 @@ def test_entries_of_the_manifest_that_name_no_published_file_are_dropped(tmp_pat
     (tmp_path / "manifest.json").write_text(json.dumps({"tenant": "acme", "files": [entry]}))
     manifest = publish(LocalFolder(tmp_path), {"catalogue": []}, tenant="acme", source={}, now=NOW)
     assert [f["name"] for f in manifest["files"]] == ["catalogue.jsonl"]
+
+
+def test_production_publishes_under_the_s3_url_unless_the_tenant_says_where(monkeypatch: pytest.MonkeyPatch):
+    """With SONET_PIPELINE_S3_URL set, a tenant without `publish_to` publishes to S3, not a worker's disk."""
+    monkeypatch.setenv("SONET_PIPELINE_S3_URL", "s3://files/prod")
+    client = object()
+    destination = destination_for("acme", None, s3_client=lambda: client)
+    assert isinstance(destination, S3Prefix)
+    assert destination.describe() == "s3://files/prod/published/acme"
+    assert isinstance(destination_for("acme", "/srv/shop/acme", s3_client=lambda: client), LocalFolder)
