@@ -81,8 +81,15 @@ class PostgresTenantStore(SqlStore):
         cursor = self.connection.execute(_placeholders(statement), list(params))
         return cursor.fetchall() if cursor.description is not None else []
 
-    def _transaction(self) -> contextlib.AbstractContextManager[Any]:
-        return self.connection.transaction()
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """A transaction in which a join by key looks each row up through the key's index: a batch then
+        costs the same whatever the table's size. Left to itself, the planner, which knows nothing of a
+        new temporary table, hashed the whole table for every batch (5,000 against 100,000 items:
+        57 ms; analyzing the batch first, 23 ms plus 30 ms of ANALYZE; by the index, 15 ms)."""
+        with self.connection.transaction():
+            self._all("SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)")
+            yield
 
     @contextlib.contextmanager
     def _incoming(self, frame: pd.DataFrame, types: dict[str, str]) -> Iterator[None]:
