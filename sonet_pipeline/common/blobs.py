@@ -33,6 +33,13 @@ def checked_name(name: str) -> str:
     return name
 
 
+def schema_lock(schema: str) -> int:
+    """The PostgreSQL advisory lock whoever creates something in `schema` holds meanwhile (`PostgresBlobs`,
+    the tenant store): two processes making the same new schema or table at once would otherwise fail."""
+    digest = hashlib.blake2b(f"sonet-schema:{schema}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
 def folder_prefix(prefix: str) -> str:
     """`prefix` when it is empty or a checked folder name ending with `/`; else a ValueError naming it."""
     if prefix and not (prefix.endswith("/") and checked_name(prefix[:-1])):
@@ -230,13 +237,15 @@ class PostgresBlobs(Blobs):
     def _connect(self) -> psycopg.Connection[Any]:
         connection = psycopg.connect(self.dsn, autocommit=True, connect_timeout=10)
         if not self._ensured:
-            connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
-            connection.execute(
-                sql.SQL(
-                    "CREATE TABLE IF NOT EXISTS {} (name TEXT PRIMARY KEY, data BYTEA NOT NULL, "
-                    "sha256 TEXT NOT NULL, stored_at TIMESTAMPTZ NOT NULL DEFAULT now())"
-                ).format(self._relation())
-            )
+            with connection.transaction():  # one creator at a time: processes starting together do not race
+                connection.execute("SELECT pg_advisory_xact_lock(%s)", (schema_lock(self.schema),))
+                connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
+                connection.execute(
+                    sql.SQL(
+                        "CREATE TABLE IF NOT EXISTS {} (name TEXT PRIMARY KEY, data BYTEA NOT NULL, "
+                        "sha256 TEXT NOT NULL, stored_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+                    ).format(self._relation())
+                )
             self._ensured = True
         return connection
 

@@ -15,7 +15,6 @@ value is quoted, so an empty text stays empty and only an unquoted empty field i
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -26,6 +25,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
+from sonet_pipeline.common.blobs import schema_lock
 from sonet_pipeline.store.sql_store import SqlStore, q
 
 #: Bytes a COPY moves per write.
@@ -70,9 +70,10 @@ class PostgresTenantStore(SqlStore):
         return [str(name) for (name,) in rows]
 
     def _create_tables(self) -> None:
+        """Under the schema's advisory lock (`schema_lock`, also taken by `PostgresBlobs` there), so that
+        processes opening a new tenant together make its schema and tables once."""
         with self._transaction():
-            digest = hashlib.blake2b(f"sonet-store:{self.schema}".encode(), digest_size=8).digest()
-            self._all("SELECT pg_advisory_xact_lock(?)", [int.from_bytes(digest, "big", signed=True)])
+            self._all("SELECT pg_advisory_xact_lock(?)", [schema_lock(self.schema)])
             self._all(f"CREATE SCHEMA IF NOT EXISTS {q(self.schema)}")
             self._all(f"SET search_path TO {q(self.schema)}")  # the shared statements name bare tables
             super()._create_tables()
@@ -140,10 +141,8 @@ class PostgresTenantStore(SqlStore):
 
 
 def _placeholders(statement: str) -> str:
-    """`?` placeholders as psycopg's `%s` (the shared SQL has no other `?` and no `%`)."""
-    if "%" in statement:
-        raise ValueError("a store statement may not contain '%'")
-    return statement.replace("?", "%s")
+    """`?` placeholders as psycopg's `%s`, a literal `%` kept (the statements have no other `?`)."""
+    return statement.replace("%", "%%").replace("?", "%s")
 
 
 def _literal(text: str) -> str:

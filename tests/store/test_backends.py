@@ -125,20 +125,25 @@ def test_the_same_syncs_leave_both_backends_alike(tmp_path: Path, postgres_schem
 
 
 @pytest.mark.postgres
-def test_processes_opening_a_new_tenant_at_once_do_not_race(postgres_schema: tuple[str, str]) -> None:
-    """Several stores opening the same new schema together all open it (its tables made once)."""
+@pytest.mark.parametrize("round_", range(3))
+def test_processes_opening_a_new_tenant_at_once_do_not_race(postgres_schema: tuple[str, str], round_: int) -> None:
+    """Stores, and readers of its snapshot, opening the same new schema together all open it (its
+    tables made once): a tenant's first sync and the shop sensor's first look may meet."""
     dsn, schema = postgres_schema
     errors: list[BaseException] = []
-    start = threading.Barrier(4)
+    start = threading.Barrier(6)
 
-    def open_one() -> None:
+    def open_one(reader: bool) -> None:
         try:
             start.wait()
-            PostgresTenantStore.open(dsn, schema).close()
+            if reader:
+                assert Snapshot(PostgresBlobs(dsn, schema=schema, table="snapshot_files")).manifest() is None
+            else:
+                PostgresTenantStore.open(dsn, schema).close()
         except BaseException as error:  # any failure is the finding
             errors.append(error)
 
-    threads = [threading.Thread(target=open_one) for _ in range(4)]
+    threads = [threading.Thread(target=open_one, args=(n % 2 == 0,)) for n in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -146,6 +151,11 @@ def test_processes_opening_a_new_tenant_at_once_do_not_race(postgres_schema: tup
     assert not errors, errors
     with PostgresTenantStore.open(dsn, schema) as store:
         assert store.count(ITEMS) == 0
+
+
+def test_query_takes_question_mark_parameters_and_keeps_percent_signs(store: SqlStore) -> None:
+    """`query` runs the same SQL on both backends: `?` placeholders, a literal `%` as it is."""
+    assert store.query("SELECT 'x%' || CAST(? AS VARCHAR)", ["y"]) == [("x%y",)]
 
 
 def test_a_schema_name_is_checked() -> None:
