@@ -155,7 +155,7 @@ class PostgresLease:
         )
         for setting in ("tcp_keepalives_idle = 10", "tcp_keepalives_interval = 5", "tcp_keepalives_count = 3"):
             conn.execute(f"SET {setting}")
-        (acquired,) = conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
+        (acquired,) = conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()  # type: ignore[misc]
         if not acquired:
             conn.close()
             return False

@@ -15,7 +15,7 @@ class UnsafeXmlError(ValueError):
 
 
 class _DenyAllResolver(etree.Resolver):
-    def resolve(self, system_url, public_id, context):  # type: ignore[override]
+    def resolve(self, system_url: str, public_id: str, context: object) -> None:  # type: ignore[override]
         raise UnsafeXmlError(f"external resource refused: {system_url!r}")
 
 

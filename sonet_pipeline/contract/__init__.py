@@ -62,4 +62,5 @@ def message_response_schema() -> etree.XMLSchema:
 @cache
 def commerce_order_schema() -> dict[str, Any]:
     """The web-shop order's JSON Schema, as a dict."""
-    return json.loads(read_text(COMMERCE_ORDER_SCHEMA))
+    schema: dict[str, Any] = json.loads(read_text(COMMERCE_ORDER_SCHEMA))
+    return schema

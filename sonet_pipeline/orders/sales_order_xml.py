@@ -208,9 +208,9 @@ def _checked(draft: str) -> BuiltMessage | Unmappable:
         return Unmappable(UNMAPPABLE, f"the SalesOrder markup is not well-formed XML: {exc}", None)
     schema = sales_order_schema()
     if not schema.validate(document):
-        error = schema.error_log[0]
+        error = schema.error_log[0]  # type: ignore[index]
         found = document.xpath(error.path) if error.path else []
-        field = _json_field(found[0]) if found and isinstance(found[0], etree._Element) else None
+        field = _json_field(found[0]) if found and isinstance(found[0], etree._Element) else None  # type: ignore[index]
         return Unmappable(UNMAPPABLE, f"{XSD_REJECTED}: {error.message}", field)
     xml = etree.tostring(document, xml_declaration=True, encoding="UTF-8")
     if len(xml) > MAX_MESSAGE_BYTES:

@@ -103,7 +103,7 @@ def claim(tx: Tx, tenant: str, limit: int, owner: str, now: datetime, until: dat
     tx.many(rows.CLAIM, [(owner, until, now, now, m.message_id) for m in due])
     tx.many(rows.INSERT_EVENT, [(m.message_id, now, m.state, SENDING, owner, _claim_reason(m)) for m in due])
     claimed = {"state": SENDING, "claimed_by": owner, "claim_expires_at": until, "updated_at": now}
-    return [replace(m, attempts=m.attempts + 1, first_attempt_at=m.first_attempt_at or now, **claimed) for m in due]
+    return [replace(m, attempts=m.attempts + 1, first_attempt_at=m.first_attempt_at or now, **claimed) for m in due]  # type: ignore[arg-type]
 
 
 def _claim_reason(message: Message) -> str:
@@ -176,7 +176,7 @@ def release(
     first = message.first_attempt_at if attempts else None
     due = due or message.next_attempt_at
     columns = {"attempts": attempts, "next_attempt_at": due, "first_attempt_at": first, **NO_CLAIM}
-    apply(tx, message, Move.RELEASE, actor=actor, now=now, reason=reason, owner=owner, **columns)
+    apply(tx, message, Move.RELEASE, actor=actor, now=now, reason=reason, owner=owner, **columns)  # type: ignore[arg-type]
 
 
 def resend(tx: Tx, messages: list[Message], *, actor: str, now: datetime) -> None:

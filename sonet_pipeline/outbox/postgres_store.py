@@ -19,8 +19,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from sonet_pipeline.outbox.rows import plain
-from sonet_pipeline.outbox.store import DEFAULT_SCHEMA, Outbox, Tx
+from sonet_pipeline.outbox.rows import Tx, plain
+from sonet_pipeline.outbox.store import DEFAULT_SCHEMA, Outbox
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS messages (seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "

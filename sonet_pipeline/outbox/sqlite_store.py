@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from sonet_pipeline.config.settings import data_dir
-from sonet_pipeline.outbox.rows import plain
-from sonet_pipeline.outbox.store import Outbox, Tx
+from sonet_pipeline.outbox.rows import Tx, plain
+from sonet_pipeline.outbox.store import Outbox
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS messages (seq INTEGER PRIMARY KEY AUTOINCREMENT, message_id TEXT NOT NULL UNIQUE, "
@@ -72,7 +72,7 @@ class _SqliteTx:
         self.connection.execute(sql, [_param(p) for p in params])
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
-        return self.connection.execute(sql, [_param(p) for p in params]).fetchone()
+        return self.connection.execute(sql, [_param(p) for p in params]).fetchone()  # type: ignore[no-any-return]
 
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self.connection.execute(sql, [_param(p) for p in params]).fetchall()

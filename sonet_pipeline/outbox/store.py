@@ -338,7 +338,7 @@ class Outbox(ABC):
             entry = result.setdefault(tenant, dict(blank))
             entry[state] = count
             if state == PENDING:
-                entry["oldest_pending_age_seconds"] = rows.age(now, oldest)
+                entry["oldest_pending_age_seconds"] = rows.age(now, oldest)  # type: ignore[assignment]
         return {"tenants": result}
 
     def due_tenants(self, now: datetime) -> builtins.list[str]:
@@ -358,7 +358,7 @@ class Outbox(ABC):
         with self._read() as tx:
             row = tx.one(rows.CHANGE_MARK, (tenant,))
         count, latest, *sums = row or (0, None, 0, 0, 0, 0)
-        stamp = rows.instant(latest).isoformat() if latest is not None else "-"
+        stamp = rows.instant(latest).isoformat() if latest is not None else "-"  # type: ignore[union-attr]
         return "/".join([str(count), stamp, *(str(int(n)) for n in sums)])
 
     def _move(self, message_id: str, move: Move, now: datetime, **how: Any) -> None:

@@ -173,7 +173,8 @@ def publish(
     }
     text = json.dumps(manifest, ensure_ascii=False, indent=2, allow_nan=False, default=_plain) + "\n"
     destination.put(MANIFEST, text.encode("utf-8"))
-    return json.loads(text)  # what a reader of manifest.json gets (Decimals as text)
+    written: dict[str, Any] = json.loads(text)  # what a reader of manifest.json gets (Decimals as text)
+    return written
 
 
 def read_manifest(destination: Destination) -> dict[str, Any] | None:

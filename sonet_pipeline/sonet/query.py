@@ -131,7 +131,7 @@ class _Connection:
     def __init__(self, url: str, company: str, token: str, timeout: float) -> None:
         headers = {"X-Sonet-Company": company}
         self.transport = RequestsHTTPTransport(url, headers, auth=_Bearer(token), timeout=timeout)  # type: ignore[arg-type]
-        self.transport.connect()
+        self.transport.connect()  # type: ignore[no-untyped-call]
         self.status = 0
         assert self.transport.session is not None
         self.transport.session.hooks["response"].append(self._seen)
@@ -216,14 +216,15 @@ class SonetQueryClient:
 
     def sales_order(self, message_id: str) -> dict[str, Any] | None:
         """The SalesOrder accepted under `message_id`, or None (which proves nothing within the lag)."""
-        return self._execute(_sales_order_query(), {"messageId": message_id})["salesOrder"]
+        found: dict[str, Any] | None = self._execute(_sales_order_query(), {"messageId": message_id})["salesOrder"]
+        return found
 
     def close(self) -> None:
         """Close every session of the client (call it when no request of the client is running)."""
         with self._connections_lock:
             self._closed = True
             for connection in self._connections:
-                connection.transport.close()
+                connection.transport.close()  # type: ignore[no-untyped-call]
             self._connections.clear()
 
     def __enter__(self) -> SonetQueryClient:
@@ -274,9 +275,9 @@ class SonetQueryClient:
                 self.stats.add(unavailable=1)
                 return _Problem("PROTOCOL", self._scrub(str(exc))[:300])
         if result.errors or result.data is None:
-            error = (result.errors or [{"message": "an answer without data or errors"}])[0]
-            code = (error.get("extensions") or {}).get("code")
-            return self._refused(code, connection.status, str(error.get("message", "")), connection)
+            error = (result.errors or [{"message": "an answer without data or errors"}])[0]  # type: ignore[list-item]
+            code = (error.get("extensions") or {}).get("code")  # type: ignore[attr-defined]
+            return self._refused(code, connection.status, str(error.get("message", "")), connection)  # type: ignore[attr-defined]
         return result.data
 
     def _refused(self, code: str | None, status: int, message: str, connection: _Connection) -> _Problem:
@@ -297,7 +298,8 @@ class SonetQueryClient:
             )
         self.stats.add(**{counter: 1})
         retry_after = parse_retry_after(
-            (connection.transport.response_headers or {}).get("Retry-After"), self._clock.now()
+            (connection.transport.response_headers or {}).get("Retry-After"),  # type: ignore[call-overload]
+            self._clock.now(),
         )
         return _Problem(code or f"HTTP_{status}", detail, retry_after)
 

@@ -153,7 +153,7 @@ def execute(schema: GraphQLSchema, company: Company, data: Any, queries: ParsedQ
         data,
         context_value={"company": company},
         query_parser=queries.parse,
-        query_validator=queries.validate,
+        query_validator=queries.validate,  # type: ignore[arg-type]
         execution_context_class=DictExecutionContext,
         error_formatter=format_error,
         debug=False,

@@ -92,7 +92,7 @@ def sonet_order_number(company: str, sequence: int) -> str:
 
 
 def _element(name: str) -> etree._Element:
-    return etree.Element(f"{{{MESSAGES_NS}}}{name}", nsmap={None: MESSAGES_NS})
+    return etree.Element(f"{{{MESSAGES_NS}}}{name}", nsmap={None: MESSAGES_NS})  # type: ignore[dict-item]
 
 
 def _child(parent: etree._Element, name: str, text: str) -> None:

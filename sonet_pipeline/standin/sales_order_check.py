@@ -196,7 +196,7 @@ def _valid_document(body: bytes) -> etree._Element | Rejection:
     schema = sales_order_schema()
     if schema.validate(root):
         return root
-    error = schema.error_log[0]
+    error = schema.error_log[0]  # type: ignore[index]
     message = error.message.replace(_NS_PREFIX, "")
     field = _schema_field(root, error.path)
     return _schema(f"not valid against sales-order.xsd: {message}"[:1000], field, _readable_message_id(root))
@@ -214,7 +214,7 @@ def _schema_field(root: etree._Element, libxml_path: str | None) -> str | None:
         later = any(_localname(e) == name for e in element.itersiblings())
         steps.append(f"{name}[{len(same) + 1}]" if name == "Line" or same or later else name)
         element = element.getparent()
-    return "/".join(reversed(steps))
+    return "/".join(reversed(steps))  # type: ignore[arg-type]
 
 
 def _element_at(root: etree._Element, libxml_path: str) -> etree._Element | None:

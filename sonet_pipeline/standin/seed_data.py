@@ -530,7 +530,7 @@ def _customer(rng: random.Random, seed: int, index: int, number: str, stamps: _S
             else:
                 name = unicodedata.normalize("NFD", f"Sähkö-Ääni {surname} Oy") if variant == 6 else _long(name)
         segments = rng.sample(_CODES_BY_TYPE[kind], rng.choices((1, 2, 3), (70, 22, 8))[0])
-        email = None if rng.random() < 0.08 else f"{rng.choice(('info', 'laskutus', 'tilaukset'))}@{domain}"
+        email = None if rng.random() < 0.08 else f"{rng.choice(('info', 'laskutus', 'tilaukset'))}@{domain}"  # type: ignore[assignment]
         contacts = []
         wanted = rng.choices(range(6), (10, 30, 25, 15, 12, 8))[0]
         for n in range(1, max(wanted, slot < 2) + 1):
