@@ -6,8 +6,6 @@ skip (fail under CI=true), per `require_outside`.
 
 from __future__ import annotations
 
-import functools
-import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,20 +14,7 @@ import pytest
 
 from sonet_pipeline.outbox.factory import open_outbox
 from sonet_pipeline.outbox.store import DEFAULT_SCHEMA, Outbox
-from tests.conftest import require_outside
-
-POSTGRES_DSN = os.environ.get("SONET_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-@functools.cache
-def postgres_reachable() -> bool:
-    try:
-        import psycopg
-
-        with psycopg.connect(POSTGRES_DSN, connect_timeout=3):
-            return True
-    except Exception:
-        return False
+from tests.conftest import POSTGRES_DSN, postgres_reachable, require_outside
 
 
 @dataclass
