@@ -102,8 +102,18 @@ def claim(tx: Tx, tenant: str, limit: int, owner: str, now: datetime, until: dat
     due = [rows.message_from_row(row) for row in found]
     tx.many(rows.CLAIM, [(owner, until, now, now, m.message_id) for m in due])
     tx.many(rows.INSERT_EVENT, [(m.message_id, now, m.state, SENDING, owner, _claim_reason(m)) for m in due])
-    claimed = {"state": SENDING, "claimed_by": owner, "claim_expires_at": until, "updated_at": now}
-    return [replace(m, attempts=m.attempts + 1, first_attempt_at=m.first_attempt_at or now, **claimed) for m in due]  # type: ignore[arg-type]
+    return [
+        replace(
+            m,
+            attempts=m.attempts + 1,
+            first_attempt_at=m.first_attempt_at or now,
+            state=SENDING,
+            claimed_by=owner,
+            claim_expires_at=until,
+            updated_at=now,
+        )
+        for m in due
+    ]
 
 
 def _claim_reason(message: Message) -> str:
@@ -175,8 +185,8 @@ def release(
     attempts = max(message.attempts - 1, 0)
     first = message.first_attempt_at if attempts else None
     due = due or message.next_attempt_at
-    columns = {"attempts": attempts, "next_attempt_at": due, "first_attempt_at": first, **NO_CLAIM}
-    apply(tx, message, Move.RELEASE, actor=actor, now=now, reason=reason, owner=owner, **columns)  # type: ignore[arg-type]
+    columns: dict[str, Any] = {"attempts": attempts, "next_attempt_at": due, "first_attempt_at": first, **NO_CLAIM}
+    apply(tx, message, Move.RELEASE, actor=actor, now=now, reason=reason, owner=owner, **columns)
 
 
 def resend(tx: Tx, messages: list[Message], *, actor: str, now: datetime) -> None:

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sonet_pipeline.config.settings import data_dir
 from sonet_pipeline.outbox.rows import Tx, plain
@@ -72,7 +72,7 @@ class _SqliteTx:
         self.connection.execute(sql, [_param(p) for p in params])
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
-        return self.connection.execute(sql, [_param(p) for p in params]).fetchone()  # type: ignore[no-any-return]
+        return cast("tuple[Any, ...] | None", self.connection.execute(sql, [_param(p) for p in params]).fetchone())
 
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self.connection.execute(sql, [_param(p) for p in params]).fetchall()

@@ -332,13 +332,19 @@ class Outbox(ABC):
         now = aware(now)
         with self._read() as tx:
             counts, known = tx.all(rows.COUNTS), [name for (name,) in tx.all(rows.TENANTS)]
-        blank = {"pending": 0, "sending": 0, "sent": 0, "failed": 0, "oldest_pending_age_seconds": None}
+        blank: dict[str, int | float | None] = {
+            "pending": 0,
+            "sending": 0,
+            "sent": 0,
+            "failed": 0,
+            "oldest_pending_age_seconds": None,
+        }
         result = {name: dict(blank) for name in sorted({*known, *tenants})}
         for tenant, state, count, oldest in counts:
             entry = result.setdefault(tenant, dict(blank))
             entry[state] = count
             if state == PENDING:
-                entry["oldest_pending_age_seconds"] = rows.age(now, oldest)  # type: ignore[assignment]
+                entry["oldest_pending_age_seconds"] = rows.age(now, oldest)
         return {"tenants": result}
 
     def due_tenants(self, now: datetime) -> builtins.list[str]:
@@ -358,7 +364,8 @@ class Outbox(ABC):
         with self._read() as tx:
             row = tx.one(rows.CHANGE_MARK, (tenant,))
         count, latest, *sums = row or (0, None, 0, 0, 0, 0)
-        stamp = rows.instant(latest).isoformat() if latest is not None else "-"  # type: ignore[union-attr]
+        since = rows.instant(latest)
+        stamp = since.isoformat() if since is not None else "-"
         return "/".join([str(count), stamp, *(str(int(n)) for n in sums)])
 
     def _move(self, message_id: str, move: Move, now: datetime, **how: Any) -> None:

@@ -193,8 +193,10 @@ def _current_entries(destination: Destination, tenant: str) -> dict[str, dict[st
     """The entries of the manifest there, by file name; none when it is missing or unreadable. A
     manifest of another tenant is refused: two tenants must not publish to one place."""
     manifest = read_manifest(destination)
+    if manifest is None:  # missing or unreadable
+        return {}
     try:
-        owner, listed = manifest["tenant"], manifest["files"]  # type: ignore[index]
+        owner, listed = manifest["tenant"], manifest["files"]
         entries = {
             entry["name"]: {key: entry[key] for key in ("name", "records", "bytes", "sha256")} for entry in listed
         }

@@ -83,8 +83,10 @@ def entities() -> dict[str, Entity]:
     found = {}
     for name, (list_field, key) in _LISTS.items():
         connection = _unwrap(query.fields[list_field].type)
-        edge = _unwrap(connection.fields["edges"].type)  # type: ignore[union-attr]
-        node = _unwrap(edge.fields["node"].type)  # type: ignore[union-attr]
+        assert isinstance(connection, GraphQLObjectType)
+        edge = _unwrap(connection.fields["edges"].type)
+        assert isinstance(edge, GraphQLObjectType)
+        node = _unwrap(edge.fields["node"].type)
         assert isinstance(node, GraphQLObjectType)
         fields = tuple(_field(field_name, field.type) for field_name, field in node.fields.items())
         found[name] = Entity(name, list_field, node.name, key, fields)

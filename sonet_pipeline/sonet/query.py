@@ -297,10 +297,8 @@ class SonetQueryClient:
                 f"tenant {self.tenant!r}: Sonet refused the query ({code}): {detail}", code=code, tenant=self.tenant
             )
         self.stats.add(**{counter: 1})
-        retry_after = parse_retry_after(
-            (connection.transport.response_headers or {}).get("Retry-After"),  # type: ignore[call-overload]
-            self._clock.now(),
-        )
+        headers = connection.transport.response_headers
+        retry_after = parse_retry_after(headers.get("Retry-After") if headers else None, self._clock.now())
         return _Problem(code or f"HTTP_{status}", detail, retry_after)
 
     def _gave_up(self, problem: _Problem, attempts: int, elapsed: float, delay: float) -> SonetUnavailableError:
