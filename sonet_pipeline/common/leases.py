@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, Protocol, cast
 
 from sonet_pipeline.common.clock import Clock, SystemClock
 
@@ -155,7 +155,8 @@ class PostgresLease:
         )
         for setting in ("tcp_keepalives_idle = 10", "tcp_keepalives_interval = 5", "tcp_keepalives_count = 3"):
             conn.execute(f"SET {setting}")
-        (acquired,) = conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()  # type: ignore[misc]
+        # one row, always: the SELECT has no FROM
+        (acquired,) = cast("tuple[bool]", conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone())
         if not acquired:
             conn.close()
             return False

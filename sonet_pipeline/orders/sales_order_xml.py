@@ -210,7 +210,11 @@ def _checked(draft: str) -> BuiltMessage | Unmappable:
     if not schema.validate(document):
         error = schema.error_log[0]  # type: ignore[index]
         found = document.xpath(error.path) if error.path else []
-        field = _json_field(found[0]) if found and isinstance(found[0], etree._Element) else None  # type: ignore[index]
+        field = (
+            _json_field(found[0])
+            if isinstance(found, list) and found and isinstance(found[0], etree._Element)
+            else None
+        )
         return Unmappable(UNMAPPABLE, f"{XSD_REJECTED}: {error.message}", field)
     xml = etree.tostring(document, xml_declaration=True, encoding="UTF-8")
     if len(xml) > MAX_MESSAGE_BYTES:

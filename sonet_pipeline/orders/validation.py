@@ -85,7 +85,7 @@ def _schema_problem(order: Any, error: fastjsonschema.JsonSchemaValueException) 
     if error.rule == "required" and isinstance(value, dict):
         missing = next((key for key in error.rule_definition or () if key not in value), None)
         if missing is not None:
-            field = json_path([*parts, missing])
+            field: str | None = json_path([*parts, missing])
             return OrderProblem(SCHEMA, f"{field} is required", field)
     if error.rule == "additionalProperties" and isinstance(value, dict):
         known = definition.get("properties", {})
@@ -93,7 +93,7 @@ def _schema_problem(order: Any, error: fastjsonschema.JsonSchemaValueException) 
         if extra is not None:
             field = json_path([*parts, extra])
             return OrderProblem(SCHEMA, f"{field} is not allowed here", field)
-    field = json_path(parts) if parts else None  # type: ignore[assignment]
+    field = json_path(parts) if parts else None
     if error.rule == "format" and error.rule_definition == "date-time":
         reason = "must be an RFC 3339 date-time with a UTC offset, e.g. 2026-11-28T04:38:00Z"
     return OrderProblem(SCHEMA, f"{field or 'the order'} {reason}", field)

@@ -220,7 +220,7 @@ def _pairs(attributes: list[dict[str, str]]) -> frozenset[tuple[str, str]]:
 
 def _customer_new(ctx: _Context) -> tuple[str, Record] | None:
     segment, template = ctx.pick("customerSegments", _ACTIVE), ctx.pick("customers", _ACTIVE)
-    number = ctx.new_code("customers", template and template["customerNumber"], "C")  # type: ignore[arg-type]
+    number = ctx.new_code("customers", template["customerNumber"] if template else None, "C")
     consumer = segment is not None and segment.get("customerType") == "CONSUMER"
     person = _person(ctx.rng)
     firm = f"{ctx.rng.choice(_LAST + _WORDS)} {ctx.rng.choice(_FORMS)}"

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from graphql import GraphQLNonNull, GraphQLObjectType, build_schema
 
@@ -44,7 +44,7 @@ def _fields(entity: str) -> tuple[frozenset[str], frozenset[str]]:
 def check_entity(entity: Any) -> str:
     if entity not in ENTITY_KEYS:
         raise RecordError(f"unknown entity {entity!r}; known: {', '.join(ENTITY_KEYS)}")
-    return entity
+    return cast(str, entity)  # one of ENTITY_KEYS' keys
 
 
 def merged_records(state: CompanyState, entity: str, changes: Iterable[Any]) -> list[Record]:

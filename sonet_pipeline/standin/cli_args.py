@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sonet_pipeline.common.cli_types import instant
 from sonet_pipeline.common.clock import Clock, ManualClock, SystemClock
@@ -20,6 +21,8 @@ from sonet_pipeline.standin.runtime import (
     Faults,
     StandinConfig,
 )
+
+_N = TypeVar("_N", int, float)
 
 DEMO_COMPANIES = (("01", "demo-token-acme"), ("02", "demo-token-nordic"))
 
@@ -120,7 +123,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 class _CompanyAction(argparse.Action):
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, value: Any, option=None):
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, value: Any, option: str | None = None
+    ) -> None:
         companies = list(getattr(namespace, self.dest) or [])
         if value[0] in {code for code, _ in companies}:
             raise argparse.ArgumentError(self, f"company {value[0]!r} is given twice")
@@ -135,7 +140,9 @@ def _company(text: str) -> tuple[str, str]:
     return code.strip(), token.strip()
 
 
-def _number(cast: type, text: str, *, minimum: float, exclusive: bool = False, maximum: float | None = None):
+def _number(
+    cast: Callable[[str], _N], text: str, *, minimum: float, exclusive: bool = False, maximum: float | None = None
+) -> _N:
     try:
         value = cast(text)
     except ValueError:

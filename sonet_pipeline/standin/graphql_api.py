@@ -112,10 +112,14 @@ def decode_cursor(entity: str, cursor: str) -> tuple[int, str]:
 # --- resolvers ---------------------------------------------------------------------------------
 
 
-def _list_resolver(entity: str) -> Callable[..., dict]:
+def _list_resolver(entity: str) -> Callable[..., dict[str, Any]]:
     def resolve(
-        _obj: Any, info: Any, filter: dict | None = None, first: int | None = DEFAULT_FIRST, after: str | None = None
-    ) -> dict:
+        _obj: Any,
+        info: Any,
+        filter: dict[str, Any] | None = None,
+        first: int | None = DEFAULT_FIRST,
+        after: str | None = None,
+    ) -> dict[str, Any]:
         if first is None or not 1 <= first <= MAX_FIRST:
             raise BadUserInput(f"first must be 1 to {MAX_FIRST}, got {first}")
         position = None if after is None else decode_cursor(entity, after)
@@ -138,7 +142,7 @@ def _list_resolver(entity: str) -> Callable[..., dict]:
     return resolve
 
 
-def _resolve_sales_order(_obj: Any, info: Any, messageId: str) -> dict | None:
+def _resolve_sales_order(_obj: Any, info: Any, messageId: str) -> dict[str, Any] | None:
     company: Company = info.context["company"]
     return company.state.visible("salesOrders", messageId)
 

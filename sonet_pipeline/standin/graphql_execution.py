@@ -105,7 +105,7 @@ class ParsedQueries:
         self._errors: dict[int, list[GraphQLError] | None] = {}
         self._lock = threading.Lock()
 
-    def parse(self, _context: Any, data: dict) -> DocumentNode:
+    def parse(self, _context: Any, data: dict[str, Any]) -> DocumentNode:
         text = data["query"]
         with self._lock:
             document = self._documents.get(text)
@@ -121,18 +121,20 @@ class ParsedQueries:
                 self._errors.pop(id(dropped), None)
         return document
 
-    def validate(self, schema: GraphQLSchema, document: DocumentNode, *args: Any, **kwargs: Any) -> list[GraphQLError]:
+    def validate(
+        self, schema: GraphQLSchema, document_ast: DocumentNode, *args: Any, **kwargs: Any
+    ) -> list[GraphQLError]:
         with self._lock:
-            errors = self._errors.get(id(document))
+            errors = self._errors.get(id(document_ast))
         if errors is None:
-            errors = validate(schema, document, *args, **kwargs)
+            errors = validate(schema, document_ast, *args, **kwargs)
             with self._lock:
-                if id(document) in self._errors:  # still cached
-                    self._errors[id(document)] = errors
+                if id(document_ast) in self._errors:  # still cached
+                    self._errors[id(document_ast)] = errors
         return errors
 
 
-def format_error(error: GraphQLError, debug: bool = False) -> dict:
+def format_error(error: GraphQLError, debug: bool = False) -> dict[str, Any]:
     """Every error gets a code: its own (a resolver's BAD_USER_INPUT); else a request error (syntax,
     validation, variables: no path) is BAD_USER_INPUT and an execution error (a path) is INTERNAL."""
     formatted = dict(error.formatted)
@@ -145,7 +147,7 @@ def format_error(error: GraphQLError, debug: bool = False) -> dict:
     return formatted
 
 
-def execute(schema: GraphQLSchema, company: Company, data: Any, queries: ParsedQueries | None = None) -> dict:
+def execute(schema: GraphQLSchema, company: Company, data: Any, queries: ParsedQueries | None = None) -> dict[str, Any]:
     """Run one request body `{query, variables, operationName}`; the answer is always HTTP 200."""
     queries = queries or ParsedQueries(size=1)
     _success, result = graphql_sync(
@@ -153,7 +155,7 @@ def execute(schema: GraphQLSchema, company: Company, data: Any, queries: ParsedQ
         data,
         context_value={"company": company},
         query_parser=queries.parse,
-        query_validator=queries.validate,  # type: ignore[arg-type]
+        query_validator=queries.validate,
         execution_context_class=DictExecutionContext,
         error_formatter=format_error,
         debug=False,

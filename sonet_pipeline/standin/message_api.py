@@ -75,14 +75,14 @@ def receive_message(standin: Standin, company: Company, body: bytes, content_typ
             company.counters.count_arrival(message_id)
         if not isinstance(checked, CheckedOrder):
             return checked.status, rejection_xml(checked)
-        previous = company.orders.get(message_id)  # type: ignore[arg-type]
+        previous = company.orders.get(checked.message_id)
         verdict = decide_repeat(None if previous is None else previous.canonical, checked)
         if previous is not None and verdict == "duplicate":
-            return 200, receipt_xml(message_id, "DUPLICATE", previous.sonet_order_number, previous.received_at)  # type: ignore[arg-type]
+            return 200, receipt_xml(checked.message_id, "DUPLICATE", previous.sonet_order_number, previous.received_at)
         if verdict == "conflict":
             return 409, error_xml("CONFLICT", "accepted before with other content", message_id=message_id)
         order = _accept(standin, company, checked)
-    return 201, receipt_xml(message_id, "ACCEPTED", order.sonet_order_number, order.received_at)  # type: ignore[arg-type]
+    return 201, receipt_xml(checked.message_id, "ACCEPTED", order.sonet_order_number, order.received_at)
 
 
 def _accept(standin: Standin, company: Company, checked: CheckedOrder) -> AcceptedOrder:

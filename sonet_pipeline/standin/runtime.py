@@ -11,7 +11,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sonet_pipeline.common.clock import Clock, SystemClock
 from sonet_pipeline.common.token_bucket import InFlightLimit, TokenBucket
@@ -107,7 +107,7 @@ class Counters:
         with self._lock:
             self.lost_answers += 1
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         with self._lock:
             by_status: dict[str, dict[str, int]] = {}
             for (api, status), n in sorted(self.responses.items()):

@@ -27,7 +27,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
-from typing import Literal
+from typing import Literal, cast
 
 from lxml import etree
 
@@ -207,14 +207,14 @@ def _schema_field(root: etree._Element, libxml_path: str | None) -> str | None:
     element = _element_at(root, libxml_path or "")
     if element is None or element is root:
         return None
-    steps = []
+    steps: list[str | None] = []
     while element is not root and element is not None:
         name = _localname(element)
         same = [e for e in element.itersiblings(preceding=True) if _localname(e) == name]
         later = any(_localname(e) == name for e in element.itersiblings())
         steps.append(f"{name}[{len(same) + 1}]" if name == "Line" or same or later else name)
         element = element.getparent()
-    return "/".join(reversed(steps))  # type: ignore[arg-type]
+    return "/".join(reversed(cast("list[str]", steps)))  # libxml2's `*` steps are elements: each has a local name
 
 
 def _element_at(root: etree._Element, libxml_path: str) -> etree._Element | None:

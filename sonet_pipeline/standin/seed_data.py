@@ -516,7 +516,7 @@ def _customer(rng: random.Random, seed: int, index: int, number: str, stamps: _S
     if kind == "CONSUMER":
         name = f"{first} {surname}"
         segments = ["CONSUMER", "CONSUMER-STAFF"] if rng.random() < 0.1 else ["CONSUMER"]
-        email = f"{_ascii(first)}.{_ascii(surname)}{number[1:]}@example.fi"
+        email: str | None = f"{_ascii(first)}.{_ascii(surname)}{number[1:]}@example.fi"
         contacts = [_contact(number, 1, name, email, "BUYER")] if rng.random() < 0.8 else []
         business_id = vat = credit = None
         terms = rng.choice(("PREPAID", None))
@@ -530,7 +530,7 @@ def _customer(rng: random.Random, seed: int, index: int, number: str, stamps: _S
             else:
                 name = unicodedata.normalize("NFD", f"Sähkö-Ääni {surname} Oy") if variant == 6 else _long(name)
         segments = rng.sample(_CODES_BY_TYPE[kind], rng.choices((1, 2, 3), (70, 22, 8))[0])
-        email = None if rng.random() < 0.08 else f"{rng.choice(('info', 'laskutus', 'tilaukset'))}@{domain}"  # type: ignore[assignment]
+        email = None if rng.random() < 0.08 else f"{rng.choice(('info', 'laskutus', 'tilaukset'))}@{domain}"
         contacts = []
         wanted = rng.choices(range(6), (10, 30, 25, 15, 12, 8))[0]
         for n in range(1, max(wanted, slot < 2) + 1):
