@@ -15,6 +15,7 @@ class UnsafeXmlError(ValueError):
 
 
 class _DenyAllResolver(etree.Resolver):
+    # lxml-stubs give Resolver.resolve no `context` parameter; lxml passes one.
     def resolve(self, system_url: str, public_id: str, context: object) -> None:  # type: ignore[override]
         raise UnsafeXmlError(f"external resource refused: {system_url!r}")
 

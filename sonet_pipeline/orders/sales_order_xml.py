@@ -208,7 +208,7 @@ def _checked(draft: str) -> BuiltMessage | Unmappable:
         return Unmappable(UNMAPPABLE, f"the SalesOrder markup is not well-formed XML: {exc}", None)
     schema = sales_order_schema()
     if not schema.validate(document):
-        error = schema.error_log[0]  # type: ignore[index]
+        error = schema.error_log[0]  # type: ignore[index]  # lxml-stubs: _ErrorLog lacks __getitem__
         found = document.xpath(error.path) if error.path else []
         field = (
             _json_field(found[0])

@@ -130,8 +130,9 @@ class _Connection:
 
     def __init__(self, url: str, company: str, token: str, timeout: float) -> None:
         headers = {"X-Sonet-Company": company}
+        # gql annotates timeout as int, but hands it to requests, which takes a float.
         self.transport = RequestsHTTPTransport(url, headers, auth=_Bearer(token), timeout=timeout)  # type: ignore[arg-type]
-        self.transport.connect()  # type: ignore[no-untyped-call]
+        self.transport.connect()  # type: ignore[no-untyped-call]  # unannotated in gql
         self.status = 0
         assert self.transport.session is not None
         self.transport.session.hooks["response"].append(self._seen)
@@ -224,7 +225,7 @@ class SonetQueryClient:
         with self._connections_lock:
             self._closed = True
             for connection in self._connections:
-                connection.transport.close()  # type: ignore[no-untyped-call]
+                connection.transport.close()  # type: ignore[no-untyped-call]  # unannotated in gql
             self._connections.clear()
 
     def __enter__(self) -> SonetQueryClient:
@@ -275,6 +276,7 @@ class SonetQueryClient:
                 self.stats.add(unavailable=1)
                 return _Problem("PROTOCOL", self._scrub(str(exc))[:300])
         if result.errors or result.data is None:
+            # gql types ExecutionResult.errors as GraphQLErrors; it holds the answer's JSON dicts.
             error = (result.errors or [{"message": "an answer without data or errors"}])[0]  # type: ignore[list-item]
             code = (error.get("extensions") or {}).get("code")  # type: ignore[attr-defined]
             return self._refused(code, connection.status, str(error.get("message", "")), connection)  # type: ignore[attr-defined]

@@ -92,6 +92,7 @@ def sonet_order_number(company: str, sequence: int) -> str:
 
 
 def _element(name: str) -> etree._Element:
+    # lxml-stubs reject the None key that lxml takes for the default namespace.
     return etree.Element(f"{{{MESSAGES_NS}}}{name}", nsmap={None: MESSAGES_NS})  # type: ignore[dict-item]
 
 

@@ -196,7 +196,7 @@ def _valid_document(body: bytes) -> etree._Element | Rejection:
     schema = sales_order_schema()
     if schema.validate(root):
         return root
-    error = schema.error_log[0]  # type: ignore[index]
+    error = schema.error_log[0]  # type: ignore[index]  # lxml-stubs: _ErrorLog lacks __getitem__
     message = error.message.replace(_NS_PREFIX, "")
     field = _schema_field(root, error.path)
     return _schema(f"not valid against sales-order.xsd: {message}"[:1000], field, _readable_message_id(root))

@@ -18,7 +18,7 @@ import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from json.encoder import c_make_encoder, encode_basestring, encode_basestring_ascii  # type: ignore[attr-defined]
+from json.encoder import c_make_encoder, encode_basestring, encode_basestring_ascii  # type: ignore[attr-defined]  # typeshed gap
 from operator import itemgetter
 from typing import Any
 
