@@ -70,8 +70,8 @@ def postgres_place(work: Path) -> Iterator[tuple[Callable[[], Any], Any]]:
     import psycopg
     from psycopg import sql
 
-    from sonet_pipeline.common.blobs import PostgresBlobs
-    from sonet_pipeline.store import PostgresTenantStore
+    from sonet_pipeline.common.postgres_blobs import PostgresBlobs
+    from sonet_pipeline.store.postgres_store import PostgresTenantStore
 
     schema = f"bench_store_{uuid.uuid4().hex[:12]}"
     try:

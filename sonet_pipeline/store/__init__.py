@@ -19,7 +19,6 @@ from sonet_pipeline.store.factory import (
     store_path,
     store_schema,
 )
-from sonet_pipeline.store.postgres_store import PostgresTenantStore
 from sonet_pipeline.store.records import HASH, RecordError, as_entity, format_instant, to_frame, to_graphql
 from sonet_pipeline.store.snapshot import Snapshot
 from sonet_pipeline.store.sql_store import ALL, SqlStore, UpsertCounts
@@ -31,7 +30,6 @@ Store = SqlStore
 __all__ = [
     "ALL",
     "HASH",
-    "PostgresTenantStore",
     "RecordError",
     "Snapshot",
     "SqlStore",

@@ -17,7 +17,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Final
 
-from sonet_pipeline.common.blobs import Blobs, FolderBlobs, PostgresBlobs
+from sonet_pipeline.common.blobs import Blobs, FolderBlobs
 from sonet_pipeline.config import settings
 from sonet_pipeline.config.tenants import TENANT_NAME_PATTERN
 from sonet_pipeline.store.snapshot import Snapshot
@@ -76,6 +76,8 @@ def snapshot_blobs(tenant: str, *, dsn: Dsn = FROM_SETTINGS) -> Blobs:
     chosen = _dsn(dsn)
     if chosen is None:
         return FolderBlobs(snapshot_dir(tenant))
+    from sonet_pipeline.common.postgres_blobs import PostgresBlobs  # psycopg only when it is used
+
     return PostgresBlobs(chosen, schema=store_schema(tenant), table=SNAPSHOT_TABLE)
 
 
@@ -89,6 +91,8 @@ def cache_blobs(tenant: str, *, dsn: Dsn = FROM_SETTINGS) -> Blobs:
     chosen = _dsn(dsn)
     if chosen is None:
         return FolderBlobs(settings.data_dir() / "shop" / checked_tenant(tenant))
+    from sonet_pipeline.common.postgres_blobs import PostgresBlobs  # psycopg only when it is used
+
     return PostgresBlobs(chosen, schema=store_schema(tenant), table=CACHE_TABLE)
 
 

@@ -25,7 +25,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
-from sonet_pipeline.common.blobs import schema_lock
+from sonet_pipeline.common.postgres_blobs import schema_lock
 from sonet_pipeline.store.sql_store import SqlStore, q
 
 #: Bytes a COPY moves per write.

@@ -21,7 +21,8 @@ from sonet_pipeline.definitions import build_definitions
 from sonet_pipeline.jobs.cli_runs import prepare_instance
 from sonet_pipeline.sonet.query import SonetQueryClient
 from sonet_pipeline.standin.runtime import ApiLimits, Faults
-from sonet_pipeline.store import PostgresTenantStore, open_snapshot, open_store
+from sonet_pipeline.store import open_snapshot, open_store
+from sonet_pipeline.store.postgres_store import PostgresTenantStore
 from tests.standin.standin_http import TOKENS, SonetClient
 
 pytestmark = pytest.mark.slow

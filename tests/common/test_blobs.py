@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from sonet_pipeline.common.blobs import Blobs, FolderBlobs, PostgresBlobs, S3Blobs, checked_name
+from sonet_pipeline.common.blobs import Blobs, FolderBlobs, S3Blobs, checked_name
+from sonet_pipeline.common.postgres_blobs import PostgresBlobs
 
 
 @pytest.fixture(params=["folder", "s3", pytest.param("postgres", marks=pytest.mark.postgres)])

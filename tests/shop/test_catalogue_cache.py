@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from sonet_pipeline.common.blobs import PostgresBlobs
+from sonet_pipeline.common.postgres_blobs import PostgresBlobs
 from sonet_pipeline.config.shop import ShopConfig
 from sonet_pipeline.shop.catalogue import build_catalogue
 from sonet_pipeline.shop.catalogue_cache import CACHE_NAME, IncrementalCatalogue

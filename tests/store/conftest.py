@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from sonet_pipeline.common.blobs import Blobs, FolderBlobs, PostgresBlobs
-from sonet_pipeline.store import PostgresTenantStore, Snapshot, SqlStore, TenantStore
+from sonet_pipeline.common.blobs import Blobs, FolderBlobs
+from sonet_pipeline.common.postgres_blobs import PostgresBlobs
+from sonet_pipeline.store import Snapshot, SqlStore, TenantStore
+from sonet_pipeline.store.postgres_store import PostgresTenantStore
 from tests.conftest import require_postgres
 
 

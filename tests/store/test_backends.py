@@ -11,9 +11,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sonet_pipeline.common.blobs import FolderBlobs, PostgresBlobs
+from sonet_pipeline.common.blobs import FolderBlobs
+from sonet_pipeline.common.postgres_blobs import PostgresBlobs
 from sonet_pipeline.sonet.entities import entities, entity
-from sonet_pipeline.store import PostgresTenantStore, Snapshot, SqlStore, TenantStore, quality, to_frame
+from sonet_pipeline.store import Snapshot, SqlStore, TenantStore, quality, to_frame
+from sonet_pipeline.store.postgres_store import PostgresTenantStore
 from tests.store.conftest import Backend
 from tests.store.samples import SYNCED_AT, item, node
 

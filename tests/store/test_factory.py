@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from sonet_pipeline.common.blobs import FolderBlobs, PostgresBlobs
-from sonet_pipeline.store import PostgresTenantStore, TenantStore, factory, to_frame
+from sonet_pipeline.common.blobs import FolderBlobs
+from sonet_pipeline.common.postgres_blobs import PostgresBlobs
+from sonet_pipeline.store import TenantStore, factory, to_frame
+from sonet_pipeline.store.postgres_store import PostgresTenantStore
 from tests.store.samples import SYNCED_AT, item
 
 DSN_ENV = "SONET_PIPELINE_POSTGRES_DSN"
