@@ -63,9 +63,13 @@ def start_standin(
     unthrottled: bool = False,
     extra: Sequence[str] = (),
     timeout_seconds: float = 300,
+    port: int | None = None,
 ) -> RunningStandin:
-    """A stand-in serving `companies` (code -> token), `items` items each, once it answers /health."""
-    port = free_port()
+    """A stand-in serving `companies` (code -> token), `items` items each, once it answers /health.
+
+    `port`: where to listen (default: a free one); a restart passes the port it had.
+    """
+    port = port or free_port()
     command = [str(CLI), "standin", "--items", str(items), "--port", str(port), *extra]
     if unthrottled:
         command.append("--unthrottled")
