@@ -290,6 +290,7 @@ def run(sonet: RunningStandin, outbox: Outbox, result: Result, archive: TenantAr
             owner="bench-send",
             retry_window=timedelta(hours=24),
             in_flight=setting.in_flight,
+            rate=setting.client_rate,
             archive=archive,
         )
         reports: list[SendReport] = []

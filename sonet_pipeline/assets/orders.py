@@ -136,6 +136,7 @@ def build_tenant_send(tenant: Tenant) -> AssetsDefinition:
                 owner=owner,
                 retry_window=timedelta(hours=tenant.send_retry_hours),
                 in_flight=limits.in_flight,
+                rate=limits.rate,
                 lookup=lookup_client.sales_order,
                 archive=archived,
             )

@@ -1,20 +1,27 @@
-"""One tenant's send: claim the due messages, build what is not built yet, send within the limits.
+"""One tenant's send: claim the due messages a few seconds at a time, build what is not built yet,
+send within the limits.
 
 Each message is built once from its web order (`orders/sales_order_xml.py`, variant attributes read
 from the sync's published snapshot, never its DuckDB file) and stored as built; every later attempt
-sends those same bytes. Up to the tenant's max in flight go in parallel through its throttle. What
-each answer means for the message:
+sends those same bytes. Up to the tenant's max in flight go in parallel through its throttle. A run
+holds only what the tenant's rate sends in a few seconds, claims more as those go, and renews its
+claims while it lives (`outbound/claims.py`): killed, its messages are claimable again within
+`CLAIM_SECONDS` (10 s). What each answer means for the message:
 
 | outcome (`sonet/message.py`) | the message |
 | --- | --- |
 | ACCEPTED, DUPLICATE | `sent` with the Sonet order number |
 | REJECTED (400, 409, 413) | `failed` with Sonet's code, message and field |
 | TRANSIENT (429, 5xx) | `pending` again, due after the policy's backoff (never before a Retry-After) |
-| UNKNOWN (no answer) | stays `sending`; resent, same bytes, when its claim expires |
+| UNKNOWN (no answer) | stays `sending`, due again after the same backoff; resent, same bytes (DUPLICATE settles it) |
 | REFUSED (401, 403) | the tenant stops: unsent messages are released, the run fails loudly |
 
+A run waits for its own lost answers' retry times when they come within `LOST_WAIT_SECONDS`; a later
+one is the next run's (the order sensor asks for a run when it is due).
+
 Past the tenant's retry window (`send_retry_hours`) a message that met only transient answers is
-`failed` RETRY_EXHAUSTED; one whose answer was lost is first looked up in Sonet (`salesOrder`).
+`failed` RETRY_EXHAUSTED; one whose answer was lost is first looked up in Sonet (`salesOrder`), once
+its last send is `LOOKUP_AFTER_SECONDS` old.
 
 Every attempt is kept in the tenant's audit archive (`archive/`), when one is given: the bytes just
 before they are sent, then the answer (status, headers, body) or that none came, before the outbox
@@ -27,6 +34,7 @@ never silent.
 from __future__ import annotations
 
 import logging
+import queue
 import random
 import threading
 from collections import Counter
@@ -39,8 +47,9 @@ from typing import Any
 from sonet_pipeline.archive.store import AttemptEntry, TenantArchive
 from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.orders.sales_order_xml import Unmappable, build_sales_order
+from sonet_pipeline.outbound.claims import CLAIM_SECONDS, RENEW_SECONDS, HeldClaims, LostAnswers, claim_size
 from sonet_pipeline.outbound.variant_attributes import VariantAttributes
-from sonet_pipeline.outbox.model import RETRY_EXHAUSTED, Message
+from sonet_pipeline.outbox.model import RETRY_EXHAUSTED, Message, OutboxError
 from sonet_pipeline.outbox.store import Outbox
 from sonet_pipeline.sonet.message import (
     ACCEPTED,
@@ -53,13 +62,16 @@ from sonet_pipeline.sonet.message import (
 )
 from sonet_pipeline.sonet.retry import RetryPolicy
 
-#: How long a claimed message is this run's; a lost answer is resent after it (at most 60 s: conventions).
-CLAIM_SECONDS = 60.0
 #: The contract's visibility lag plus skew: `salesOrder(messageId)` proves nothing sooner after a send.
 LOOKUP_AFTER_SECONDS = 120.0
 NO_ANSWER = "NO_ANSWER"
+#: How long the run's main thread waits for an answer before it looks again at what is due (real time).
+_POLL_SECONDS = 0.5
 
 log = logging.getLogger(__name__)
+
+#: What one attempt gave: Sonet's outcome (None: not sent) and whether the archive kept it whole.
+Attempt = tuple[SendOutcome | None, bool]
 
 
 class TenantRefusedError(RuntimeError):
@@ -81,6 +93,8 @@ class SendReport:
     #: Attempts the archive could not keep whole (the send went on), and which: "<message id> attempt <n>".
     archive_failures: int = 0
     archive_gaps: list[str] = field(default_factory=list)
+    #: Messages whose claim expired before this run settled them: another run took them and settles them.
+    claims_lost: int = 0
 
     @property
     def delivered(self) -> int:
@@ -102,38 +116,107 @@ class Sender:
     owner: str
     retry_window: timedelta
     in_flight: int
+    #: The tenant's Message API rate (messages per second): how much a run claims at once.
+    rate: float
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     lookup: Callable[[str], dict[str, Any] | None] | None = None  # salesOrder(messageId), for lost answers
     rng: random.Random = field(default_factory=random.Random)
     archive: TenantArchive | None = None  # the tenant's audit archive: every attempt's bytes and answer
+    renew_every: float = RENEW_SECONDS  # real seconds between renewals of the run's claims
 
     def send_due(self, *, limit: int = 1000) -> SendReport:
+        """Claim, build and send up to `limit` due messages (resends of this run's lost answers count),
+        a few seconds' worth at a time; settle each by its answer."""
         report = SendReport(self.tenant)
         started = self.clock.monotonic()
-        messages = self.outbox.claim(
-            self.tenant, now=self.clock.now(), limit=limit, owner=self.owner, claim_seconds=CLAIM_SECONDS
-        )
-        report.claimed = len(messages)
-        ready = [m for m in (self._ready(m, report) for m in messages) if m is not None]
-        refused = threading.Event()
+        size = claim_size(self.rate, self.in_flight)
+        held = HeldClaims(self.outbox, self.owner, self.clock, renew_every=self.renew_every)
+        lost = LostAnswers()
+        stop = threading.Event()  # refused credentials, or the run failed: what is queued is not sent
+        refusal: list[SendOutcome] = []
+        queued = 0  # messages handed to the pool whose attempt is not settled yet
+        answers: queue.SimpleQueue[tuple[Message, Attempt | BaseException]] = queue.SimpleQueue()
+        drained = False  # the last claim came back short: claim again when the queue is empty or a lost answer is due
 
-        def attempt(message: Message) -> tuple[SendOutcome | None, bool]:
-            """The outcome of one send (None: not sent), and whether the archive kept it whole."""
-            if refused.is_set():
-                return None, True
-            xml = message.xml or b""
-            entry, kept = self._archive_request(message, xml)
-            outcome = self.client.send(xml)
-            return outcome, self._archive_answer(message, entry, outcome, xml) and kept
+        def attempt(message: Message) -> None:
+            try:
+                if stop.is_set():
+                    answers.put((message, (None, True)))
+                    return
+                xml = message.xml or b""
+                entry, kept = self._archive_request(message, xml)
+                outcome = self.client.send(xml)
+                answers.put((message, (outcome, self._archive_answer(message, entry, outcome, xml) and kept)))
+            except BaseException as error:  # raised in the run's main thread
+                answers.put((message, error))
 
-        with ThreadPoolExecutor(max_workers=max(1, self.in_flight), thread_name_prefix=f"send-{self.tenant}") as pool:
-            for message, (outcome, kept) in zip(ready, pool.map(attempt, ready), strict=True):
-                if not kept:
-                    report.archive_failures += 1
-                    report.archive_gaps.append(f"{message.message_id} attempt {message.attempts}")
-                if outcome is not None and outcome.kind == REFUSED:
-                    refused.set()
-                    refusal = outcome
+        pool = ThreadPoolExecutor(max_workers=max(1, self.in_flight), thread_name_prefix=f"send-{self.tenant}")
+        try:
+            with held.heartbeat():
+                while True:
+                    now = self.clock.now()
+                    room = min(size - queued, limit - report.claimed)
+                    if (
+                        not stop.is_set()
+                        and room > 0
+                        and queued <= size // 2
+                        and (not drained or not queued or lost.any_due(now))
+                    ):
+                        claimed = self.outbox.claim(
+                            self.tenant, now=now, limit=room, owner=self.owner, claim_seconds=CLAIM_SECONDS
+                        )
+                        drained = len(claimed) < room
+                        lost.claimed_at(now)
+                        held.add(m.message_id for m in claimed)
+                        report.claimed += len(claimed)
+                        for message in claimed:
+                            ready = self._ready(message, report)
+                            if ready is None:
+                                held.discard(message.message_id)
+                            else:
+                                pool.submit(attempt, ready)
+                                queued += 1
+                    if queued:
+                        try:
+                            message, result = answers.get(timeout=_POLL_SECONDS)
+                        except queue.Empty:
+                            continue
+                        queued -= 1
+                        if isinstance(result, BaseException):
+                            raise result
+                        outcome, kept = result
+                        self._answered(message, outcome, kept, held, lost, report)
+                        if outcome is not None and outcome.kind == REFUSED and not stop.is_set():
+                            stop.set()
+                            refusal.append(outcome)
+                        continue
+                    pause = lost.seconds_to_next(now)
+                    if stop.is_set() or report.claimed >= limit or pause is None:
+                        break
+                    self.clock.sleep(pause)
+        finally:
+            stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+        report.seconds = self.clock.monotonic() - started
+        if refusal:
+            raise TenantRefusedError(refusal[0].message)
+        return report
+
+    def _answered(
+        self,
+        message: Message,
+        outcome: SendOutcome | None,
+        kept: bool,
+        held: HeldClaims,
+        lost: LostAnswers,
+        report: SendReport,
+    ) -> None:
+        """One attempt is over: the message settled by its answer, or released when it was not sent."""
+        if not kept:
+            report.archive_failures += 1
+            report.archive_gaps.append(f"{message.message_id} attempt {message.attempts}")
+        try:
+            with held.settling(message.message_id):
                 if outcome is None or outcome.kind == REFUSED:
                     self.outbox.release(
                         message.message_id,
@@ -142,12 +225,26 @@ class Sender:
                         reason="not sent: Sonet refused the tenant's credentials",
                         owner=self.owner,
                     )
-                    continue
-                self._settle(message, outcome, report)
-        report.seconds = self.clock.monotonic() - started
-        if refused.is_set():
-            raise TenantRefusedError(refusal.message)
-        return report
+                    return
+                retry_at = self._settle(message, outcome, report)
+        except OutboxError:
+            now = self.outbox.get(message.message_id)
+            if now is None or now.claimed_by == self.owner:
+                raise
+            # The claim expired before this run settled it (the run stalled): the run holding it now
+            # resends the same bytes and settles it by Sonet's answer (DUPLICATE if this one arrived).
+            log.warning(
+                "tenant %s: message %s is %s, claimed by %s: its claim expired before %s settled it",
+                self.tenant,
+                message.message_id,
+                now.state,
+                now.claimed_by or "nobody",
+                self.owner,
+            )
+            report.claims_lost += 1
+            return
+        if retry_at is not None:
+            lost.note(message.message_id, retry_at, self.clock.now())
 
     def _archive_request(self, message: Message, xml: bytes) -> tuple[AttemptEntry | None, bool]:
         """The attempt's names and its request archived; (None, True) without an archive."""
@@ -221,7 +318,8 @@ class Sender:
         report.built += 1
         return replace(message, xml=built.xml)
 
-    def _settle(self, message: Message, outcome: SendOutcome, report: SendReport) -> None:
+    def _settle(self, message: Message, outcome: SendOutcome, report: SendReport) -> datetime | None:
+        """Move the message by its answer; for a lost answer, the instant it is due again."""
         now, mid = self.clock.now(), message.message_id
         if outcome.kind in (ACCEPTED, DUPLICATE):
             self.outbox.mark_sent(
@@ -245,9 +343,10 @@ class Sender:
                 owner=self.owner,
             )
             report.failed[outcome.code or "REJECTED"] += 1
-        elif outcome.kind == UNKNOWN:  # stays `sending`: resent, same bytes, when its claim expires
+        elif outcome.kind == UNKNOWN:  # stays `sending`: resent, same bytes, after the policy's backoff
             closed = self._window_closed(message, now)
-            retry_at = now + timedelta(seconds=LOOKUP_AFTER_SECONDS if closed else CLAIM_SECONDS)
+            delay = LOOKUP_AFTER_SECONDS if closed else self.retry.delay(max(1, message.attempts), None, self.rng)
+            retry_at = now + timedelta(seconds=delay)
             self.outbox.note_unknown(
                 mid,
                 code=NO_ANSWER,
@@ -258,6 +357,7 @@ class Sender:
                 owner=self.owner,
             )
             report.unknown += 1
+            return retry_at
         elif self._window_closed(message, now):
             text = f"no decisive answer within the retry window; last: {outcome.code}: {outcome.message}"
             self.outbox.mark_failed(
@@ -277,6 +377,7 @@ class Sender:
                 owner=self.owner,
             )
             report.retried += 1
+        return None
 
     def _window_closed(self, message: Message, now: datetime) -> bool:
         start = message.first_attempt_at or message.created_at

@@ -9,12 +9,15 @@ refused version's bytes and the error that failed it are kept (`RefusedVersion`)
 | --------------------- | ------------------------ | ------- | ---------------------- | ------------------------------ |
 | `enqueue`             | (new)                    | pending | intake, orders enqueue | order version 1; due at once   |
 | `claim`               | pending, due             | sending | send run (the owner)   | attempts += 1; claim expires   |
-| `claim` (expired)     | sending, claim expired   | sending | a later send run       | attempts += 1; same bytes      |
+|                       |                          |         |                        | unless the live run renews it  |
+| `claim` (expired)     | sending, claim expired   | sending | any send run           | attempts += 1; same bytes      |
 | `mark_sent`           | sending                  | sent    | send run               | 201 ACCEPTED, 200 DUPLICATE    |
 | `mark_retry`          | sending                  | pending | send run               | 429, 5xx: due at               |
 |                       |                          |         |                        | `next_attempt_at`              |
 | `note_unknown`        | sending                  | sending | send run               | no answer: resent, same bytes, |
-|                       |                          |         |                        | when the claim expires         |
+|                       |                          |         |                        | after the retry policy's       |
+|                       |                          |         |                        | backoff (the claim expires     |
+|                       |                          |         |                        | then: `next_attempt_at`)       |
 | `mark_failed`         | sending                  | failed  | send run               | 400/409 final (code, message,  |
 |                       |                          |         |                        | field); RETRY_EXHAUSTED        |
 | `mark_failed` (build) | pending, sending         | failed  | intake, send run       | UNMAPPABLE, TOO_LARGE          |
@@ -32,8 +35,11 @@ answer, after a claim expired): it changes nothing. `record_built` stores the XM
 sending message once; the same bytes again change nothing, other bytes are refused. Every move is
 recorded as an `Event` naming its actor (a run id, a CLI command, "intake").
 
-A lost answer (timeout, broken connection) is settled by sending the same bytes again: the sender
-either retries it (`mark_retry`) or leaves it in `sending` until its claim expires. The last transient
+A claim is short (seconds) and renewed by the live send run that holds it (`Outbox.renew_claims`, no
+event: nothing moves), so a killed run's messages are claimable again seconds later. A lost answer
+(timeout, broken connection) is settled by sending the same bytes again: the message stays `sending`
+(its outcome is not known) with its claim expiring at the retry time the sender chose, the same
+backoff as a transient error, and Sonet's DUPLICATE answer settles it. The last transient
 error stays on a pending message for operators. `first_attempt_at` (set by the first claim after
 enqueue, resend or correct) is where the caller's retry window starts; past it the caller marks the
 message failed with RETRY_EXHAUSTED.

@@ -84,6 +84,10 @@ CLAIM = (
     "UPDATE messages SET state = 'sending', attempts = attempts + 1, claimed_by = ?, claim_expires_at = ?, "
     "updated_at = ?, first_attempt_at = COALESCE(first_attempt_at, ?) WHERE message_id = ?"
 )
+#: Which of some messages an owner still holds (`Tx.all_in` completes it with the list of ids), and
+#: the renewal of one such claim: its expiry only (no event, no `updated_at`: nothing moved).
+HELD = "SELECT message_id FROM messages WHERE state = 'sending' AND claimed_by = ? AND message_id"
+RENEW = "UPDATE messages SET claim_expires_at = ? WHERE message_id = ? AND state = 'sending' AND claimed_by = ?"
 
 #: Every version's hash of a tenant's messages with some order numbers (unique-index probes), for
 #: `Tx.all_in` (the list of numbers completes the statement).

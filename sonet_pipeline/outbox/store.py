@@ -82,18 +82,30 @@ class Outbox(ABC):
         return result
 
     def enqueue_many(
-        self, tenant: str, orders: Sequence[dict[str, Any]], *, actor: str, now: datetime
+        self,
+        tenant: str,
+        orders: Sequence[dict[str, Any]],
+        *,
+        actor: str,
+        now: datetime,
+        failures: Sequence[moves.OrderError | None] | None = None,
     ) -> list[Enqueued | OrderConflict]:
-        """`enqueue` for each order in one transaction (one commit): an answer per order, in order."""
+        """`enqueue` for each order in one transaction (one commit): an answer per order, in order.
+
+        `failures`, one per order: a new order with an error (`code`, `message`, `field`) is stored
+        `failed` with it in the same transaction, so no send run ever claims it (the intake keeps an
+        order the rights refuse, NOT_ALLOWED, for an operator this way)."""
         if not tenant:
             raise ValueError("a tenant is needed")
+        if failures is not None and len(failures) != len(orders):
+            raise ValueError(f"{len(failures)} failures for {len(orders)} orders")
         now = aware(now)
         # The hash now, outside the transaction; the text as received only for a new message (`moves`).
         ready = [(order_number_of(order), order_hash(order), order) for order in orders]
         for attempt in range(3):
             try:
                 with self._write() as tx:
-                    return moves.enqueue(tx, tenant, ready, actor, now) if ready else []
+                    return moves.enqueue(tx, tenant, ready, actor, now, failures) if ready else []
             except self.unique_violation:  # a concurrent enqueue of the same new order won: look again
                 if attempt == 2:
                     raise
@@ -103,15 +115,31 @@ class Outbox(ABC):
 
     def claim(self, tenant: str, *, now: datetime, limit: int, owner: str, claim_seconds: float) -> list[Message]:
         """Move up to `limit` due messages of `tenant` to `sending` for `owner` until now + claim_seconds:
-        first sending ones whose claim expired (a killed run, a lost answer: to be resent with the same
-        bytes), then pending ones whose `next_attempt_at` has come; oldest due first; attempts += 1.
-        Concurrent claimers, threads or processes, never get the same message."""
+        first sending ones whose claim expired (a killed run; a lost answer whose retry time came: to be
+        resent with the same bytes), then pending ones whose `next_attempt_at` has come; oldest due
+        first; attempts += 1. Concurrent claimers, threads or processes, never get the same message.
+        A live run keeps its claims with `renew_claims`."""
         if limit <= 0:
             return []
         now = aware(now)
         with self._write() as tx:
             until = now + timedelta(seconds=claim_seconds)
             return moves.claim(tx, tenant, limit, owner, now, until, self.lock_claimable)
+
+    def renew_claims(
+        self, message_ids: Iterable[str], *, owner: str, now: datetime, claim_seconds: float
+    ) -> builtins.list[str]:
+        """Extend to now + claim_seconds the claims `owner` still holds among `message_ids` (a live send
+        run's heartbeat); the ids renewed. A claim another run took after it expired is not touched.
+        Nothing moves: no event, `updated_at` unchanged."""
+        ids = sorted(set(message_ids))
+        if not ids:
+            return []
+        until = aware(now) + timedelta(seconds=claim_seconds)
+        with self._write() as tx:
+            held = sorted(message_id for (message_id,) in tx.all_in(rows.HELD, (owner,), ids))
+            tx.many(rows.RENEW, [(until, message_id, owner) for message_id in held])
+        return held
 
     def record_built(self, message_id: str, xml: bytes, *, now: datetime, owner: str | None = None) -> None:
         """Keep the message's SalesOrder XML as built: it is sent, and resent, as these bytes."""
@@ -166,14 +194,16 @@ class Outbox(ABC):
         owner: str | None = None,
     ) -> None:
         """No answer (a broken connection, a timeout): the message may have arrived. It stays `sending`
-        (conventions.md), keeps the error for operators, and its claim now expires at `retry_at`, when a
-        later run resends the same bytes."""
+        (conventions.md), keeps the error for operators, and is due again at `retry_at` (the retry
+        policy's backoff): its claim expires then, and its `next_attempt_at` says when, so that the same
+        run or a later one claims it again and resends the same bytes."""
         reason = f"{code}: {message}; outcome unknown, same bytes again after {format_instant(retry_at)}"
         columns = {
             "error_code": code,
             "error_message": message,
             "error_field": None,
             "claim_expires_at": aware(retry_at),
+            "next_attempt_at": aware(retry_at),
         }
         self._move(message_id, Move.NO_ANSWER, now, actor=actor, reason=reason, owner=owner, **columns)
 

@@ -183,3 +183,26 @@ def test_nothing_due_claims_nothing(outbox):
     assert outbox.claim("done", now=at(10_000), limit=5, owner="run-9", claim_seconds=60) == []
     assert "done" not in outbox.due_tenants(at(10_000))
     assert [state_of(outbox, m).state for m in finished] == [SENT, FAILED]
+
+
+def test_a_live_run_renews_only_the_claims_it_still_holds(outbox):
+    """`renew_claims` extends the owner's claims that are still its own: not one another run took after
+    it expired, not a settled one, not another owner's; it records no event and moves nothing."""
+    kept, taken, settled, other = (pending(outbox, f"WEB-{n}", now=at(0)) for n in (1, 2, 3, 4))
+    outbox.claim(TENANT, now=at(1), limit=3, owner="run-1", claim_seconds=10)
+    outbox.claim(TENANT, now=at(1), limit=1, owner="run-9", claim_seconds=100)
+    assert outbox.renew_claims([kept, taken], owner="run-1", now=at(8), claim_seconds=10) == sorted([kept, taken])
+    assert state_of(outbox, kept).claim_expires_at == at(18)
+    events_before = len(outbox.events(kept))
+    outbox.mark_sent(settled, sonet_order_number="SO-3", duplicate=False, actor="run-1", now=at(9), owner="run-1")
+    # run-1 stalls past its claim of `taken` (renewed to 18): run-2 takes it at 18; `kept` it renews in time.
+    outbox.renew_claims([kept], owner="run-1", now=at(17), claim_seconds=10)
+    assert _ids(outbox.claim(TENANT, now=at(18), limit=10, owner="run-2", claim_seconds=10)) == [taken]
+    renewed = outbox.renew_claims([kept, taken, settled, other], owner="run-1", now=at(19), claim_seconds=10)
+    assert renewed == [kept]
+    assert (state_of(outbox, kept).claim_expires_at, state_of(outbox, kept).updated_at) == (at(29), at(1))
+    assert (state_of(outbox, taken).claimed_by, state_of(outbox, taken).claim_expires_at) == ("run-2", at(28))
+    assert state_of(outbox, settled).state == SENT and state_of(outbox, settled).claim_expires_at is None
+    assert state_of(outbox, other).claim_expires_at == at(101), "another owner's claim is not touched"
+    assert len(outbox.events(kept)) == events_before, "a renewal is not a move"
+    assert outbox.renew_claims([], owner="run-1", now=at(20), claim_seconds=10) == []
