@@ -7,15 +7,35 @@ only sends the stored bytes within the tenant's limits and says what came back:
 | --- | --- |
 | 201 MessageReceipt ACCEPTED, 200 DUPLICATE | `ACCEPTED`, `DUPLICATE` with the SonetOrderNumber |
 | 400 MessageError, 409 CONFLICT, 413 | `REJECTED`: final for this content, with code, message and field |
-| 401, 403 | `REFUSED`: the tenant's credentials; stop sending for the tenant |
-| 429, 503, other 5xx, an answer that is not the contract's | `TRANSIENT`, with Retry-After when given |
+| 401, 403 (whatever the body) | `REFUSED`: the tenant's credentials; stop sending for the tenant |
+| 429, 503, other 5xx (whatever the body) | `TRANSIENT`, with Retry-After when given |
+| 2xx without a MessageReceipt the contract allows (below) | `UNKNOWN`, `BAD_ANSWER`: it may have been accepted |
+| 3xx, other 4xx, 400/409/413 without a MessageError | `TRANSIENT`, `PROTOCOL`: refused before any order was made |
 | a broken connection or a timeout | `UNKNOWN`: the message may or may not have arrived |
+
+Hostile or garbled answers: the body is read as it streams and never past `MAX_ANSWER_BYTES`
+(1 MiB; a declared larger Content-Length is not read at all); only an XML media type is parsed, by
+`common/safe_xml.py`, which refuses a DOCTYPE or entity before libxml2 sees it, so no entity is ever
+resolved: no file and no URL it names is read. A 2xx answer that is not a contract MessageReceipt
+is UNKNOWN, never a failure, since its status says Sonet may have taken the message; its error says why:
+
+| a 2xx answer with | what the client does |
+| --- | --- |
+| a DOCTYPE: an internal, external or parameter entity | refuses it unparsed; nothing is resolved or fetched |
+| XML that is not well-formed, or not valid against `message-response.xsd` | names the parser's or schema's error |
+| an HTML error page (a proxy's), or any Content-Type that is not XML | does not parse it |
+| a body over 1 MiB (say 50 MB) | reads 1 MiB, then closes the connection |
+
+An UNKNOWN message is resent with the same bytes (the sender's rule for lost answers), and Sonet's
+DUPLICATE (or, for content it never accepted, its real answer) settles it; the message's error names
+the status and what was wrong with the answer. With any other status the status decides, as above.
+Redirects are not followed (a 3xx is `PROTOCOL`), so the token goes nowhere but the tenant's URL.
 
 Every request goes through the tenant's `Throttle`; a Retry-After holds off the whole tenant.
 Messages name the tenant, never the token. Each outcome also carries what the audit archive keeps of
 the answer: its status, the headers that matter (`KEPT_HEADERS`, and any request or correlation id) and
-its body bytes; with no answer, status and body are None. The token is replaced by `***` wherever Sonet
-would echo it, so no outcome holds it.
+its body bytes (at most `MAX_ANSWER_BYTES`); with no answer, status and body are None. The token is
+replaced by `***` wherever Sonet would echo it, so no outcome holds it.
 """
 
 from __future__ import annotations
@@ -33,6 +53,7 @@ from lxml import etree
 from sonet_pipeline.common.clock import Clock, SystemClock
 from sonet_pipeline.common.safe_xml import UnsafeXmlError, parse_xml
 from sonet_pipeline.contract import MESSAGE_RESPONSE_XSD, MESSAGES_NS, read_bytes
+from sonet_pipeline.sonet.capped_read import media_type, read_capped, too_large
 from sonet_pipeline.sonet.retry import parse_retry_after
 from sonet_pipeline.sonet.throttle import Throttle
 
@@ -45,6 +66,11 @@ ACCEPTED, DUPLICATE, REJECTED, REFUSED, TRANSIENT, UNKNOWN = (
     "UNKNOWN",
 )
 CONTENT_TYPE = "application/xml; charset=utf-8"
+#: The most of an answer that is read; a MessageReceipt or MessageError is well under 10 KiB.
+MAX_ANSWER_BYTES = 1024 * 1024
+#: The code of an UNKNOWN outcome whose 2xx answer was not one the contract allows.
+BAD_ANSWER = "BAD_ANSWER"
+_XML_TYPES = ("application/xml", "text/xml")
 _NS = f"{{{MESSAGES_NS}}}"
 #: The answer's headers an outcome keeps (for the audit archive), besides any request or correlation id.
 KEPT_HEADERS = ("Content-Type", "Content-Length", "Retry-After", "Date", "Location", "WWW-Authenticate")
@@ -103,11 +129,14 @@ class SonetMessageClient:
         }
         with self.throttle.slot():
             try:
-                response = self._session().post(self.url, data=xml, headers=headers, timeout=self.timeout)
-                body = response.content  # a connection broken mid-body raises here
+                response = self._session().post(
+                    self.url, data=xml, headers=headers, timeout=self.timeout, stream=True, allow_redirects=False
+                )
+                body, over = read_capped(response, MAX_ANSWER_BYTES)  # a connection broken mid-body raises here
             except requests.RequestException as exc:
                 return SendOutcome(UNKNOWN, message=f"no answer: {type(exc).__name__}: {self._scrub(str(exc))}"[:500])
-        outcome = self._classify(response.status_code, body, response.headers.get("Retry-After"))
+        answer = _Answer(response.status_code, media_type(response), body, over)
+        outcome = self._classify(answer, response.headers.get("Retry-After"))
         if outcome.kind == TRANSIENT and outcome.retry_after:
             self.throttle.hold_off(outcome.retry_after)
         return replace(outcome, headers=self._kept_headers(response.headers), body=self._scrub_bytes(body))
@@ -134,8 +163,9 @@ class SonetMessageClient:
                 self._sessions.append(session)
         return session
 
-    def _classify(self, status: int, body: bytes, retry_after_header: str | None) -> SendOutcome:
-        answer = _parse_answer(body)
+    def _classify(self, raw: _Answer, retry_after_header: str | None) -> SendOutcome:
+        status = raw.status
+        answer, problem = _parse_answer(raw)
         retry_after = parse_retry_after(retry_after_header, self.clock.now())
         code, message, field = (answer.get(k) for k in ("Code", "Message", "Field"))
         if status in (200, 201) and answer.get("_root") == "MessageReceipt":
@@ -151,8 +181,14 @@ class SonetMessageClient:
             return SendOutcome(
                 TRANSIENT, status, code or str(status), self._scrub(message or ""), retry_after=retry_after
             )
-        detail = f"HTTP {status} without a MessageReceipt or MessageError the contract allows"
-        return SendOutcome(TRANSIENT, status, "PROTOCOL", detail, retry_after=retry_after)
+        if 200 <= status < 300:
+            detail = (
+                f"HTTP {status} with an answer that is not a MessageReceipt the contract allows ({problem}): "
+                "Sonet may have accepted the order; the same bytes go again and its DUPLICATE settles it"
+            )
+            return SendOutcome(UNKNOWN, status, BAD_ANSWER, self._scrub(detail)[:1000])
+        detail = f"HTTP {status} without a MessageReceipt or MessageError the contract allows ({problem})"
+        return SendOutcome(TRANSIENT, status, "PROTOCOL", self._scrub(detail)[:1000], retry_after=retry_after)
 
     def _scrub(self, text: Any) -> str:
         return str(text).replace(self._token, "***") if self._token else str(text)
@@ -181,13 +217,28 @@ def _response_schema() -> etree.XMLSchema:
     return schema
 
 
-def _parse_answer(body: bytes) -> dict[str, str]:
-    """A MessageReceipt or MessageError as {element: text} plus "_root"; {} when it is not one."""
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    media_type: str
+    body: bytes
+    over_limit: bool
+
+
+def _parse_answer(answer: _Answer) -> tuple[dict[str, str], str]:
+    """A MessageReceipt or MessageError as {element: text} plus "_root", and "";
+    or {} and why the answer is not one of them."""
+    if answer.over_limit:
+        return {}, too_large(MAX_ANSWER_BYTES)
+    if answer.media_type not in _XML_TYPES and not answer.media_type.endswith("+xml"):
+        return {}, f"Content-Type {answer.media_type or 'missing'!r} is not XML"
     try:
-        root = parse_xml(body)
-    except UnsafeXmlError:
-        return {}
-    if not _response_schema().validate(etree.ElementTree(root)):
-        return {}
+        root = parse_xml(answer.body)
+    except UnsafeXmlError as exc:
+        return {}, str(exc)[:300]
+    try:
+        _response_schema().assertValid(etree.ElementTree(root))
+    except etree.DocumentInvalid as exc:
+        return {}, f"not valid against message-response.xsd: {exc}"[:300]
     name = etree.QName(root).localname
-    return {"_root": name, **{child.tag.removeprefix(_NS): child.text or "" for child in root}}
+    return {"_root": name, **{child.tag.removeprefix(_NS): child.text or "" for child in root}}, ""

@@ -6,6 +6,13 @@ every Retry-After obeyed by the whole tenant (`Throttle.hold_off`); past the pol
 in `SonetUnavailableError`. A refused token or company (401, 403) is `SonetAuthError` at once, a
 refused query (`BAD_USER_INPUT`) `SonetQueryError` at once. Messages name the tenant, never the token.
 
+Hostile answers: a body is read as it streams, at most `MAX_ANSWER_BYTES` (a larger one is
+`SonetAnswerError` TOO_LARGE at once, the rest never read); a 200 whose Content-Type is not JSON (a
+proxy's HTML page) or whose JSON is not a GraphQL answer is a PROTOCOL problem, retried like a 503;
+`data` that breaks the contract's schema for the query (`answer_shape.py`: a missing field, a null
+where the type forbids it, a value of the wrong type) is `SonetAnswerError` INVALID_ANSWER at once,
+naming the list, the field, the record's key and the cursor, so that nothing of that page is used.
+
 One client may be used from several threads: each thread gets its own keep-alive session (a gql
 `RequestsHTTPTransport`, connected once), and all of them share the throttle. Queries are validated
 against the packaged contract schema once per process. Records are the raw JSON nodes, values as
@@ -31,6 +38,8 @@ from graphql import DocumentNode, GraphQLSchema, build_schema, parse, validate
 
 from sonet_pipeline.common.clock import Clock, SystemClock
 from sonet_pipeline.contract import graphql_sdl
+from sonet_pipeline.sonet.answer_shape import ShapeProblem, check_data, locate
+from sonet_pipeline.sonet.capped_read import AnswerRefused, media_type, read_capped, too_large
 from sonet_pipeline.sonet.entities import Entity, entity
 from sonet_pipeline.sonet.retry import RetryPolicy, parse_retry_after
 from sonet_pipeline.sonet.throttle import Throttle
@@ -39,6 +48,8 @@ log = logging.getLogger(__name__)
 
 _AUTH_CODES = {401: "UNAUTHENTICATED", 403: "FORBIDDEN"}
 _TRANSIENT_CODES = {"THROTTLED": "throttled", "UNAVAILABLE": "unavailable", "INTERNAL": "unavailable"}
+#: The most of one answer that is read: a page of 500 customers is well under 2 MiB.
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
 
 
 class SonetQueryError(Exception):
@@ -60,6 +71,27 @@ class SonetUnavailableError(SonetQueryError):
     def __init__(self, message: str, *, code: str, tenant: str, attempts: int) -> None:
         super().__init__(message, code=code, tenant=tenant)
         self.attempts = attempts
+
+
+class SonetAnswerError(SonetQueryError):
+    """Sonet's answer is not one the contract allows (`.code` TOO_LARGE or INVALID_ANSWER). Never retried.
+
+    `.entity` is the list (or `salesOrder`), `.field` the field at fault, `.key` the record's key where
+    known, `.cursor` the cursor of the record's edge or else the page's `after`."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        tenant: str,
+        entity: str,
+        field: str | None = None,
+        key: str | None = None,
+        cursor: str | None = None,
+    ) -> None:
+        super().__init__(message, code=code, tenant=tenant)
+        self.entity, self.field, self.key, self.cursor = entity, field, key, cursor
 
 
 @dataclass(frozen=True)
@@ -138,7 +170,16 @@ class _Connection:
         self.transport.session.hooks["response"].append(self._seen)
 
     def _seen(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        """Runs before requests reads the body: read it here, with the cap, and refuse a 200 that is not JSON."""
         self.status = response.status_code
+        kind = media_type(response)
+        if response.status_code == 200 and kind != "application/json" and not kind.endswith("+json"):
+            response.close()
+            raise AnswerRefused("CONTENT_TYPE", f"HTTP 200 with Content-Type {kind or 'missing'!r}, not JSON")
+        body, over = read_capped(response, MAX_ANSWER_BYTES)
+        if over:
+            raise AnswerRefused("TOO_LARGE", too_large(MAX_ANSWER_BYTES))
+        response._content = body  # what requests would read next, read here within the cap
 
 
 class SonetQueryClient:
@@ -189,7 +230,9 @@ class SonetQueryClient:
         bounds = {"modifiedFrom": modified_from, "modifiedTo": modified_to}
         change_filter = {name: format_datetime(value) for name, value in bounds.items() if value is not None}
         variables = {"first": first, "after": after, "filter": change_filter or None}
-        connection = self._execute(entity.page_query(), variables)[entity.list_field]
+        data = self._execute(entity.page_query(), variables, what=entity.list_field)
+        self._check_answer(entity.page_query(), data, entity, after)
+        connection = data[entity.list_field]
         records = [edge["node"] for edge in connection["edges"]]
         info = connection["pageInfo"]
         self.stats.add(pages=1, records=len(records))
@@ -217,7 +260,9 @@ class SonetQueryClient:
 
     def sales_order(self, message_id: str) -> dict[str, Any] | None:
         """The SalesOrder accepted under `message_id`, or None (which proves nothing within the lag)."""
-        found: dict[str, Any] | None = self._execute(_sales_order_query(), {"messageId": message_id})["salesOrder"]
+        data = self._execute(_sales_order_query(), {"messageId": message_id}, what="salesOrder")
+        self._check_answer(_sales_order_query(), data, entity("sales_orders"), None, list_name="salesOrder")
+        found: dict[str, Any] | None = data["salesOrder"]
         return found
 
     def close(self) -> None:
@@ -239,13 +284,41 @@ class SonetQueryClient:
 
     # --- requests, retries and errors ------------------------------------------------------------
 
-    def _execute(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    def _check_answer(
+        self, query: str, data: Any, entity: Entity, after: str | None, *, list_name: str | None = None
+    ) -> None:
+        """Raise `SonetAnswerError` naming the list, field, record key and cursor when `data` breaks the schema."""
+        problem = check_data(query, data)
+        if problem is not None:
+            raise self._invalid(problem, data, entity, after, list_name or entity.list_field)
+
+    def _invalid(
+        self, problem: ShapeProblem, data: Any, entity: Entity, after: str | None, list_name: str
+    ) -> SonetAnswerError:
+        key, cursor = locate(problem, data, entity.key, after)
+        record = f"record {entity.key}={key!r}" if key is not None else "the answer"
+        where = f"after cursor {cursor!r}" if cursor else "on the first page"
+        message = (
+            f"tenant {self.tenant!r}: Sonet's {list_name} answer breaks the contract's schema, so none of it is "
+            f"used: {record} ({where}): {problem.describe()}"
+        )
+        return SonetAnswerError(
+            self._scrub(message)[:1000],
+            code="INVALID_ANSWER",
+            tenant=self.tenant,
+            entity=list_name,
+            field=problem.field,
+            key=key,
+            cursor=cursor,
+        )
+
+    def _execute(self, query: str, variables: dict[str, Any], *, what: str = "") -> dict[str, Any]:
         request = _Query(query, variables)
         started = self._clock.monotonic()
         attempt = 0
         while True:
             attempt += 1
-            outcome = self._attempt(request)
+            outcome = self._attempt(request, what)
             if not isinstance(outcome, _Problem):
                 return outcome
             elapsed = self._clock.monotonic() - started
@@ -260,7 +333,7 @@ class SonetQueryClient:
             self._clock.sleep(delay)
             self.stats.add(retries=1, waited_seconds=delay)
 
-    def _attempt(self, request: _Query) -> dict[str, Any] | _Problem:
+    def _attempt(self, request: _Query, what: str = "") -> dict[str, Any] | _Problem:
         connection = self._connection()
         with self.throttle.slot():
             self.stats.add(requests=1)
@@ -269,12 +342,22 @@ class SonetQueryClient:
             except TransportServerError as exc:  # status >= 400 without a GraphQL body
                 return self._refused(None, exc.code or connection.status, str(exc), connection)
             except TransportConnectionFailed as exc:
+                refused = exc.__cause__
+                if isinstance(refused, AnswerRefused) and refused.code == "TOO_LARGE":
+                    message = f"tenant {self.tenant!r}: Sonet's {what or 'Query API'} answer refused: {refused}"
+                    raise SonetAnswerError(message, code=refused.code, tenant=self.tenant, entity=what) from None
+                if isinstance(refused, AnswerRefused):
+                    self.stats.add(unavailable=1)
+                    return _Problem("PROTOCOL", str(refused))
                 timeout = isinstance(exc.__cause__, requests.Timeout)
                 self.stats.add(connection_errors=1)
                 return _Problem("TIMEOUT" if timeout else "CONNECTION", self._scrub(str(exc)))
             except TransportProtocolError as exc:  # an answer that is not GraphQL, e.g. a proxy's page
                 self.stats.add(unavailable=1)
                 return _Problem("PROTOCOL", self._scrub(str(exc))[:300])
+            except (TypeError, AttributeError):  # JSON that is not an object (`42`, `null`): gql trips on it
+                self.stats.add(unavailable=1)
+                return _Problem("PROTOCOL", "an answer whose JSON is not a GraphQL result object")
         if result.errors or result.data is None:
             # gql types ExecutionResult.errors as GraphQLErrors; it holds the answer's JSON dicts.
             error = (result.errors or [{"message": "an answer without data or errors"}])[0]  # type: ignore[list-item]

@@ -10,7 +10,8 @@ to loopback clients (else 403).
                                                                "delay_seconds": n, "same_stamp": true}
     POST   /admin/companies/{code}/random-changes             {"count": n, "seed": s, "delay_seconds": n}
     POST   /admin/companies/{code}/bulk-update                {"entity": "items", "count": 1200, "percent": "3"}
-    GET    /admin/faults   POST /admin/faults                 shares, slow seconds, Retry-After of faults
+    GET    /admin/faults   POST /admin/faults                 shares, slow seconds, Retry-After of faults,
+                                                              hostile answers (`hostile.py`)
     POST   /admin/maintenance {"seconds": n}   DELETE /admin/maintenance
     GET    /admin/clock    POST /admin/clock {"advance_seconds": n} or {"set": iso}   (ManualClock only)
 """
@@ -28,14 +29,23 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from sonet_pipeline.common.clock import ManualClock
-from sonet_pipeline.standin import activity
+from sonet_pipeline.standin import activity, hostile
 from sonet_pipeline.standin.admin_records import RecordError, check_entity, deletions, json_lines, merged_records
 from sonet_pipeline.standin.graphql_api import format_datetime
 from sonet_pipeline.standin.runtime import Company, Standin
 from sonet_pipeline.standin.state import ENTITY_KEYS, Version, from_ms
 
 Endpoint = Callable[[Request], Awaitable[Response]]
-_FAULT_FIELDS = ("unavailable_share", "unavailable_retry_after", "lost_answer_share", "slow_share", "slow_seconds")
+_FAULT_FIELDS = (
+    "unavailable_share",
+    "unavailable_retry_after",
+    "lost_answer_share",
+    "slow_share",
+    "slow_seconds",
+    "hostile_share",
+    "hostile_body_bytes",
+)
+_WHOLE_FAULT_FIELDS = ("unavailable_retry_after", "hostile_body_bytes")
 
 
 class AdminError(Exception):
@@ -172,14 +182,21 @@ class _Handlers:
         faults = self.standin.config.faults
         if request.method == "POST":
             body = await _json_object(request)
-            unknown = set(body) - set(_FAULT_FIELDS)
+            unknown = set(body) - set(_FAULT_FIELDS) - set(hostile.TEXT_SETTINGS)
             if unknown:
                 raise AdminError(400, f"unknown fault settings: {', '.join(sorted(unknown))}")
+            checked: dict[str, Any] = {
+                name: hostile.check_text_setting(name, body[name]) for name in hostile.TEXT_SETTINGS if name in body
+            }
             for name, value in body.items():
+                if name in checked:
+                    continue
                 if not isinstance(value, int | float) or value < 0 or (name.endswith("_share") and value > 1):
                     raise AdminError(400, f"{name} must be a number >= 0 (a share at most 1)")
-                setattr(faults, name, int(value) if name == "unavailable_retry_after" else float(value))
-        settings = {name: getattr(faults, name) for name in _FAULT_FIELDS}
+                checked[name] = int(value) if name in _WHOLE_FAULT_FIELDS else float(value)
+            for name, value in checked.items():  # all checked first: a refused body changes nothing
+                setattr(faults, name, value)
+        settings = {name: getattr(faults, name) for name in (*_FAULT_FIELDS, *hostile.TEXT_SETTINGS)}
         windows = [[self._time(start), self._time(end)] for start, end in faults.maintenance]
         return {**settings, "maintenance": windows}
 

@@ -3,7 +3,8 @@
 Lists are Relay connections ordered by `(dateModified, key)`, read from `CompanyState.page`. Records
 are plain dicts in GraphQL shape, so the default resolvers read their keys and the per-item cost stays
 low. Cursors are opaque: urlsafe base64 of `v1|entity|ms|key`. Every error carries
-`extensions.code`; `BAD_USER_INPUT` and `INTERNAL` answer HTTP 200.
+`extensions.code`; `BAD_USER_INPUT` and `INTERNAL` answer HTTP 200. With `hostile_query`, answers are
+spoiled on purpose (`hostile.py`).
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from ariadne import QueryType, ScalarType, make_executable_schema
 from graphql import GraphQLError, GraphQLSchema
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from sonet_pipeline.contract import graphql_sdl
 from sonet_pipeline.standin.graphql_execution import ParsedQueries, execute
 from sonet_pipeline.standin.guard import error_response, guarded, read_body
+from sonet_pipeline.standin.hostile import spoil_query_answer
 from sonet_pipeline.standin.runtime import QUERY_API, Company, Standin
 from sonet_pipeline.standin.state import ENTITY_KEYS, to_ms
 
@@ -181,12 +183,16 @@ def query_endpoint(standin: Standin) -> Callable[[Request], Awaitable[Response]]
     queries = ParsedQueries()
 
     async def endpoint(request: Request) -> Response:
-        return await guarded(standin, request, QUERY_API, lambda company: _answer(schema, queries, company, request))
+        return await guarded(
+            standin, request, QUERY_API, lambda company: _answer(standin, schema, queries, company, request)
+        )
 
     return endpoint
 
 
-async def _answer(schema: GraphQLSchema, queries: ParsedQueries, company: Company, request: Request) -> Response:
+async def _answer(
+    standin: Standin, schema: GraphQLSchema, queries: ParsedQueries, company: Company, request: Request
+) -> Response:
     if request.method != "POST":
         return _bad_request(400, "use POST with a JSON body {query, variables, operationName}")
     body = await read_body(request, MAX_QUERY_BYTES)
@@ -200,7 +206,7 @@ async def _answer(schema: GraphQLSchema, queries: ParsedQueries, company: Compan
     if problem is not None:
         return _bad_request(400, problem)
     result = await run_in_threadpool(execute, schema, company, data, queries)
-    return JSONResponse(result)
+    return spoil_query_answer(standin, company, result)  # JSON as it is, unless hostile faults are on
 
 
 def _bad_request(status: int, message: str) -> Response:

@@ -4,7 +4,8 @@ After the guard: size (413 TOO_LARGE, read with a cap), then `check_sales_order`
 MessageId under the company's order lock: a new message is accepted (201), the same canonical content
 again is a DUPLICATE (200, the same SonetOrderNumber), other content a CONFLICT (409). Only acceptance
 binds a MessageId. An accepted order becomes a `salesOrders` record (with the visibility lag) and is
-journalled. With `lost_answer_share`, the order is processed and stored, then the connection breaks.
+journalled. With `lost_answer_share`, the order is processed and stored, then the connection breaks;
+with `hostile_message`, it is processed and stored, then its answer is spoiled (`hostile.py`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from sonet_pipeline.standin.guard import XML_MEDIA_TYPE, error_response, guarded, read_body
+from sonet_pipeline.standin.hostile import spoil_message_answer
 from sonet_pipeline.standin.message_xml import error_xml, receipt_xml, sonet_order_number
 from sonet_pipeline.standin.runtime import MESSAGE_API, AcceptedOrder, Company, Standin
 from sonet_pipeline.standin.sales_order_check import (
@@ -47,7 +49,7 @@ async def _answer(standin: Standin, company: Company, request: Request) -> Respo
     if standin.chance(standin.config.faults.lost_answer_share):
         company.counters.count_lost_answer()
         return LostAnswer(response)
-    return response
+    return spoil_message_answer(standin, company, response)
 
 
 def receive_message(standin: Standin, company: Company, body: bytes, content_type: str | None) -> tuple[int, bytes]:

@@ -51,6 +51,14 @@ class Faults:
     lost_answer_share: float = 0.0  # Message API: the order is stored, the connection breaks
     slow_share: float = 0.0
     slow_seconds: float = 0.0  # real seconds, so clients' timeouts can be exercised
+    # Hostile answers (`hostile.py`): a shape name each ("" is none), the share of answers they spoil,
+    # where an entity points, which field of a record a spoiled page breaks, how big a huge body is.
+    hostile_message: str = ""
+    hostile_query: str = ""
+    hostile_share: float = 1.0
+    hostile_entity_url: str = "file:///etc/hostname"
+    hostile_field: str = "dateModified"
+    hostile_body_bytes: int = 50 * 1024 * 1024
     maintenance: list[tuple[datetime, datetime]] = field(default_factory=list)
 
     def maintenance_left(self, now: datetime) -> float | None:
@@ -94,6 +102,8 @@ class Counters:
         self.responses: Counter[tuple[str, int]] = Counter()  # (api, HTTP status)
         self.message_arrivals: Counter[str] = Counter()  # MessageId -> times it arrived
         self.lost_answers = 0  # answers broken off on purpose (also counted by their status)
+        self.hostile_answers = 0  # answers spoiled on purpose (`hostile.py`)
+        self.hostile_bytes = 0  # bytes of huge hostile bodies handed to the server to send
 
     def count_response(self, api: str, status: int) -> None:
         with self._lock:
@@ -107,6 +117,11 @@ class Counters:
         with self._lock:
             self.lost_answers += 1
 
+    def count_hostile(self, answers: int = 0, body_bytes: int = 0) -> None:
+        with self._lock:
+            self.hostile_answers += answers
+            self.hostile_bytes += body_bytes
+
     def as_json(self) -> dict[str, Any]:
         with self._lock:
             by_status: dict[str, dict[str, int]] = {}
@@ -117,6 +132,8 @@ class Counters:
                 "throttled": sum(n for (_, status), n in self.responses.items() if status == 429),
                 "message_arrivals": dict(self.message_arrivals),
                 "lost_answers": self.lost_answers,
+                "hostile_answers": self.hostile_answers,
+                "hostile_bytes": self.hostile_bytes,
             }
 
 

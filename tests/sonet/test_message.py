@@ -106,11 +106,12 @@ def test_each_outcome_carries_the_answer_the_archive_keeps(start_standin):
 class _EchoingSession:
     """A session whose every answer echoes the bearer token it was sent, in the body and in headers."""
 
-    def post(self, url: str, *, data: bytes, headers: dict[str, str], timeout: float) -> requests.Response:
+    def post(self, url: str, *, data: bytes, headers: dict[str, str], **_options: object) -> requests.Response:
         token = headers["Authorization"].removeprefix("Bearer ")
         response = requests.Response()
         response.status_code = 400
         response._content = f"<MessageError><Message>bad token {token}</Message></MessageError>".encode()
+        response._content_consumed = True
         response.headers = requests.structures.CaseInsensitiveDict(
             {"Content-Type": "application/xml", "X-Request-Id": f"req-{token}", "Set-Cookie": f"s={token}"}
         )
