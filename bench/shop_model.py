@@ -197,10 +197,10 @@ def measure(args: argparse.Namespace, work: Path, setup: dict[str, float] | None
 
     step = shop_step(work)
     from sonet_pipeline.config.tenants import load_tenants, tenant_by_name
-    from sonet_pipeline.shop.accounts import build_accounts
+    from sonet_pipeline.rights.accounts import build_accounts
+    from sonet_pipeline.rights.rules import rights_matrix
     from sonet_pipeline.shop.catalogue import build_catalogue
     from sonet_pipeline.shop.publish import LocalFolder, jsonl, publish
-    from sonet_pipeline.shop.rights import rights_matrix
     from sonet_pipeline.store import Snapshot
 
     tenant = tenant_by_name(load_tenants(), TENANT)

@@ -42,7 +42,7 @@ WRONG_IMPORTS = [
         id="the core imports a Dagster asset",
     ),
     pytest.param(
-        "shop/rights.py",
+        "shop/catalogue.py",
         "import dagster",
         "sonet_pipeline.shop is not allowed to import dagster",
         id="the core imports Dagster",

@@ -40,13 +40,13 @@ from sonet_pipeline.resources.leases import LeaseResource
 from sonet_pipeline.resources.outbox import OutboxResource
 from sonet_pipeline.resources.publish import PublishResource
 from sonet_pipeline.resources.store import StoreResource
+from sonet_pipeline.rights.accounts import Accounts, build_accounts
+from sonet_pipeline.rights.rules import rights_matrix, rights_summary
 from sonet_pipeline.shop import inputs as shop_inputs
-from sonet_pipeline.shop.accounts import Accounts, build_accounts
 from sonet_pipeline.shop.catalogue_cache import Built, IncrementalCatalogue
 from sonet_pipeline.shop.inputs import ACCOUNTS, CATALOGUE, FILES, LOGINS, ORDER_STATUS, RIGHTS
 from sonet_pipeline.shop.order_status import order_statuses
 from sonet_pipeline.shop.publish import Destination, EncodedLines, publish, read_manifest
-from sonet_pipeline.shop.rights import rights_matrix, rights_summary
 from sonet_pipeline.store import Snapshot, cache_blobs
 
 SAMPLE_ROWS = 20

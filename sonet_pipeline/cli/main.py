@@ -205,7 +205,7 @@ def _orders_enqueue(args: argparse.Namespace) -> int:
     tenant = tenant_by_name(load_tenants(), args.tenant)
     with open_outbox(settings.postgres_dsn()) as outbox:
         try:
-            report = enqueue_file(args.file, tenant=tenant.name, outbox=outbox)
+            report = enqueue_file(args.file, tenant=tenant, outbox=outbox)
         except EnqueueFileError as exc:
             print(f"sonet-pipeline orders enqueue: {exc}", file=sys.stderr)
             return EXIT_USAGE
@@ -224,7 +224,7 @@ def _orders_enqueue(args: argparse.Namespace) -> int:
                     }
                 )
             )
-        if order.outcome in ("refused", "conflict"):
+        if order.outcome in ("refused", "conflict", "kept_failed"):
             print(order.describe(), file=sys.stderr)
     counts = ", ".join(f"{n} {outcome}" for outcome, n in report.counts.items())
     print(f"{report.path}: {counts}", file=sys.stderr if args.json else sys.stdout)

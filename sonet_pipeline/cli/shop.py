@@ -21,7 +21,7 @@ from typing import Any
 from sonet_pipeline.config import settings
 from sonet_pipeline.config.tenants import Tenant, load_tenants, tenant_by_name
 from sonet_pipeline.outbox import open_outbox
-from sonet_pipeline.shop.accounts import normalize_email
+from sonet_pipeline.rights.accounts import normalize_email
 from sonet_pipeline.shop.publish import Destination, read_manifest
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2

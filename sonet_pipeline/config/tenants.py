@@ -29,7 +29,15 @@ from sonet_pipeline.config.retention import TenantRetention
 from sonet_pipeline.config.secrets import ClientFactory, SecretRef, TokenSource, resolve_token
 from sonet_pipeline.config.shop import ShopConfig
 
-__all__ = ["ApiLimits", "SonetConnection", "Tenant", "TenantConfigError", "load_tenants", "tenant_by_name"]
+__all__ = [
+    "ApiLimits",
+    "OrderRights",
+    "SonetConnection",
+    "Tenant",
+    "TenantConfigError",
+    "load_tenants",
+    "tenant_by_name",
+]
 
 ENV_VAR_PATTERN = r"^[A-Z_][A-Z0-9_]*$"
 TENANT_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
@@ -78,6 +86,17 @@ class SonetConnection(_Strict):
         return self
 
 
+class OrderRights(_Strict):
+    """How the intake and `orders enqueue` apply the shop's published rights to each order
+    (`intake/rights_gate.py`). The rights themselves are the `shop.rights` rules."""
+
+    #: An order the rights do not allow: `refuse` (HTTP 422 NOT_ALLOWED, nothing stored), or
+    #: `store_failed` (kept as a `failed` message, code NOT_ALLOWED, never sent unless an operator resends it).
+    not_allowed: Literal["refuse", "store_failed"] = "refuse"
+    #: Whether guest orders (`customer.kind: guest`) are taken; when false they are NOT_ALLOWED.
+    guest_orders: bool = True
+
+
 class Tenant(_Strict):
     name: str = Field(pattern=TENANT_NAME_PATTERN)
     sonet: SonetConnection
@@ -94,6 +113,8 @@ class Tenant(_Strict):
     send_retry_hours: float = Field(default=24, gt=0, le=24 * 30)
     #: How the records become the web shop's view: variant options, rights rules, where to publish.
     shop: ShopConfig = ShopConfig()
+    #: What the intake does with an order the published rights do not allow, and whether guests may order.
+    order_rights: OrderRights = OrderRights()
     #: How long the store's history, settled outbox orders and archived messages are kept (retention.py).
     retention: TenantRetention = TenantRetention()
 

@@ -64,13 +64,24 @@ from sonet_pipeline.intake.payload import (
     may_hold_surrogates,
     parse_json,
 )
+from sonet_pipeline.intake.rights_gate import (
+    RIGHTS_UNKNOWN,
+    PublishedRights,
+    RightsRefusal,
+    is_account_order,
+    judge_rights,
+)
 from sonet_pipeline.outbox import Enqueued, Outbox
-from sonet_pipeline.outbox.model import order_text
+from sonet_pipeline.outbox.model import FAILED, order_text
+from sonet_pipeline.outbox.moves import OrderError
+from sonet_pipeline.rights.book import RightsBook
 
 log = logging.getLogger(__name__)
 
 ACTOR = "intake"
 RETRY_AFTER_SECONDS = 5
+#: Retry-After of RIGHTS_UNKNOWN: rights are known after the tenant's first sync (every minute).
+RIGHTS_RETRY_AFTER_SECONDS = 60
 #: Batches above this many bytes are parsed and judged in a worker thread.
 _INLINE_BATCH_BYTES = 64 * 1024
 
@@ -110,9 +121,11 @@ class Intake:
         token_lookup: Callable[[str], str | None],
         secrets: ClientFactory | None = None,
         secret_cache: SecretCache | None = None,
+        rights: PublishedRights | None = None,
     ) -> None:
         self.tenants = {tenant.name: tenant for tenant in tenants}
         self.committer = committer
+        self.rights = rights or PublishedRights()
         self.token_lookup = token_lookup
         self.secrets = secrets
         self.secret_cache = secret_cache or SECRET_CACHE
@@ -129,10 +142,30 @@ class Intake:
             first = first_problem(problems)
             log.info("tenant %s: order %s refused: %s at %s", tenant.name, _number(order), first.code, first.field)
             return error_response(422, first.code, first.message, first.field)
+        book = await self._book(tenant) if is_account_order(order) else None
+        denied = judge_rights(tenant, order, book)
+        failures: list[OrderError | None] | None = None
+        if denied is not None:
+            log.info(
+                "tenant %s: order %s %s by rule %s at %s",
+                tenant.name,
+                _number(order),
+                denied.code,
+                ascii(denied.rule),
+                denied.field,
+            )
+            if denied.code == RIGHTS_UNKNOWN:
+                return _rights_unknown(denied)
+            if tenant.order_rights.not_allowed == "refuse":
+                return _Json({"error": denied.error()}, 422)
+            failures = [_stored_error(denied)]
         try:
-            [outcome] = await self.committer.submit(tenant.name, [order])
+            [outcome] = await self.committer.submit(tenant.name, [order], failures)
         except Exception as exc:
             return _unavailable(tenant.name, exc)
+        if denied is not None and isinstance(outcome, Enqueued) and outcome.state == FAILED:
+            log.info("tenant %s: order %s kept as failed %s", tenant.name, _number(order), outcome.message_id)
+            return _Json({"error": denied.error(), **_stored(outcome)}, 422)
         if isinstance(outcome, Enqueued):
             log.info("tenant %s: order %s %s as %s", tenant.name, _number(order), _verb(outcome), outcome.message_id)
             return _Json(_stored(outcome), 202 if outcome.created else 200)
@@ -143,19 +176,27 @@ class Intake:
         try:
             tenant = await self._admit(request)
             body = await _read_capped(request, MAX_BATCH_BYTES)
+            book = await self._book(tenant)
             if len(body) > _INLINE_BATCH_BYTES:
-                orders, answers = await asyncio.to_thread(_judge_batch, body)
+                orders, answers, refusals = await asyncio.to_thread(_judge_batch, body, tenant, book)
             else:
-                orders, answers = _judge_batch(body)
+                orders, answers, refusals = _judge_batch(body, tenant, book)
         except _Refusal as refusal:
             return refusal.response
         valid = [index for index, answer in enumerate(answers) if answer is None]
+        failures: list[OrderError | None] = [
+            _stored_error(refusals[index]) if index in refusals else None for index in valid
+        ]
         try:
-            outcomes = await self.committer.submit(tenant.name, [orders[index] for index in valid])
+            outcomes = await self.committer.submit(
+                tenant.name, [orders[index] for index in valid], failures if refusals else None
+            )
         except Exception as exc:
             return _unavailable(tenant.name, exc)
         for index, outcome in zip(valid, outcomes, strict=True):
-            if isinstance(outcome, Enqueued):
+            if index in refusals and isinstance(outcome, Enqueued) and outcome.state == FAILED:
+                answers[index] = {"status": 422, **_stored(outcome), "error": refusals[index].error()}
+            elif isinstance(outcome, Enqueued):
                 answers[index] = {"status": 202 if outcome.created else 200, **_stored(outcome)}
             else:
                 error = {"code": "ORDER_CONFLICT", "message": str(outcome), "field": "orderNumber"}
@@ -204,6 +245,12 @@ class Intake:
             raise _Refusal(_unauthorized("the bearer token is not this tenant's intake token"))
         return tenant
 
+    async def _book(self, tenant: Tenant) -> RightsBook | None:
+        """The tenant's published rights (read in a worker thread when they must be read again)."""
+        if self.rights.fresh(tenant.name):
+            return self.rights.book(tenant)
+        return await asyncio.to_thread(self.rights.book, tenant)
+
     async def _expected_token(self, name: str, source: TokenSource, *, max_age: float | None = None) -> str:
         """The tenant's intake token; a secret that must be fetched is read in a worker thread."""
         try:
@@ -243,6 +290,17 @@ def _unavailable(tenant: str, exc: Exception) -> Response:
     return error_response(503, "OUTBOX_UNAVAILABLE", message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
+def _rights_unknown(refusal: RightsRefusal) -> Response:
+    headers = {"Retry-After": str(RIGHTS_RETRY_AFTER_SECONDS)}
+    return _Json({"error": refusal.error()}, 503, headers=headers)
+
+
+def _stored_error(refusal: RightsRefusal) -> OrderError:
+    """The error a NOT_ALLOWED order is kept with (`order_rights.not_allowed: store_failed`)."""
+    limit = f" (limit {refusal.limit})" if refusal.limit else ""
+    return {"code": refusal.code, "message": f"{refusal.message}{limit}", "field": refusal.field}
+
+
 def _verb(outcome: Enqueued) -> str:
     return "stored" if outcome.created else "already stored"
 
@@ -277,8 +335,12 @@ def _parse(body: bytes) -> Any:
         raise _Refusal(error_response(400, "INVALID_JSON", str(exc))) from None
 
 
-def _judge_batch(body: bytes) -> tuple[list[Any], list[dict[str, Any] | None]]:
-    """The parsed orders and, per order, its refusal entry (None: valid). Runs in a thread for big bodies."""
+def _judge_batch(
+    body: bytes, tenant: Tenant, book: RightsBook | None
+) -> tuple[list[Any], list[dict[str, Any] | None], dict[int, RightsRefusal]]:
+    """The parsed orders; per order, its refusal entry (None: to store); and by index the NOT_ALLOWED
+    orders to store as failed (the tenant's `order_rights.not_allowed: store_failed`). Runs in a
+    thread for big bodies."""
     orders = _parse(body)
     if not isinstance(orders, list):
         raise _Refusal(error_response(400, "NOT_AN_ARRAY", "the batch body must be a JSON array of orders"))
@@ -287,7 +349,9 @@ def _judge_batch(body: bytes) -> tuple[list[Any], list[dict[str, Any] | None]]:
         raise _Refusal(error_response(413, "TOO_MANY_ORDERS", message))
     check_text = may_hold_surrogates(body)
     answers: list[dict[str, Any] | None] = []
-    for order in orders:
+    keep = tenant.order_rights.not_allowed == "store_failed"
+    refusals: dict[int, RightsRefusal] = {}
+    for index, order in enumerate(orders):
         problems = judge_order(order, check_text=check_text)
         if problems:
             first = first_problem(problems)
@@ -296,9 +360,16 @@ def _judge_batch(body: bytes) -> tuple[list[Any], list[dict[str, Any] | None]]:
         elif len(body) > MAX_ORDER_BYTES and len(order_text(order).encode()) > MAX_ORDER_BYTES:
             error = {"code": "TOO_LARGE", "message": f"the order is over {MAX_ORDER_BYTES} bytes", "field": None}
             answers.append({"status": 413, "error": error})
-        else:
+        elif (refusal := judge_rights(tenant, order, book)) is None:
             answers.append(None)
-    return orders, answers
+        elif refusal.code == RIGHTS_UNKNOWN:
+            answers.append({"status": 503, "error": refusal.error()})
+        elif keep:
+            refusals[index] = refusal
+            answers.append(None)
+        else:
+            answers.append({"status": 422, "error": refusal.error()})
+    return orders, answers, refusals
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -316,14 +387,16 @@ def create_app(
     secrets: ClientFactory | None = None,
     secret_cache: SecretCache | None = None,
     linger_seconds: float = 0.0,
+    rights: PublishedRights | None = None,
 ) -> Starlette:
     """The intake app. The outbox writer starts and stops with the app's lifespan.
 
     Tokens: `token_lookup` reads an environment variable; `secrets` makes the Secrets Manager client
     for tenants whose token is a secret (without one they are refused), `secret_cache` keeps their
-    values (default: the process's)."""
+    values (default: the process's). `rights` reads each tenant's published rights (default: from
+    the snapshot `store.open_snapshot` finds, checked every 5 s)."""
     committer = GroupCommitter(outbox, actor=ACTOR, clock=clock, linger_seconds=linger_seconds)
-    intake = Intake(tenants, committer, token_lookup, secrets=secrets, secret_cache=secret_cache)
+    intake = Intake(tenants, committer, token_lookup, secrets=secrets, secret_cache=secret_cache, rights=rights)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -26,6 +26,7 @@ from typing import Any
 
 from sonet_pipeline.common.clock import Clock, SystemClock
 from sonet_pipeline.outbox import Enqueued, OrderConflict, Outbox
+from sonet_pipeline.outbox.moves import OrderError
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class _Job:
     tenant: str
     orders: list[dict[str, Any]]
     future: asyncio.Future[list[Outcome]] = field(repr=False)
+    failures: list[OrderError | None] | None = None  # per order: stored `failed` with this error
 
 
 class GroupCommitter:
@@ -87,14 +89,18 @@ class GroupCommitter:
             self._executor.shutdown(wait=True)
         self._queue = self._task = self._executor = None
 
-    async def submit(self, tenant: str, orders: list[dict[str, Any]]) -> list[Outcome]:
-        """Store `orders` for `tenant` durably; one outcome per order, in order. Raises what the outbox raised."""
+    async def submit(
+        self, tenant: str, orders: list[dict[str, Any]], failures: list[OrderError | None] | None = None
+    ) -> list[Outcome]:
+        """Store `orders` for `tenant` durably; one outcome per order, in order. Raises what the outbox raised.
+
+        `failures`, one per order: a new order with an error is stored `failed` with it (`enqueue_many`)."""
         if not orders:
             return []
         if self._queue is None or not self.running:
             raise CommitterStopped("the outbox writer is not running")
         future: asyncio.Future[list[Outcome]] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Job(tenant, orders, future))
+        self._queue.put_nowait(_Job(tenant, orders, future, failures))
         # The commit goes on even if this request is cancelled (client gone): its answer is just not read.
         return await asyncio.shield(future)
 
@@ -164,6 +170,9 @@ class GroupCommitter:
         assert self._executor is not None
         orders = [order for job in group for order in job.orders]
         call = partial(self.outbox.enqueue_many, tenant, orders, actor=self.actor, now=self.clock.now())
+        if any(job.failures for job in group):
+            failures = [failure for job in group for failure in (job.failures or [None] * len(job.orders))]
+            call = partial(call, failures=failures)
         if self.in_thread:
             outcomes = await asyncio.get_running_loop().run_in_executor(self._executor, call)
         else:

@@ -10,10 +10,15 @@ intake's semantic rules, as at the HTTP intake) and the valid ones are enqueued 
 - `accepted`: new in the outbox (`pending`);
 - `duplicate`: the same order was already there (nothing changed);
 - `conflict`: the tenant has this orderNumber with other content (not stored; `message_id` names it);
-- `refused`: invalid (not JSON, schema, semantic rule); not stored; `error` says why and where.
+- `refused`: invalid (not JSON, schema, semantic rule), or not allowed by the shop's published rights
+  (`rights_gate`: NOT_ALLOWED, or RIGHTS_UNKNOWN before the tenant's first sync); not stored; `error`
+  says why and where (a rights refusal's message names the rule and the limit);
+- `kept_failed`: NOT_ALLOWED, and the tenant's `order_rights.not_allowed` is `store_failed`: stored
+  as a `failed` message (code NOT_ALLOWED) for an operator, never sent unless one resends it.
 
 An order that is valid but cannot become a SalesOrder is accepted here; it becomes `failed`
-(UNMAPPABLE) when its message is built. `exit_code` is 1 when any order was refused or conflicts.
+(UNMAPPABLE) when its message is built. `exit_code` is 1 when any order was refused, kept failed or
+conflicts.
 A file that cannot be read at all (missing, not UTF-8, an array that does not parse, no orders)
 raises `EnqueueFileError`. An outbox failure propagates; the batches committed before it stay stored,
 and running the file again is safe (they come back as duplicates).
@@ -28,14 +33,25 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sonet_pipeline.common.clock import Clock, SystemClock
+from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.intake.payload import BadPayload, first_problem, judge_order, may_hold_surrogates, parse_json
+from sonet_pipeline.intake.rights_gate import (
+    RIGHTS_UNKNOWN,
+    PublishedRights,
+    RightsRefusal,
+    is_account_order,
+    judge_rights,
+)
 from sonet_pipeline.orders.validation import OrderProblem
 from sonet_pipeline.outbox import Enqueued, Outbox
+from sonet_pipeline.outbox.model import FAILED
+from sonet_pipeline.outbox.moves import OrderError
 
 ACTOR = "cli: orders enqueue"
 BATCH_SIZE = 500
 
-Outcome = Literal["accepted", "duplicate", "conflict", "refused"]
+Outcome = Literal["accepted", "duplicate", "conflict", "refused", "kept_failed"]
+OUTCOMES: tuple[Outcome, ...] = ("accepted", "duplicate", "conflict", "refused", "kept_failed")
 Layout = Literal["object", "array", "lines"]
 
 
@@ -80,12 +96,12 @@ class EnqueueReport:
     @property
     def counts(self) -> dict[str, int]:
         counted = Counter(order.outcome for order in self.orders)
-        return {outcome: counted.get(outcome, 0) for outcome in ("accepted", "duplicate", "conflict", "refused")}
+        return {outcome: counted.get(outcome, 0) for outcome in OUTCOMES}
 
     @property
     def exit_code(self) -> int:
         counts = self.counts
-        return 1 if counts["refused"] or counts["conflict"] else 0
+        return 1 if counts["refused"] or counts["conflict"] or counts["kept_failed"] else 0
 
 
 @dataclass(frozen=True)
@@ -99,12 +115,14 @@ class _Entry:
 def enqueue_file(
     path: Path | str,
     *,
-    tenant: str,
+    tenant: Tenant,
     outbox: Outbox,
     clock: Clock | None = None,
     actor: str = ACTOR,
     batch_size: int = BATCH_SIZE,
+    rights: PublishedRights | None = None,
 ) -> EnqueueReport:
+    """`rights`: where the tenant's published rights are read (default: its snapshot, `store.open_snapshot`)."""
     source = Path(path)
     try:
         raw = source.read_bytes()
@@ -113,22 +131,43 @@ def enqueue_file(
     layout, entries = _read_entries(raw, name=str(source))
     clock = clock or SystemClock()
     check_text = may_hold_surrogates(raw)
+    rights = rights or PublishedRights()
+    keep = tenant.order_rights.not_allowed == "store_failed"
     results: list[FileOrder | None] = []
-    valid: list[tuple[int, _Entry]] = []
+    valid: list[tuple[int, _Entry, OrderError | None]] = []
     for entry in entries:
         problems = [entry.problem] if entry.problem else judge_order(entry.value, check_text=check_text)
         if problems:
             results.append(_refused(entry, first_problem(problems)))
-        else:
-            valid.append((len(results), entry))
-            results.append(None)
+            continue
+        book = rights.book(tenant) if is_account_order(entry.value) else None
+        refusal = judge_rights(tenant, entry.value, book)
+        if refusal is not None and (refusal.code == RIGHTS_UNKNOWN or not keep):
+            results.append(_refused(entry, _problem(refusal)))
+            continue
+        failure = None if refusal is None else _problem_error(_problem(refusal))
+        valid.append((len(results), entry, failure))
+        results.append(None)
     for start in range(0, len(valid), batch_size):
         chunk = valid[start : start + batch_size]
-        orders = [entry.value for _, entry in chunk]
-        outcomes = outbox.enqueue_many(tenant, orders, actor=actor, now=clock.now())
-        for (slot, entry), outcome in zip(chunk, outcomes, strict=True):
-            results[slot] = _settled(entry, outcome)
-    return EnqueueReport(str(source), tenant, layout, [result for result in results if result is not None])
+        orders = [entry.value for _, entry, _ in chunk]
+        failures = [failure for _, _, failure in chunk]
+        outcomes = outbox.enqueue_many(
+            tenant.name, orders, actor=actor, now=clock.now(), failures=failures if any(failures) else None
+        )
+        for (slot, entry, failure), outcome in zip(chunk, outcomes, strict=True):
+            results[slot] = _settled(entry, outcome, failure)
+    return EnqueueReport(str(source), tenant.name, layout, [result for result in results if result is not None])
+
+
+def _problem(refusal: RightsRefusal) -> OrderProblem:
+    """A rights refusal as an order problem; its message names the rule (and the limit)."""
+    limit = f", limit {refusal.limit}" if refusal.limit else ""
+    return OrderProblem(refusal.code, f"{refusal.message} [rule {refusal.rule}{limit}]", refusal.field)
+
+
+def _problem_error(problem: OrderProblem) -> OrderError:
+    return {"code": problem.code, "message": problem.message, "field": problem.field}
 
 
 def _read_entries(raw: bytes, *, name: str = "the file") -> tuple[Layout, list[_Entry]]:
@@ -179,8 +218,13 @@ def _refused(entry: _Entry, problem: OrderProblem) -> FileOrder:
     return FileOrder(entry.line, entry.index, _order_number(entry.value), "refused", error=problem)
 
 
-def _settled(entry: _Entry, outcome: Any) -> FileOrder:
+def _settled(entry: _Entry, outcome: Any, failure: OrderError | None = None) -> FileOrder:
     number = _order_number(entry.value)
+    if failure is not None and isinstance(outcome, Enqueued) and outcome.state == FAILED:
+        problem = OrderProblem(str(failure["code"]), str(failure["message"]), failure["field"])
+        return FileOrder(
+            entry.line, entry.index, number, "kept_failed", outcome.message_id, str(outcome.state), error=problem
+        )
     if isinstance(outcome, Enqueued):
         kind: Outcome = "accepted" if outcome.created else "duplicate"
         return FileOrder(entry.line, entry.index, number, kind, outcome.message_id, str(outcome.state))

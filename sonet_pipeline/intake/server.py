@@ -23,6 +23,7 @@ from sonet_pipeline.config import settings
 from sonet_pipeline.config.secrets import ClientFactory, SecretCache
 from sonet_pipeline.config.tenants import Tenant, load_tenants
 from sonet_pipeline.intake.app import create_app
+from sonet_pipeline.intake.rights_gate import PublishedRights
 from sonet_pipeline.outbox import Outbox, open_outbox
 
 DEFAULT_PORT = 8780
@@ -56,7 +57,8 @@ def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, *, secrets: ClientF
 class RunningIntake(AsgiThread):
     """`with RunningIntake(tenants, outbox, token_lookup={...}.get) as intake: requests.post(intake.base_url + ...)`.
 
-    `secrets` and `secret_cache` as for `create_app` (tests pass a moto client and a cache of their own)."""
+    `secrets`, `secret_cache` and `rights` as for `create_app` (tests pass a moto client, a cache and
+    snapshots of their own)."""
 
     def __init__(
         self,
@@ -68,6 +70,7 @@ class RunningIntake(AsgiThread):
         secrets: ClientFactory | None = None,
         secret_cache: SecretCache | None = None,
         linger_seconds: float = 0.0,
+        rights: PublishedRights | None = None,
         host: str = "127.0.0.1",
     ) -> None:
         app = create_app(
@@ -78,6 +81,7 @@ class RunningIntake(AsgiThread):
             secrets=secrets,
             secret_cache=secret_cache,
             linger_seconds=linger_seconds,
+            rights=rights,
         )
         super().__init__(app, host)
         self.committer = app.state.committer

@@ -8,12 +8,14 @@ other writer). The checks come from `model`; the SQL from `rows`.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sonet_pipeline.outbox import rows
 from sonet_pipeline.outbox.model import (
+    FAILED,
     PENDING,
     SENDING,
     SENT,
@@ -38,11 +40,22 @@ NO_CLAIM = {"claimed_by": None, "claim_expires_at": None}
 
 #: An order ready to store: (orderNumber, content hash, the order).
 Prepared = tuple[str, str, dict[str, Any]]
+#: An error to store a new order with as failed: `code`, `message`, `field` (None or a JSON path).
+OrderError = Mapping[str, str | None]
 
 
-def enqueue(tx: Tx, tenant: str, prepared: list[Prepared], actor: str, now: datetime) -> list[Enqueued | OrderConflict]:
+def enqueue(
+    tx: Tx,
+    tenant: str,
+    prepared: list[Prepared],
+    actor: str,
+    now: datetime,
+    failures: Sequence[OrderError | None] | None = None,
+) -> list[Enqueued | OrderConflict]:
     """New orders become pending messages; an orderNumber the tenant has is that message when the
     content equals one of its versions, else a conflict. Repeats within `prepared` count too.
+    `failures` (one per order, or None): a new message with an error is failed at once with it
+    (`mark_failed (build)`, in this transaction: it is never claimable).
 
     The intake's hot path: one query for the known numbers, `now` converted once, the order's text
     made only for a new message, and rows built as the driver takes them (`Tx.many_plain`)."""
@@ -57,7 +70,10 @@ def enqueue(tx: Tx, tenant: str, prepared: list[Prepared], actor: str, now: date
     stamp, pending = tx.stamp(now), PENDING.value  # as the driver takes them
     results: list[Enqueued | OrderConflict] = []
     messages, versions, events = [], [], []
-    for (number, digest, order), new_id in zip(prepared, new_message_ids(len(prepared)), strict=True):
+    failing: list[tuple[str, OrderError]] = []
+    errors = failures if failures is not None else [None] * len(prepared)
+    ids = new_message_ids(len(prepared))
+    for (number, digest, order), new_id, failure in zip(prepared, ids, errors, strict=True):
         if number in known:
             message_id, state, digests = known[number]
             same = digest in digests
@@ -68,7 +84,12 @@ def enqueue(tx: Tx, tenant: str, prepared: list[Prepared], actor: str, now: date
         messages.append((message_id, tenant, number, stamp, stamp, stamp))
         versions.append((message_id, 1, order_text(order), digest, stamp, actor))
         events.append((message_id, stamp, None, pending, actor, "enqueued"))
-        results.append(Enqueued(message_id, PENDING, True))
+        if failure is None:
+            results.append(Enqueued(message_id, PENDING, True))
+        else:
+            known[number] = (message_id, FAILED, {digest})
+            failing.append((message_id, failure))
+            results.append(Enqueued(message_id, FAILED, True))
     if messages:
         tx.many_plain(
             (rows.INSERT_TENANT, [(tenant,)]),
@@ -76,6 +97,14 @@ def enqueue(tx: Tx, tenant: str, prepared: list[Prepared], actor: str, now: date
             (rows.INSERT_VERSION, versions),
             (rows.INSERT_EVENT, events),
         )
+    for message_id, failure in failing:
+        target = check_move(message_id, PENDING, Move.FAIL_BUILD)
+        field = failure.get("field")
+        reason = f"{failure['code']}: {failure['message']}" + (f" at {field}" if field else "")
+        error = {"error_code": failure["code"], "error_message": failure["message"], "error_field": field}
+        columns = {"state": target, "updated_at": now, **error}
+        tx.execute(rows.update(list(columns)), (*columns.values(), message_id))
+        tx.execute(rows.INSERT_EVENT, (message_id, now, PENDING, target, actor, reason))
     return results
 
 

@@ -1,6 +1,6 @@
 """Rights of the web shop's logins: may a login see prices, may it order, up to which total, and why.
 
-Pure (no Dagster). `decide` applies a tenant's rules (`shop/config.py`) to one login: the first rule
+Pure (no Dagster). `decide` applies a tenant's rules (`config/shop.py`) to one login: the first rule
 whose conditions all hold wins. A condition given as a list matches when any of its values does:
 `customer_types` against the account's customerTypes, `segments` against its segmentCodes (exactly),
 `roles` against the contact's role without regard to letter case (`None` in the list matches a contact
@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from sonet_pipeline.config.shop import Conditions, RightsRule
-from sonet_pipeline.shop.accounts import Accounts
+from sonet_pipeline.rights.accounts import Accounts
 
 ORDER_BLOCKED_NOTE = "order_blocked: Sonet refuses orders from this customer"
 #: The decision when no rule matches (a validated `ShopConfig` always ends with a catch-all rule).

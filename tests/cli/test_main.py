@@ -87,7 +87,11 @@ def test_orders_enqueue_reports_refused_orders_by_line_and_stores_the_rest(tmp_p
     from sonet_pipeline.contract import read_text
     from sonet_pipeline.outbox import open_outbox
 
+    from sonet_pipeline.store import snapshot_dir
+    from tests.intake.rights_snapshot import publish, seed_records
+
     monkeypatch.delenv(settings.TENANTS_ENV, raising=False)
+    publish(snapshot_dir("acme"), *seed_records())  # acme's rights: C10042-2 (a BUYER of B2B-RAKENNUS) may order
     example = json.loads(read_text("examples/commerce-order-b2b.json"))
     good = copy.deepcopy(example)
     bad = copy.deepcopy(example) | {"orderNumber": "WEB-2"}

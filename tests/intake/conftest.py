@@ -12,8 +12,11 @@ import requests
 
 from sonet_pipeline.config.tenants import SonetConnection, Tenant
 from sonet_pipeline.contract import read_text
+from sonet_pipeline.intake.rights_gate import PublishedRights
 from sonet_pipeline.intake.server import RunningIntake
 from sonet_pipeline.outbox import open_outbox
+from sonet_pipeline.store import Snapshot
+from tests.intake.rights_snapshot import publish, seed_records
 
 TOKEN = "intake-s3cret-7f1c9a"
 WRONG_TOKEN = "not-the-token-42b8e"
@@ -70,9 +73,28 @@ def outbox(outbox_path):
         yield opened
 
 
+def rights_of(snapshot: Snapshot) -> PublishedRights:
+    """Published rights that read `snapshot` for every tenant."""
+    return PublishedRights(lambda tenant: snapshot)
+
+
+@pytest.fixture(scope="session")
+def seed_snapshot(tmp_path_factory) -> Snapshot:
+    """The stand-in's seed customers and segments, published as a sync publishes them."""
+    customers, segments = seed_records()
+    return publish(tmp_path_factory.mktemp("rights") / "snapshot", customers, segments)
+
+
+@pytest.fixture
+def seed_rights(seed_snapshot) -> PublishedRights:
+    return rights_of(seed_snapshot)
+
+
 @pytest.fixture(scope="module")
-def intake(outbox):
-    with RunningIntake(TENANTS, outbox, token_lookup=TOKENS.get) as running:
+def intake(outbox, tmp_path_factory):
+    customers, segments = seed_records()
+    snapshot = publish(tmp_path_factory.mktemp("rights") / "snapshot", customers, segments)
+    with RunningIntake(TENANTS, outbox, token_lookup=TOKENS.get, rights=rights_of(snapshot)) as running:
         yield running
 
 

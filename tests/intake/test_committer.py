@@ -86,11 +86,11 @@ def test_submit_before_start_or_after_stop_refuses():
         _run(committer.submit("acme", [{"orderNumber": "x"}]))
 
 
-def test_concurrent_single_orders_over_http_are_committed_in_groups():
+def test_concurrent_single_orders_over_http_are_committed_in_groups(seed_rights):
     """Concurrent single-order requests to a slow store are answered 202 each, with fewer commits
     than orders: requests arriving during a commit join the next one."""
     outbox = _RecordingOutbox(delay=0.05)
-    with RunningIntake(TENANTS, outbox, token_lookup=TOKENS.get) as running:  # type: ignore[arg-type]
+    with RunningIntake(TENANTS, outbox, token_lookup=TOKENS.get, rights=seed_rights) as running:  # type: ignore[arg-type]
         clients = [Client(running.base_url) for _ in range(16)]
         with ThreadPoolExecutor(16) as pool:
             answers = list(pool.map(lambda c: c.post("/orders", order()), clients))

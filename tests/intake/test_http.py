@@ -195,9 +195,9 @@ class _DownOutbox:
         raise sqlite3.OperationalError("disk I/O error")
 
 
-def test_outbox_that_cannot_store_is_503_with_retry_after():
+def test_outbox_that_cannot_store_is_503_with_retry_after(seed_rights):
     """When the outbox cannot commit, a valid order is answered 503 with Retry-After (never a 202)."""
-    with RunningIntake(TENANTS, _DownOutbox(), token_lookup=TOKENS.get) as running:  # type: ignore[arg-type]
+    with RunningIntake(TENANTS, _DownOutbox(), token_lookup=TOKENS.get, rights=seed_rights) as running:  # type: ignore[arg-type]
         client = Client(running.base_url)
         single = client.post("/orders", order())
         batch = client.post("/orders/batch", [order()])

@@ -33,7 +33,7 @@ class Setup:
 
 
 @pytest.fixture
-def setup(secretsmanager, tmp_path) -> Iterator[Setup]:
+def setup(secretsmanager, tmp_path, seed_rights) -> Iterator[Setup]:
     arn = secretsmanager.create_secret(Name="acme/intake", SecretString=TOKEN)["ARN"]
     secretsmanager.create_secret(Name="shop/tokens", SecretString=f'{{"intake": "{TOKEN}-json"}}')
     tenants = [
@@ -45,7 +45,12 @@ def setup(secretsmanager, tmp_path) -> Iterator[Setup]:
     with (
         open_outbox(tmp_path / "outbox.sqlite") as outbox,
         RunningIntake(
-            tenants, outbox, token_lookup={}.get, secrets=lambda: secretsmanager, secret_cache=SecretCache(clock=clock)
+            tenants,
+            outbox,
+            token_lookup={}.get,
+            secrets=lambda: secretsmanager,
+            secret_cache=SecretCache(clock=clock),
+            rights=seed_rights,
         ) as running,
     ):
         yield Setup(Client(running.base_url), clock, secretsmanager, outbox)
@@ -84,7 +89,7 @@ def test_a_missing_secret_refuses_the_tenant_naming_it_only_in_the_log(setup, ca
     assert setup.client.post("/orders", order(), token=TOKEN).status_code == 202, "other tenants are unaffected"
 
 
-def test_an_unavailable_secrets_manager_is_503_with_retry_after(tmp_path):
+def test_an_unavailable_secrets_manager_is_503_with_retry_after(tmp_path, seed_rights):
     class Unreachable(Exception):
         response: ClassVar[dict[str, Any]] = {"Error": {"Code": "InternalServiceError", "Message": "try again"}}
 
@@ -100,6 +105,7 @@ def test_an_unavailable_secrets_manager_is_503_with_retry_after(tmp_path):
             token_lookup={}.get,
             secrets=Unavailable,
             secret_cache=SecretCache(),
+            rights=seed_rights,
         ) as running,
     ):
         answer = Client(running.base_url).post("/orders", order(), token=TOKEN)

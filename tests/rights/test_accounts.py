@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sonet_pipeline.shop.accounts import COUNT_KEYS, EmailConflict, build_accounts, normalize_email
+from sonet_pipeline.rights.accounts import COUNT_KEYS, EmailConflict, build_accounts, normalize_email
 from sonet_pipeline.standin.seed_data import DANGLING_SEGMENT_CODES, generate_company
 
 STAMP = "2026-01-01T00:00:00.000Z"

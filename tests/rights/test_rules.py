@@ -11,8 +11,8 @@ import pytest
 from sonet_pipeline.config import settings
 from sonet_pipeline.config.shop import ShopConfig
 from sonet_pipeline.config.tenants import load_tenants, tenant_by_name
-from sonet_pipeline.shop.accounts import build_accounts
-from sonet_pipeline.shop.rights import NO_RULE, ORDER_BLOCKED_NOTE, Decision, decide, rights_matrix, rights_summary
+from sonet_pipeline.rights.accounts import build_accounts
+from sonet_pipeline.rights.rules import NO_RULE, ORDER_BLOCKED_NOTE, Decision, decide, rights_matrix, rights_summary
 from sonet_pipeline.standin.seed_data import generate_company
 
 
