@@ -39,7 +39,9 @@ from sonet_pipeline.resources.run_guard import RunGuardResource
 from sonet_pipeline.resources.sonet import SonetResource
 from sonet_pipeline.resources.store import StoreResource
 from sonet_pipeline.sonet.entities import SYNCED, entity
-from sonet_pipeline.sonet.query import SonetAuthError
+from sonet_pipeline.sonet.query import SonetAuthError, SonetQueryClient
+from sonet_pipeline.store import Store, quality
+from sonet_pipeline.store.publication_gate import Verdict
 
 SyncEvent = MaterializeResult | AssetCheckResult
 
@@ -107,39 +109,79 @@ def build_tenant_sync(tenant: Tenant) -> AssetsDefinition:
             store.writer(tenant.name) as writer,
             sonet.query_client(tenant.name, clock) as client,
         ):
-            for name in selected:
-                spec = entity(name)
-                window = choose_window(
-                    high_water_mark=writer.high_water_mark(name),
-                    lookback=timedelta(seconds=tenant.lookback_seconds),
-                    now=clock.now(),
-                    partition=partition,
-                    explicit=explicit,
-                    full=config.full,
-                )
-                context.log.info("%s %s: reading %s", tenant.name, name, window.describe())
-                before = client.stats.as_dict()
-                try:
-                    result = sync_entity(
-                        client,
-                        writer,
-                        spec,
-                        window,
-                        run_id=context.run.run_id,
-                        partition=_partition_label(context),
-                        clock=clock,
+            synced: list[tuple[str, dict[str, MetadataValue]]] = []
+            try:
+                for name in selected:
+                    metadata = _sync_one(context, tenant, name, config, partition, explicit, client, writer, clock)
+                    synced.append((name, metadata))
+            except Exception:
+                yield from _materialized(tenant.name, synced, {})  # what was synced stays recorded
+                raise
+            # The snapshot moves only when the whole store passes the blocking rules (publication_gate).
+            with quality.Tables(writer) as tables:
+                verdict = store.publish(tenant.name, writer, tables)
+                if not verdict.published:
+                    context.log.error(
+                        "%s: snapshot held back at its last good state: %s", tenant.name, verdict.describe()
                     )
-                except SonetAuthError as exc:
-                    raise Failure(description=str(exc), allow_retries=False) from None
-                _log_result(context, tenant.name, result)
-                yield MaterializeResult(
-                    asset_key=inbound_key(tenant.name, name),
-                    metadata=_metadata(result, _since(client.stats.as_dict(), before), clock.now(), writer.count(name)),
-                )
-                yield from check_results(context, tenant.name, name, writer)
-            store.publish(tenant.name, writer)
+                yield from _materialized(tenant.name, synced, _snapshot_metadata(verdict))
+                yield from check_results(context, tenant.name, selected, tables, verdict)
 
     return sonet_sync
+
+
+def _sync_one(
+    context: AssetExecutionContext,
+    tenant: Tenant,
+    name: str,
+    config: SyncConfig,
+    partition: tuple[datetime, datetime] | None,
+    explicit: tuple[datetime, datetime] | None,
+    client: SonetQueryClient,
+    writer: Store,
+    clock: Clock,
+) -> dict[str, MetadataValue]:
+    """Sync one entity into the store; its materialization's metadata."""
+    spec = entity(name)
+    window = choose_window(
+        high_water_mark=writer.high_water_mark(name),
+        lookback=timedelta(seconds=tenant.lookback_seconds),
+        now=clock.now(),
+        partition=partition,
+        explicit=explicit,
+        full=config.full,
+    )
+    context.log.info("%s %s: reading %s", tenant.name, name, window.describe())
+    before = client.stats.as_dict()
+    try:
+        result = sync_entity(
+            client,
+            writer,
+            spec,
+            window,
+            run_id=context.run.run_id,
+            partition=_partition_label(context),
+            clock=clock,
+        )
+    except SonetAuthError as exc:
+        raise Failure(description=str(exc), allow_retries=False) from None
+    _log_result(context, tenant.name, result)
+    return _metadata(result, _since(client.stats.as_dict(), before), clock.now(), writer.count(name))
+
+
+def _materialized(
+    tenant: str, synced: list[tuple[str, dict[str, MetadataValue]]], extra: dict[str, MetadataValue]
+) -> Iterator[MaterializeResult]:
+    for name, metadata in synced:
+        yield MaterializeResult(asset_key=inbound_key(tenant, name), metadata={**metadata, **extra})
+
+
+def _snapshot_metadata(verdict: Verdict) -> dict[str, MetadataValue]:
+    """Whether the snapshot readers use moved, and else which blocking rules held it back."""
+    metadata: dict[str, MetadataValue] = {"snapshot_held": MetadataValue.bool(not verdict.published)}
+    if not verdict.published:
+        metadata["held_by"] = MetadataValue.text(verdict.describe())
+    return metadata
 
 
 def _explicit_window(config: SyncConfig) -> tuple[datetime, datetime] | None:

@@ -1,14 +1,15 @@
-"""The inbound assets' checks, evaluated on the store right after each entity's sync.
+"""The inbound assets' checks, evaluated on the store after the sync, when its snapshot was published or held.
 
-Blocking (bad data must not flow on to the shop model): unique keys, decimals that parse. Warnings,
+Blocking (bad data must not flow on to the shop model): unique keys, decimals that parse. A failing one
+held the snapshot back (`store.publication_gate`), so the shop and the sender keep reading the last
+state that passed; Dagster then fails the sync step, naming the check. Warnings,
 named record by record, for what the shop model handles downstream: segment codes that do not
 exist, models whose items disagree, negative prices or stock. Freshness is `freshness.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 
 from dagster import (
     AssetCheckKey,
@@ -21,68 +22,14 @@ from dagster import (
 )
 
 from sonet_pipeline.assets.markdown_table import markdown_table
-from sonet_pipeline.store import Store, quality
+from sonet_pipeline.store import quality
+from sonet_pipeline.store.publication_gate import RULES, Verdict
 
 SAMPLE_ROWS = 20
 
 
-@dataclass(frozen=True)
-class Check:
-    entity: str
-    name: str
-    blocking: bool
-    description: str
-    find: Callable[[quality.Source], list[dict]]
-
-
-CHECKS = (
-    Check("items", "unique_keys", True, "every itemCode once", lambda s: quality.duplicate_keys(s, "items")),
-    Check(
-        "items",
-        "decimals_parse",
-        True,
-        "prices, VAT rates and stock are numbers",
-        lambda s: quality.unparseable_decimals(s, "items"),
-    ),
-    Check(
-        "items",
-        "model_names_agree",
-        False,
-        "the items of one modelCode share its modelName",
-        quality.model_name_disagreements,
-    ),
-    Check(
-        "items",
-        "variants_distinct",
-        False,
-        "no two items of one modelCode share variantAttributes",
-        quality.shared_variant_attributes,
-    ),
-    Check(
-        "items", "no_negative_values", False, "no negative listPrice or stockBalance", quality.negative_price_or_stock
-    ),
-    Check(
-        "customers", "unique_keys", True, "every customerNumber once", lambda s: quality.duplicate_keys(s, "customers")
-    ),
-    Check(
-        "customers",
-        "decimals_parse",
-        True,
-        "credit limits are numbers",
-        lambda s: quality.unparseable_decimals(s, "customers"),
-    ),
-    Check(
-        "customers",
-        "segment_codes_exist",
-        False,
-        "every segment code of a customer names a known segment",
-        quality.unknown_segment_codes,
-    ),
-    Check("segments", "unique_keys", True, "every segmentCode once", lambda s: quality.duplicate_keys(s, "segments")),
-    Check(
-        "sales_orders", "unique_keys", True, "every messageId once", lambda s: quality.duplicate_keys(s, "sales_orders")
-    ),
-)
+#: The rules, one check each (`store.publication_gate`: the blocking ones also gate the snapshot).
+CHECKS = RULES
 
 
 def _asset_key(tenant: str, entity_name: str) -> AssetKey:
@@ -104,23 +51,27 @@ def check_keys(tenant: str) -> list[AssetCheckKey]:
 
 
 def check_results(
-    context: AssetExecutionContext, tenant: str, entity_name: str, store: Store
+    context: AssetExecutionContext,
+    tenant: str,
+    entity_names: list[str],
+    tables: quality.Tables,
+    verdict: Verdict,
 ) -> Iterator[AssetCheckResult]:
-    """Evaluate the selected checks of one entity; each failure names its records."""
-    with quality.Tables(store) as tables:  # each table read once for all the entity's checks
-        yield from _results(context, tenant, entity_name, tables)
+    """Evaluate the selected checks of the synced entities; each failure names its records.
 
-
-def _results(
-    context: AssetExecutionContext, tenant: str, entity_name: str, tables: quality.Tables
-) -> Iterator[AssetCheckResult]:
+    The blocking checks report what the snapshot's gate found (`verdict`), so a check and the gate never
+    disagree; each says whether the snapshot was held back, and by which rules."""
+    held = {
+        "snapshot_held": MetadataValue.bool(not verdict.published),
+        "held_by": MetadataValue.text(", ".join(verdict.failing) or "nothing"),
+    }
     for check in CHECKS:
         key = AssetCheckKey(asset_key=_asset_key(tenant, check.entity), name=check.name)
-        if check.entity != entity_name or key not in context.selected_asset_check_keys:
+        if check.entity not in entity_names or key not in context.selected_asset_check_keys:
             continue
-        offenders = check.find(tables)
+        offenders = verdict.findings[check.label] if check.blocking else check.find(tables)
         if offenders:
-            context.log.warning("%s %s: check %s found %d record(s)", tenant, entity_name, check.name, len(offenders))
+            context.log.warning("%s %s: check %s found %d record(s)", tenant, check.entity, check.name, len(offenders))
         yield AssetCheckResult(
             asset_key=key.asset_key,
             check_name=check.name,
@@ -129,5 +80,6 @@ def _results(
             metadata={
                 "offenders": MetadataValue.int(len(offenders)),
                 "sample": MetadataValue.md(markdown_table(offenders[:SAMPLE_ROWS])),
+                **(held if check.blocking else {}),
             },
         )

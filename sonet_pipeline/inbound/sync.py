@@ -65,17 +65,20 @@ def sync_entity(
     newest_read: datetime | None = None
     batch: list[dict[str, Any]] = []
 
-    def flush() -> None:
+    def flush(*, last: bool = False) -> None:
         nonlocal newest_read
-        if not batch:
+        # A key listed twice in a row (a faulty Sonet's duplicate) stays in one batch, where the upsert
+        # sees both versions: the rows of the batch's last key wait for the next batch.
+        cut = len(batch) if last else _start_of_last_key(batch, entity.key)
+        if cut == 0:
             return
-        frame = to_frame(entity, batch)
+        frame = to_frame(entity, batch[:cut])
         if seen_keys is not None:
             seen_keys.update(frame[entity.key])
         newest = frame["dateModified"].max().to_pydatetime()
         newest_read = newest if newest_read is None else max(newest_read, newest)
         result.counts += store.upsert(entity, frame, run_id=run_id, partition=partition, synced_at=clock.now())
-        batch.clear()
+        del batch[:cut]
 
     pages = client.iter_pages(
         entity, first=page_size, modified_from=window.modified_from, modified_to=window.modified_to
@@ -86,7 +89,7 @@ def sync_entity(
             batch.extend(page.records)
             if len(batch) >= batch_rows:
                 flush()
-        flush()
+        flush(last=True)
 
     if window.moves_high_water_mark and newest_read is not None:
         store.advance_high_water_mark(entity.name, newest_read)
@@ -96,6 +99,15 @@ def sync_entity(
     result.high_water_mark = store.high_water_mark(entity.name)
     result.newest_modified = store.newest_modified(entity.name)
     return result
+
+
+def _start_of_last_key(batch: list[dict[str, Any]], key: str) -> int:
+    """Where the run of rows holding the batch's last key starts (the whole batch when all hold it)."""
+    last = batch[-1].get(key) if batch else None
+    cut = len(batch)
+    while cut > 0 and batch[cut - 1].get(key) == last:
+        cut -= 1
+    return cut or len(batch)
 
 
 def prefetched(pages: Iterator[QueryPage], depth: int) -> Iterator[QueryPage]:

@@ -14,7 +14,8 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from sonet_pipeline.common.blobs import Blobs
-from sonet_pipeline.store import Snapshot, Store, cache_blobs, open_snapshot, open_store, snapshot_blobs
+from sonet_pipeline.store import Snapshot, Store, cache_blobs, open_snapshot, open_store, quality, snapshot_blobs
+from sonet_pipeline.store.publication_gate import Verdict, publish_if_passed
 
 
 class StoreResource(ConfigurableResource):
@@ -29,9 +30,10 @@ class StoreResource(ConfigurableResource):
         with open_store(tenant, dsn=self.postgres_dsn) as store:
             yield store
 
-    def publish(self, tenant: str, store: Store) -> None:
-        """Publish the read-only snapshot other processes read (never the store itself)."""
-        store.publish_snapshot(snapshot_blobs(tenant, dsn=self.postgres_dsn))
+    def publish(self, tenant: str, store: Store, tables: quality.Tables | None = None) -> Verdict:
+        """Publish the read-only snapshot other processes read (never the store itself), only when the
+        store passes every blocking quality rule (read through `tables` when given); else it stays."""
+        return publish_if_passed(store, snapshot_blobs(tenant, dsn=self.postgres_dsn), tables)
 
     def snapshot(self, tenant: str) -> Snapshot:
         return open_snapshot(tenant, dsn=self.postgres_dsn)

@@ -85,6 +85,19 @@ def _check_sales_order_change(message_id: str, fields: dict[str, Any], previous:
         raise RecordError(f"orderStatus must be one of {', '.join(ORDER_STATUSES)}, got {status!r}")
 
 
+def duplicate_rows(state: CompanyState, entity: str, changes: Any) -> list[Record]:
+    """The second rows a faulty Sonet lists beside existing records: each change merged into its key's
+    newest version, checked like any change. Each must differ from that version (else no fault)."""
+    if not isinstance(changes, list) or not changes:
+        raise RecordError("give the records to list twice")
+    rows = merged_records(state, entity, changes)
+    for row in rows:
+        key = row[ENTITY_KEYS[entity]]
+        if state.latest(entity, key) in (None, row):
+            raise RecordError(f"{entity} {key!r}: a second row must be an existing record, with a change")
+    return rows
+
+
 def deletions(state: CompanyState, entity: str, keys: Iterable[Any]) -> list[Record]:
     """New versions with `status: DELETED` of the given keys (all must exist)."""
     records: list[Record] = []

@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from sonet_pipeline.standin import activity
 from sonet_pipeline.standin.admin import admin_routes
+from sonet_pipeline.standin.admin_duplicates import duplicates_route
 from sonet_pipeline.standin.graphql_api import query_endpoint
 from sonet_pipeline.standin.message_api import messages_endpoint
 from sonet_pipeline.standin.runtime import Standin
@@ -47,5 +48,6 @@ def create_app(standin: Standin) -> Starlette:
         Route("/graphql", query_endpoint(standin), methods=["GET", "POST"]),
         Route("/messages/sales-orders", messages_endpoint(standin), methods=["POST"]),
         *admin_routes(standin),
+        duplicates_route(standin),  # a fault: records listed twice
     ]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -65,6 +65,8 @@ class EntityTable:
         self.key_field = key_field
         self._versions: dict[str, list[Version]] = {}
         self._index: SortedList = SortedList()
+        #: A fault: a second, different record listed right after the version at `(ms, key)`.
+        self._twins: dict[tuple[int, str], Record] = {}
 
     def __len__(self) -> int:
         return len(self._versions)
@@ -104,12 +106,27 @@ class EntityTable:
             version = self.visible(key, now_ms)
             if version is None or version.modified_ms != modified_ms:
                 continue  # not committed yet, or superseded by a newer visible version
-            if len(records) == first:
+            twin = self._twins.get((modified_ms, key))
+            if records and len(records) + (1 if twin is None else 2) > first:
                 has_next = True
                 break
             records.append(version.record)
             positions.append((modified_ms, key))
+            if twin is not None:  # listed twice, on one page, with one cursor position
+                records.append(twin)
+                positions.append((modified_ms, key))
         return Page(records, positions, has_next)
+
+    def add_twin(self, record: Record) -> Version:
+        """A fault: list `record` as a second row of its key, at the key's newest version's `dateModified`,
+        for as long as that version is the one queries see (a newer version of the key ends it)."""
+        key = record[self.key_field]
+        newest = self.latest(key)
+        if newest is None:
+            raise ValueError(f"no record {key!r} to list twice")
+        twin = {**record, "dateModified": newest.record["dateModified"]}
+        self._twins[(newest.modified_ms, key)] = twin
+        return Version(twin, newest.modified_ms, newest.visible_ms)
 
     def _prune(self, key: str, now_ms: int) -> None:
         """Forget versions hidden for good behind a newer version that is already visible."""
@@ -202,6 +219,13 @@ class CompanyState:
                 table.add(version, now_ms)
                 written.append(version)
             return written
+
+    def list_twice(self, entity: str, records: Iterable[Record]) -> list[Version]:
+        """A fault of a faulty Sonet: each record listed as a second row of its key beside the newest
+        version, with the same `dateModified` (`EntityTable.add_twin`). Not journaled."""
+        table = self.table(entity)
+        with self.lock:
+            return [table.add_twin(record) for record in records]
 
     def _delay(self, delay_seconds: float | None) -> float:
         if delay_seconds is not None:

@@ -18,8 +18,8 @@ from typing import Any, Self
 import duckdb
 
 from sonet_pipeline.sonet.entities import DECIMAL, SYNCED, Entity
-from sonet_pipeline.store.records import as_entity
-from sonet_pipeline.store.sql_store import DELETED, SqlStore, q
+from sonet_pipeline.store.records import as_entity, format_instant
+from sonet_pipeline.store.sql_store import DELETED, KEY_CONFLICTS, MODIFIED, SqlStore, q
 from sonet_pipeline.store.tenant_store import TenantStore
 
 Finding = dict[str, Any]
@@ -69,14 +69,31 @@ _ATTRIBUTES = '\'[{"name": "VARCHAR", "value": "VARCHAR"}]\''
 
 
 def duplicate_keys(store: Source, entity: Entity | str) -> list[Finding]:
-    """Keys held by more than one row of the entity's latest table."""
+    """Keys held by more than one row of the entity's latest table, then keys whose latest version Sonet
+    listed more than once at its `dateModified` with different content (`KEY_CONFLICTS`): `rows` counts
+    the rows, or the different versions listed. A newer version of the key settles its conflict."""
     entity = as_entity(entity)
     rows = _rows(
         store,
         [entity.name],
         f"SELECT {q(entity.key)}, count(*) FROM {q(entity.name)} GROUP BY ALL HAVING count(*) > 1 ORDER BY 1",
     )
-    return [{"entity": entity.name, "key": key, "rows": int(n)} for key, n in rows]
+    found: list[Finding] = [{"entity": entity.name, "key": key, "rows": int(n)} for key, n in rows]
+    if isinstance(store, duckdb.DuckDBPyConnection) and not _has_table(store, KEY_CONFLICTS):
+        return found  # a bare connection with the latest tables only
+    conflicts = _rows(
+        store,
+        [entity.name, KEY_CONFLICTS],
+        f"""SELECT c."key", c.versions, c.{q(MODIFIED)} FROM {KEY_CONFLICTS} AS c JOIN {q(entity.name)} AS t
+            ON t.{q(entity.key)} = c."key" AND t.{q(MODIFIED)} = c.{q(MODIFIED)}
+            WHERE c.entity = ? ORDER BY 1""",
+        [entity.name],
+    )
+    found += [
+        {"entity": entity.name, "key": key, "rows": int(n), MODIFIED: format_instant(modified)}
+        for key, n, modified in conflicts
+    ]
+    return found
 
 
 def unparseable_decimals(store: Source, entity: Entity | str) -> list[Finding]:
@@ -173,6 +190,12 @@ def all_findings(store: Source) -> dict[str, list[Finding]]:
 def _tables(store: Source) -> AbstractContextManager[Tables | duckdb.DuckDBPyConnection]:
     """What to hand several rules: a store's tables, read once; a `Tables` or a connection as it is."""
     return Tables(store) if isinstance(store, SqlStore) else nullcontext(store)
+
+
+def _has_table(connection: duckdb.DuckDBPyConnection, name: str) -> bool:
+    found = connection.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name])
+    row = found.fetchone()
+    return row is not None and int(row[0]) > 0
 
 
 def _rows(store: Source, tables: list[str], sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:

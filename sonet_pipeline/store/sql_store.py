@@ -3,7 +3,10 @@
 Tables, created from the contract (`entities()`), columns named and quoted as the contract's fields:
 - `<entity>`: one row per key with the latest version, plus `_hash`, `_run_id`, `_partition`, `_synced_at`;
 - `<entity>_history`: every version a sync brought (inserted or updated), with the same four columns;
-- `sync_state`: per entity the high-water mark, the last success (time, run) and the last full read.
+- `sync_state`: per entity the high-water mark, the last success (time, run) and the last full read;
+- `key_conflicts`: each key a read listed more than once at one `dateModified` with different content
+  (a faulty Sonet: which version is true cannot be known); the rule `quality.duplicate_keys` names
+  those whose latest row is still that ambiguous version. Kept, like the history.
 
 `SqlStore` keeps the contract's semantics in SQL that DuckDB (`tenant_store.TenantStore`, the embedded
 default) and PostgreSQL (`postgres_store.PostgresTenantStore`, production) both run, with `?`
@@ -42,6 +45,16 @@ META = {HASH: "VARCHAR", "_run_id": "VARCHAR", "_partition": "VARCHAR", "_synced
 _SQL_TYPE = {BOOLEAN: "BOOLEAN", INTEGER: "BIGINT", DATETIME: "TIMESTAMPTZ"}  # others: VARCHAR (exact text)
 #: The snapshot's manifest, written after every entity's file.
 MANIFEST = "manifest.json"
+#: The table of keys listed twice at one `dateModified` with different content, and its columns.
+KEY_CONFLICTS = "key_conflicts"
+CONFLICT_COLUMNS = {
+    "entity": "VARCHAR",
+    "key": "VARCHAR",
+    MODIFIED: "TIMESTAMPTZ",
+    "versions": "BIGINT",
+    "_run_id": "VARCHAR",
+    "_synced_at": "TIMESTAMPTZ",
+}
 #: `prune_history`'s word for every entity of the contract.
 ALL = "all"
 _DIGEST_BITS = (1 << 64) - 1
@@ -152,6 +165,7 @@ class SqlStore(ABC):
             )
         )
         incoming = frame[list(types)] if unique else frame[list(types)].assign(_position=np.arange(len(frame)))
+        conflicts = [] if unique else key_conflicts(entity, frame)
         columns = ", ".join(q(c) for c in columns_of(entity))
         fields = ", ".join(q(c) for c in entity.field_names)
         replaced = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in columns_of(entity) if c != entity.key)
@@ -194,6 +208,13 @@ class SqlStore(ABC):
                     params,
                 )
             self._all("DROP TABLE _batch")
+            for key_value, modified_at, versions in conflicts:
+                self._all(
+                    f"""INSERT INTO {KEY_CONFLICTS} ({", ".join(q(c) for c in CONFLICT_COLUMNS)})
+                        VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (entity, "key", {modified}) DO UPDATE SET
+                        versions = excluded.versions, _run_id = excluded._run_id, _synced_at = excluded._synced_at""",
+                    [entity.name, key_value, _utc(modified_at), versions, run_id, _utc(synced_at)],
+                )
         return UpsertCounts(len(frame), inserted, updated, unchanged, deleted, stale)
 
     def keys(self, entity: Entity | str) -> set[str]:
@@ -319,11 +340,14 @@ class SqlStore(ABC):
     # --- for the quality rules -------------------------------------------------------------------
 
     def copy_latest(self, connection: duckdb.DuckDBPyConnection, names: Iterable[str]) -> None:
-        """Copy the latest tables of the entities `names` into the DuckDB `connection`, under their names."""
+        """Copy the latest tables of the entities `names` (and `KEY_CONFLICTS`, when named) into the DuckDB
+        `connection`, under their names."""
         for name in names:
-            entity = as_entity(name)
-            with self._readable(entity.name, columns_of(entity)) as (_, source):
-                connection.execute(f"CREATE OR REPLACE TABLE {q(entity.name)} AS SELECT * FROM {source}")
+            table, columns = (
+                (KEY_CONFLICTS, CONFLICT_COLUMNS) if name == KEY_CONFLICTS else (name, columns_of(as_entity(name)))
+            )
+            with self._readable(table, columns) as (_, source):
+                connection.execute(f"CREATE OR REPLACE TABLE {q(table)} AS SELECT * FROM {source}")
 
     # --- internals -----------------------------------------------------------------------------
 
@@ -331,6 +355,11 @@ class SqlStore(ABC):
         self._all(
             """CREATE TABLE IF NOT EXISTS sync_state (entity VARCHAR PRIMARY KEY, high_water_mark TIMESTAMPTZ,
                last_success_at TIMESTAMPTZ, last_run_id VARCHAR, last_full_at TIMESTAMPTZ)"""
+        )
+        conflict_columns = ", ".join(f"{q(n)} {t}" for n, t in CONFLICT_COLUMNS.items())
+        self._all(
+            f"CREATE TABLE IF NOT EXISTS {KEY_CONFLICTS} ({conflict_columns}, "
+            f'PRIMARY KEY (entity, "key", {q(MODIFIED)}))'
         )
         for entity in entities().values():
             columns = columns_of(entity)
@@ -353,6 +382,21 @@ class SqlStore(ABC):
     def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         rows = self._all(sql, params)
         return rows[0][0] if rows else None
+
+
+def key_conflicts(entity: Entity, frame: pd.DataFrame) -> list[tuple[str, datetime, int]]:
+    """`(key, dateModified, versions)` of each key the frame holds more than once at one `dateModified`
+    with different content (`_hash`); the same version twice is no conflict."""
+    twice = frame[frame.duplicated([entity.key, MODIFIED], keep=False)]
+    if twice.empty:
+        return []
+    versions = twice.groupby([entity.key, MODIFIED], sort=True)[HASH].nunique()
+    keys, stamps = versions.index.get_level_values(0), versions.index.get_level_values(1)
+    return [
+        (str(key), pd.Timestamp(modified).to_pydatetime(), int(n))
+        for key, modified, n in zip(keys, stamps, versions, strict=True)
+        if n > 1
+    ]
 
 
 def _utc(value: datetime) -> datetime:

@@ -1,0 +1,125 @@
+"""The quality rules the inbound checks evaluate, and the gate in front of the snapshot: a store whose
+blocking rules find records is kept (nothing synced is lost) but not published.
+
+Every reader of a tenant's Sonet data (the shop, the sender's variant attributes) reads the snapshot,
+never the store, so a snapshot held back keeps them at the last state that passed every blocking rule;
+the next sync whose store passes publishes. The gate judges the whole store, not only the entities a
+run synced: a run of the customers alone must not publish items that failed an earlier run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sonet_pipeline.common.blobs import Blobs
+from sonet_pipeline.store import quality
+from sonet_pipeline.store.quality import Finding, Source
+from sonet_pipeline.store.sql_store import SqlStore
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A quality rule over one entity; a blocking one keeps its records out of the snapshot."""
+
+    entity: str
+    name: str
+    blocking: bool
+    description: str
+    find: Callable[[Source], list[Finding]]
+
+    @property
+    def label(self) -> str:
+        return f"{self.entity}/{self.name}"
+
+
+def _duplicates(entity: str) -> Callable[[Source], list[Finding]]:
+    return lambda source: quality.duplicate_keys(source, entity)
+
+
+def _decimals(entity: str) -> Callable[[Source], list[Finding]]:
+    return lambda source: quality.unparseable_decimals(source, entity)
+
+
+RULES = (
+    Rule("items", "unique_keys", True, "every itemCode once", _duplicates("items")),
+    Rule("items", "decimals_parse", True, "prices, VAT rates and stock are numbers", _decimals("items")),
+    Rule(
+        "items",
+        "model_names_agree",
+        False,
+        "the items of one modelCode share its modelName",
+        quality.model_name_disagreements,
+    ),
+    Rule(
+        "items",
+        "variants_distinct",
+        False,
+        "no two items of one modelCode share variantAttributes",
+        quality.shared_variant_attributes,
+    ),
+    Rule(
+        "items", "no_negative_values", False, "no negative listPrice or stockBalance", quality.negative_price_or_stock
+    ),
+    Rule("customers", "unique_keys", True, "every customerNumber once", _duplicates("customers")),
+    Rule("customers", "decimals_parse", True, "credit limits are numbers", _decimals("customers")),
+    Rule(
+        "customers",
+        "segment_codes_exist",
+        False,
+        "every segment code of a customer names a known segment",
+        quality.unknown_segment_codes,
+    ),
+    Rule("segments", "unique_keys", True, "every segmentCode once", _duplicates("segments")),
+    Rule("sales_orders", "unique_keys", True, "every messageId once", _duplicates("sales_orders")),
+)
+BLOCKING = tuple(rule for rule in RULES if rule.blocking)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the blocking rules found, by rule label (`items/unique_keys`), and whether it was published."""
+
+    findings: Mapping[str, list[Finding]]
+    published: bool = False
+
+    @property
+    def passed(self) -> bool:
+        return not self.failing
+
+    @property
+    def failing(self) -> dict[str, list[Finding]]:
+        """The blocking rules that found records, with them."""
+        return {label: found for label, found in self.findings.items() if found}
+
+    def describe(self) -> str:
+        """`items/unique_keys: 1 record(s), items/decimals_parse: 2 record(s)`, or `passed`."""
+        if self.passed:
+            return "passed"
+        return ", ".join(f"{label}: {len(found)} record(s)" for label, found in self.failing.items())
+
+
+def judge(findings: Mapping[str, list[Finding]]) -> Verdict:
+    """The verdict on the blocking rules' findings (by label): it passes when none found a record.
+
+    Pure: a rule not in `findings` counts as not run, which `blocking_findings` never leaves out."""
+    unknown = set(findings) - {rule.label for rule in BLOCKING}
+    if unknown:
+        raise ValueError(f"not blocking rules: {', '.join(sorted(unknown))}")
+    return Verdict({label: list(found) for label, found in findings.items()})
+
+
+def blocking_findings(source: Source, rules: Iterable[Rule] = BLOCKING) -> dict[str, list[Finding]]:
+    """Every blocking rule over the store's tables (read only), by label."""
+    return {rule.label: rule.find(source) for rule in rules if rule.blocking}
+
+
+def publish_if_passed(store: SqlStore, target: Blobs | Path, source: Source | None = None) -> Verdict:
+    """Judge the store (through `source`, its `quality.Tables`, when given) and publish its snapshot to
+    `target` only when every blocking rule passes; else the snapshot there stays as it was."""
+    verdict = judge(blocking_findings(store if source is None else source))
+    if not verdict.passed:
+        return verdict
+    store.publish_snapshot(target)
+    return Verdict(verdict.findings, published=True)

@@ -1,0 +1,111 @@
+"""Blocking checks block: a sync that brings a key listed twice and a price that is no number keeps
+them in the store, fails its blocking checks naming the records, and holds the snapshot back, so the
+shop's files stay byte for byte as they were, even when every file is republished; once Sonet corrects
+the records, the next sync publishes and the shop's files follow.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from dagster import AssetCheckSeverity, DagsterEventType, SkipReason
+
+from sonet_pipeline.cli.runs.shop import run_shop
+from sonet_pipeline.cli.runs.sync import run_sync
+from sonet_pipeline.cli.shop import destination
+from sonet_pipeline.outbox import open_outbox
+from sonet_pipeline.resources.store import StoreResource
+from sonet_pipeline.shop.stale import find_stale
+from tests.assets.test_shop import Deployment
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def deployment(start_standin, tmp_path, monkeypatch) -> Deployment:
+    sonet = start_standin(items=400, lag_seconds=0, late_share=0.0)
+    return Deployment(sonet, tmp_path, monkeypatch)
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(folder.glob("*.jsonl"))}
+
+
+def publish_everything(deployment: Deployment) -> None:
+    """`shop publish --all`: every file built again from the snapshot, whatever is stale."""
+    with open_outbox() as outbox:
+        found = find_stale(deployment.tenants, outbox, destination, everything=True)
+    assert run_shop(deployment.defs, deployment.instance, found).success
+
+
+def price(deployment: Deployment, model: str, item: str) -> str:
+    product = deployment.records("catalogue")[model]
+    return next(v["price"] for v in product["variants"] if v["itemCode"] == item)
+
+
+def test_a_failing_blocking_check_holds_the_snapshot_and_the_shop_files_until_sonet_is_corrected(deployment):
+    sonet = deployment.sonet
+    deployment.sync()
+    deployment.publish()
+    before, snapshot = files(deployment.folder), StoreResource().snapshot("acme")
+    published = snapshot.manifest()
+    boots, gloves = price(deployment, "BOOT-PRO", "BOOT-PRO-43"), price(deployment, "GLOVE-WORK", "GLOVE-WORK")
+
+    # Padded as a CHAR column pads: Python's Decimal reads it (the Query client's shape check lets it by),
+    # yet it is not the contract's decimal text, and a shop would get "61.90 ".
+    sonet.change("items", [{"itemCode": "BOOT-PRO-43", "listPrice": "61.90 "}])
+    sonet.change("items", [{"itemCode": "GLOVE-WORK", "listPrice": "4.15"}])
+    listed = sonet.admin_json(  # a faulty Sonet lists the glove twice, with two prices
+        "POST",
+        "/companies/01/duplicates",
+        json={"entity": "items", "records": [{"itemCode": "GLOVE-WORK", "listPrice": "4.25"}]},
+    )
+    assert listed["duplicated"] == 1
+    sonet.advance(1)
+    summary = run_sync(deployment.defs, deployment.instance, deployment.tenants, now=datetime.now(UTC))
+
+    assert not summary.success and "blocking asset check" in " ".join(summary.failures)
+    checks = {
+        f"{e.asset_key.path[-1]}/{e.check_name}": e
+        for e in (
+            r.event_log_entry.dagster_event.event_specific_data
+            for r in deployment.instance.get_records_for_run(
+                summary.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
+            ).records
+        )
+    }
+    duplicates, decimals = checks["items/unique_keys"], checks["items/decimals_parse"]
+    for check in (duplicates, decimals):
+        assert not check.passed and check.severity == AssetCheckSeverity.ERROR
+        assert check.metadata["snapshot_held"].value is True
+    assert "| items | GLOVE-WORK | 2 |" in duplicates.metadata["sample"].value
+    assert "| items | BOOT-PRO-43 | listPrice | 61.90  |" in decimals.metadata["sample"].value
+    assert decimals.metadata["held_by"].value == "items/unique_keys, items/decimals_parse"
+    items = summary.tenants["acme"]["items"]
+    assert items["snapshot_held"] is True and "items/decimals_parse: 1 record(s)" in items["held_by"]
+
+    with StoreResource().writer("acme") as store:  # the store keeps what Sonet sent
+        rows = dict(store.query('SELECT "itemCode", "listPrice" FROM items WHERE "itemCode" LIKE \'%-43\''))
+        assert rows["BOOT-PRO-43"] == "61.90 "
+    assert snapshot.manifest() == published  # readers still see the last state that passed
+    assert isinstance(deployment.tick(), SkipReason)  # the shop sensor sees nothing to publish
+    publish_everything(deployment)  # even asked to publish every file, the shop builds what it had
+    assert files(deployment.folder) == before
+
+    sonet.change(
+        "items", [{"itemCode": "BOOT-PRO-43", "listPrice": "61.90"}, {"itemCode": "GLOVE-WORK", "listPrice": "4.25"}]
+    )
+    sonet.advance(1)
+    deployment.sync()  # passes: publishes
+    assert snapshot.manifest() != published
+    deployment.publish()
+    assert files(deployment.folder) != before
+    assert (price(deployment, "BOOT-PRO", "BOOT-PRO-43"), price(deployment, "GLOVE-WORK", "GLOVE-WORK")) == (
+        "61.90",
+        "4.25",
+    )
+    assert (boots, gloves) != ("61.90", "4.25")
+    assert json.loads((deployment.folder / "manifest.json").read_text())["source"]
