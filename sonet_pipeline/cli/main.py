@@ -18,8 +18,10 @@ from sonet_pipeline import __version__
 from sonet_pipeline.cli.aws_clients import secrets_client
 from sonet_pipeline.cli.outbox import add_outbox_commands
 from sonet_pipeline.cli.retention import add_retention_command
+from sonet_pipeline.cli.runs.tenant_leases import DEFAULT_WAIT_SECONDS, TenantBusy
 from sonet_pipeline.cli.shop import add_shop_commands
-from sonet_pipeline.common.cli_types import instant
+from sonet_pipeline.cli.worker import add_worker_command
+from sonet_pipeline.common.cli_types import instant, non_negative_seconds
 from sonet_pipeline.config import settings
 from sonet_pipeline.config.secrets import TokenUnavailable, resolve_token
 from sonet_pipeline.config.tenants import Tenant, TenantConfigError, load_tenants, tenant_by_name
@@ -75,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--to", dest="window_to", type=instant, metavar="TS", help="window end (exclusive)")
     sync.add_argument("--full", action="store_true", help="read everything again (the reconciliation)")
     sync.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    _add_wait_argument(sync, "holds a tenant's store (the daemon's sync, another command's)")
     sync.set_defaults(handler=_sync)
 
     send = commands.add_parser(
@@ -82,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     send.add_argument("--tenant", action="append", help="only this tenant (repeatable; default: all)")
     send.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    _add_wait_argument(send, "sends for a tenant (the order sensor's send run, another command's)")
     send.set_defaults(handler=_send)
 
     intake = commands.add_parser("intake", help="serve the web-shop order intake over HTTP", description=_doc("intake"))
@@ -109,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_outbox_commands(commands)
     add_retention_command(commands)
     add_shop_commands(commands)
+    add_worker_command(commands)
 
     tenants = commands.add_parser("tenants", help="inspect the tenants configuration")
     tenant_commands = tenants.add_subparsers(title="tenant commands", required=True, metavar="COMMAND")
@@ -120,6 +125,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_wait_argument(parser: argparse.ArgumentParser, while_: str) -> None:
+    parser.add_argument(
+        "--wait",
+        type=non_negative_seconds,
+        default=DEFAULT_WAIT_SECONDS,
+        metavar="SECONDS",
+        help=f"while another run {while_}, wait up to this long, then exit 1 saying the tenant is busy "
+        "(default: %(default)s)",
+    )
+
+
 def _doc(command: str) -> str:
     return {
         "demo": "Start the Sonet stand-in (demo companies 01 and 02) and `dagster dev` with the demo tenants, "
@@ -127,10 +143,13 @@ def _doc(command: str) -> str:
         "sync": "Run the sync job now through Dagster (the run shows in the UI), wait for it and print a summary. "
         "On an empty store: the initial load, then the current window; after that: from the high-water mark "
         "(minus the lookback) to now. --from/--to re-read exactly that window (plus the lookback). "
-        "Exit 0 when the run succeeded, 1 when it failed, 2 for bad arguments.",
+        "While another run holds a tenant's store (the daemon's sync), waits up to --wait seconds for it. "
+        "Exit 0 when the run succeeded, 1 when it failed or a tenant stayed busy (no run is started then), "
+        "2 for bad arguments.",
         "send": "Run the send job now through Dagster (the run shows in the UI): due messages are built, "
         "validated and sent within each tenant's Message API limits. Waits and prints a summary. Messages that end "
-        "failed are data: exit 0 when the run succeeded, 1 when it failed (e.g. Sonet refused the credentials).",
+        "failed are data: exit 0 when the run succeeded, 1 when it failed (e.g. Sonet refused the credentials) or "
+        "when another run kept sending for a tenant for longer than --wait seconds (no run is started then).",
         "intake": "Serve POST /tenants/{tenant}/orders (and /orders/batch): each valid order is committed to the "
         "outbox before the answer (202 new, 200 the same again, 409 same orderNumber with other content). The "
         "bearer token comes from the env var the tenant's intake_token_env names, or the AWS Secrets Manager secret "
@@ -169,7 +188,11 @@ def _sync(args: argparse.Namespace) -> int:
     from sonet_pipeline.definitions import build_definitions
     from sonet_pipeline.jobs.cli_runs import prepare_instance
 
-    summary = run_sync(build_definitions(load_tenants()), prepare_instance(), tenants, window=window, full=args.full)
+    defs, instance = build_definitions(load_tenants()), prepare_instance()
+    try:
+        summary = run_sync(defs, instance, tenants, window=window, full=args.full, wait_seconds=args.wait)
+    except TenantBusy as busy:
+        return _busy("sync", busy, as_json=args.json)
     if args.json:
         print(json.dumps(summary.as_json()))
     else:
@@ -184,9 +207,24 @@ def _send(args: argparse.Namespace) -> int:
     from sonet_pipeline.definitions import build_definitions
     from sonet_pipeline.jobs.cli_runs import prepare_instance
 
-    summary = run_send(build_definitions(load_tenants()), prepare_instance(), tenants)
+    defs, instance = build_definitions(load_tenants()), prepare_instance()
+    try:
+        summary = run_send(defs, instance, tenants, wait_seconds=args.wait)
+    except TenantBusy as busy:
+        return _busy("send", busy, as_json=args.json)
     print(json.dumps(summary.as_json()) if args.json else "\n".join(format_summary(summary)))
     return EXIT_OK if summary.success else EXIT_FAILED
+
+
+def _busy(command: str, busy: TenantBusy, *, as_json: bool) -> int:
+    """A tenant another run held for longer than `--wait`: said on stderr (and as the run summary's JSON,
+    with no run), exit 1."""
+    print(f"sonet-pipeline {command}: {busy}", file=sys.stderr)
+    if as_json:
+        print(
+            json.dumps({"run_id": None, "success": False, "tenants": {}, "failures": [str(busy)], "busy": busy.tenant})
+        )
+    return EXIT_FAILED
 
 
 def _intake(args: argparse.Namespace) -> int:

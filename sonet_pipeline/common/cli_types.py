@@ -15,3 +15,14 @@ def instant(text: str) -> datetime:
     if value.tzinfo is None:
         raise argparse.ArgumentTypeError(f"needs a UTC offset, e.g. 2026-11-28T04:38:00Z: {text!r}")
     return value
+
+
+def non_negative_seconds(text: str) -> float:
+    """A number of seconds, 0 or more; argparse names the flag when it is not one."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"not 0 or more seconds: {text!r}")
+    return value

@@ -19,7 +19,7 @@ import hashlib
 import json
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +38,17 @@ class Holder:
     def describe(self) -> str:
         return f"{self.owner} (pid {self.pid} on host {self.host}) since {self.since}"
 
+    def is_here(self, owner: str) -> bool:
+        """Whether this holder is `owner` in this very process: a CLI that took a tenant's lease for the
+        run it then executes in its own process. (PostgreSQL keeps an owner cut short: its start matches.)"""
+        return (
+            self.pid == os.getpid()
+            and bool(self.host)
+            and socket.gethostname().startswith(self.host)
+            and bool(self.owner)
+            and owner.startswith(self.owner)
+        )
+
 
 class LeaseHeldError(RuntimeError):
     """The lease is held by someone else (named in the message) and did not come free in time."""
@@ -45,7 +56,7 @@ class LeaseHeldError(RuntimeError):
     def __init__(self, name: str, holder: Holder | None, waited: float) -> None:
         who = holder.describe() if holder else "another process"
         super().__init__(f"lease {name!r} is held by {who}; waited {waited:.0f} s")
-        self.holder = holder
+        self.name, self.holder, self.waited = name, holder, waited
 
 
 class Lease(Protocol):
@@ -79,6 +90,44 @@ def held(
         yield lease
     finally:
         lease.release()
+
+
+@contextlib.contextmanager
+def held_together(
+    leases: Sequence[Lease],
+    owner: str,
+    *,
+    wait_seconds: float = 0.0,
+    poll_seconds: float = 0.25,
+    clock: Clock | None = None,
+) -> Iterator[Sequence[Lease]]:
+    """Hold every one of `leases` for the block, waiting up to `wait_seconds` until all are free at once;
+    else `LeaseHeldError` naming one still held. Nothing is held while waiting (all are released when one
+    is taken), so two callers wanting overlapping sets never hold each other up."""
+    clock = clock or SystemClock()
+    ordered = sorted(leases, key=lambda lease: lease.name)
+    deadline = clock.monotonic() + wait_seconds
+    while True:
+        taken: list[Lease] = []
+        busy: Lease | None = None
+        for lease in ordered:
+            if not lease.try_acquire(owner):
+                busy = lease
+                break
+            taken.append(lease)
+        if busy is None:
+            break
+        for lease in taken:
+            lease.release()
+        left = deadline - clock.monotonic()
+        if left <= 0:
+            raise LeaseHeldError(busy.name, busy.holder(), wait_seconds)
+        clock.sleep(min(poll_seconds, left))
+    try:
+        yield ordered
+    finally:
+        for lease in reversed(ordered):
+            lease.release()
 
 
 class FileLease:
@@ -190,6 +239,12 @@ class PostgresLease:
         if len(parts) == 4 and parts[0] == "sonet-lease" and parts[1].isdigit():
             return Holder(owner=parts[3], pid=int(parts[1]), host=parts[2], since=since)
         return Holder(owner=application or "unknown", pid=backend_pid, host=client, since=since)
+
+
+def open_lease(name: str, *, postgres_dsn: str | None, locks_dir: Path) -> Lease:
+    """Lease `name`: an advisory lock in PostgreSQL when a DSN is given (several machines), else a file
+    lease under `locks_dir` (one machine)."""
+    return PostgresLease(postgres_dsn, name) if postgres_dsn else FileLease(locks_dir, name)
 
 
 def _parse_holder(text: str) -> Holder | None:

@@ -47,11 +47,13 @@ def execute_job(
     partition_key: str | None = None,
     asset_selection: list[AssetKey] | None = None,
     asset_check_selection: list[AssetCheckKey] | None = None,
+    run_id: str | None = None,
 ):
     """Run `job` here and now against `instance`; answer the `ExecuteInProcessResult`.
 
     With `asset_selection` alone Dagster runs every check of those assets; name the checks with
-    `asset_check_selection` to run only those."""
+    `asset_check_selection` to run only those. `run_id` chosen beforehand lets the caller name the run
+    in the leases it takes for it (`cli/runs/tenant_leases.py`)."""
     if asset_check_selection is not None:
         job = job.get_subset(
             asset_selection=set(asset_selection or ()), asset_check_selection=set(asset_check_selection)
@@ -64,4 +66,5 @@ def execute_job(
         partition_key=partition_key,
         asset_selection=asset_selection,
         raise_on_error=False,
+        run_id=run_id,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -12,7 +13,7 @@ import time
 import pytest
 
 from sonet_pipeline.common.clock import ManualClock
-from sonet_pipeline.common.leases import FileLease, LeaseHeldError, PostgresLease, held
+from sonet_pipeline.common.leases import FileLease, Holder, LeaseHeldError, PostgresLease, held, held_together
 from tests.conftest import require_outside
 
 POSTGRES_DSN = os.environ.get("SONET_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -48,6 +49,42 @@ def test_file_lease_is_exclusive_and_names_its_holder(tmp_path):
     assert second.holder() is None
     with held(second, "run 2b4c"):
         pass
+
+
+def test_held_together_takes_all_or_none_and_names_one_still_held(tmp_path):
+    """Several leases at once: none is kept while one is held elsewhere, and the refusal names it."""
+    taken_elsewhere = FileLease(tmp_path, "store-b")
+    wanted = [FileLease(tmp_path, "store-a"), FileLease(tmp_path, "store-b")]
+    with held(taken_elsewhere, "sync run 1f3a"):
+        with pytest.raises(LeaseHeldError) as refused, held_together(wanted, "sync run 2b4c", clock=ManualClock()):
+            pass
+        assert refused.value.name == "store-b" and refused.value.holder.owner == "sync run 1f3a"
+        assert FileLease(tmp_path, "store-a").holder() is None  # not kept while waiting
+    with held_together(wanted, "sync run 2b4c"):
+        assert {FileLease(tmp_path, name).holder().owner for name in ("store-a", "store-b")} == {"sync run 2b4c"}
+    assert FileLease(tmp_path, "store-a").holder() is None and FileLease(tmp_path, "store-b").holder() is None
+
+
+def test_held_together_waits_for_a_lease_that_comes_free(tmp_path):
+    """A holder that lets go while the caller waits: the caller gets every lease."""
+    elsewhere = FileLease(tmp_path, "send-a")
+    assert elsewhere.try_acquire("send run 1f3a")
+    clock = ManualClock()
+    clock.sleep = lambda seconds: elsewhere.release()  # type: ignore[method-assign]
+    with held_together([FileLease(tmp_path, "send-a")], "send run 2b4c", wait_seconds=5, clock=clock) as leases:
+        assert leases[0].holder().owner == "send run 2b4c"
+
+
+def test_a_holder_is_here_only_for_its_owner_in_this_process():
+    me = Holder(owner="sync run 1f3a", pid=os.getpid(), host=socket.gethostname(), since="2026-11-28T04:00:00Z")
+    assert me.is_here("sync run 1f3a")
+    assert not me.is_here("sync run 2b4c")
+    assert Holder("sync run 1f3a", os.getpid(), socket.gethostname()[:5], me.since).is_here("sync run 1f3a")
+    assert not Holder("sync run 1f3a", os.getpid() + 1, me.host, me.since).is_here("sync run 1f3a")
+    assert not Holder("sync run 1f3a", os.getpid(), "elsewhere", me.since).is_here("sync run 1f3a")
+    assert not Holder("", os.getpid(), me.host, me.since).is_here("sync run 1f3a")
+    cut_short = Holder("sync run 1f", os.getpid(), me.host, me.since)  # PostgreSQL's application_name limit
+    assert cut_short.is_here("sync run 1f3a")
 
 
 def test_other_names_do_not_collide(tmp_path):

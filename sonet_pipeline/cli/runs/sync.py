@@ -15,6 +15,7 @@ from dagster import DagsterInstance, Definitions
 from sonet_pipeline.assets.inbound import SYNC_PARTITIONS, inbound_key, partition_key_for, sync_op_name
 from sonet_pipeline.assets.inbound_checks import check_keys
 from sonet_pipeline.cli.runs.summary import RunSummary, summarize
+from sonet_pipeline.cli.runs.tenant_leases import DEFAULT_WAIT_SECONDS, new_run_id, tenants_held
 from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.jobs.cli_runs import execute_job
 from sonet_pipeline.jobs.instance import FLOW_TAG
@@ -34,7 +35,10 @@ def run_sync(
     window: tuple[datetime, datetime] | None = None,
     full: bool = False,
     now: datetime | None = None,
+    wait_seconds: float = DEFAULT_WAIT_SECONDS,
 ) -> RunSummary:
+    """The sync of `tenants` now, once no other run holds their stores (waiting up to `wait_seconds`;
+    else `TenantBusy` and no run)."""
     now = now or datetime.now(UTC)
     tags = {FLOW_TAG: "sync"}
     run_config: dict[str, Any] = {"ops": {}}
@@ -48,15 +52,18 @@ def run_sync(
         bounds = {"modified_from": window[0].isoformat(), "modified_to": window[1].isoformat()}
         for tenant in tenants:
             run_config["ops"][sync_op_name(tenant.name)] = {"config": bounds}
-    result = execute_job(
-        defs.resolve_job_def(SYNC_JOB),
-        instance,
-        tags=tags,
-        run_config=run_config,
-        partition_key=partition_key,
-        asset_selection=[inbound_key(t.name, name) for t in tenants for name in SYNCED],
-        asset_check_selection=[key for t in tenants for key in check_keys(t.name)],
-    )
+    run_id = new_run_id()
+    with tenants_held("sync", tenants, run_id, wait_seconds=wait_seconds):
+        result = execute_job(
+            defs.resolve_job_def(SYNC_JOB),
+            instance,
+            tags=tags,
+            run_config=run_config,
+            partition_key=partition_key,
+            asset_selection=[inbound_key(t.name, name) for t in tenants for name in SYNCED],
+            asset_check_selection=[key for t in tenants for key in check_keys(t.name)],
+            run_id=run_id,
+        )
     return summarize(result)
 
 
