@@ -3,21 +3,23 @@
 Each tenant's rights come from its published snapshot (`store.open_snapshot`: the parquet files a
 sync publishes, never the DuckDB file, which has one writer), built into a `RightsBook` exactly as
 the shop builds `rights.jsonl`, and kept. At most every `check_seconds` (5 s) the snapshot's manifest
-is read again; the book is rebuilt only when the customers' or segments' fingerprint changed. So a
-rights change in Sonet is enforced one sync later, when the shop shows it too.
+is read again; the book is rebuilt only when the customers' or segments' fingerprint changed (about
+0.3 s per 1,000 customers here), by the request that finds the change while the others go on with
+the kept book. So a rights change in Sonet is enforced one sync later, when the shop shows it too.
 
-`PublishedRights.judge(tenant, order)` on a schema-valid order answers None (may be placed) or a
-`RightsRefusal`:
+`judge_rights(tenant, order, book)` on a schema-valid order (`book`: `PublishedRights.book(tenant)`,
+read for account orders only) answers None (may be placed) or a `RightsRefusal`:
 
 - `NOT_ALLOWED`: a guest order when the tenant's `order_rights.guest_orders` is false (rule
   `guest_orders`), or what `RightsBook.judge` finds (no account, no login, a rule that refuses
   ordering, a blocked customer, over the login's order limit). The tenant's `order_rights.not_allowed`
   says whether it is refused (422, nothing stored) or stored as `failed` for an operator.
 - `RIGHTS_UNKNOWN`: an account order while the tenant has no published snapshot with its customers
-  yet (never synced), or the snapshot cannot be read and no earlier book is kept. The rights cannot
-  be known, so the order is not taken: HTTP 503 with `Retry-After` (not the order's fault: the web
-  shop keeps it and retries after the first sync), and `orders enqueue` refuses it (exit 1). It is
-  never stored, whatever `not_allowed` says. Guest orders do not need the snapshot.
+  and segments synced (no sync yet, or an initial load still on its way), or the snapshot cannot be
+  read and no earlier book is kept. The rights cannot be known, so the order is not taken: HTTP 503
+  with `Retry-After` (not the order's fault: the web shop keeps it and retries after the first
+  sync), and `orders enqueue` refuses it (exit 1). It is never stored, whatever `not_allowed` says.
+  Guest orders do not need the snapshot.
 
 A snapshot that cannot be read while a book is kept: the kept book goes on deciding (logged).
 """
@@ -105,22 +107,31 @@ class PublishedRights:
             return self._kept[tenant.name].book
         with self._guard:
             lock = self._locks.setdefault(tenant.name, threading.Lock())
-        with lock:
+        kept = self._kept.get(tenant.name)
+        if not lock.acquire(blocking=kept is None):
+            # Another thread is reading the snapshot again: answer with the rights kept until it is done.
+            assert kept is not None
+            return kept.book
+        try:
             if not self.fresh(tenant.name):
                 self._refresh(tenant)
             return self._kept[tenant.name].book
+        finally:
+            lock.release()
 
     def _refresh(self, tenant: Tenant) -> None:
-        kept = self._kept.setdefault(tenant.name, _Kept())
+        """Read the manifest; rebuild the book when its sources changed. The kept entry is replaced whole
+        at the end, so a thread that does not wait sees the old one or the new one."""
+        kept = self._kept.get(tenant.name) or _Kept()
+        key, book = kept.key, kept.book
         try:
             snapshot = self.snapshot_for(tenant.name)
             key = _source_key(snapshot.manifest())
             if key is None:
-                kept.key, kept.book = None, None
+                book = None
             elif key != kept.key:
                 started = self.clock.monotonic()
                 book = RightsBook.build(snapshot.records("customers"), snapshot.records("segments"), tenant.shop.rights)
-                kept.key, kept.book = key, book
                 log.info(
                     "tenant %s: rights of %d logins read from the snapshot in %.2f s",
                     tenant.name,
@@ -129,9 +140,10 @@ class PublishedRights:
                 )
         except Exception as exc:
             # An unreadable snapshot: the kept book (if any) goes on deciding; none means RIGHTS_UNKNOWN.
+            key, book = kept.key, kept.book
             why = f"{type(exc).__name__}: {exc}"
             log.warning("tenant %s: the published snapshot cannot be read for rights: %s", tenant.name, why)
-        kept.checked_at = self.clock.monotonic()
+        self._kept[tenant.name] = _Kept(key, book, self.clock.monotonic())
 
 
 def is_account_order(order: Mapping[str, Any]) -> bool:

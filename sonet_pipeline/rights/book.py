@@ -80,7 +80,7 @@ class RightsBook:
     def judge(self, customer: Mapping[str, Any], net: Callable[[], Decimal]) -> NotAllowed | None:
         """None when this account order may be placed (`customer` of a schema-valid order; `net` its
         net total, asked only when a limit applies); else why not."""
-        number = str(customer.get("customerNumber", "")).strip()
+        number = str(customer.get("customerNumber", ""))
         if number not in self.accounts:
             message = (
                 f"customer {number[:40]!r} has no account in the shop (not in the last sync, not ACTIVE, "

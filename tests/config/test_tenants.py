@@ -190,3 +190,28 @@ def test_rights_rules_load_with_null_role_and_quoted_limit(tmp_path):
     assert viewers.when.roles == ("VIEWER", None)
     assert str(buyers.order_limit) == "9.50"
     assert default.when.is_empty()
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        ("    order_rights: {not_allowed: drop}\n", "field order_rights.not_allowed: Input should be 'refuse' or"),
+        ("    order_rights: {guest_orders: perhaps}\n", "field order_rights.guest_orders: Input should be a valid"),
+        ("    order_rights: {guests: false}\n", "field order_rights.guests: unknown key"),
+    ],
+    ids=["unknown-choice", "not-a-boolean", "unknown-key"],
+)
+def test_invalid_order_rights_name_tenant_and_field(tmp_path, section, expected):
+    path = write(tmp_path, GOOD + section)
+    with pytest.raises(TenantConfigError) as info:
+        load_tenants(path)
+    assert f"{path}: tenant 'acme': " in str(info.value) and expected in str(info.value)
+
+
+def test_order_rights_default_to_refusing_and_taking_guests(tmp_path):
+    [default] = load_tenants(write(tmp_path, GOOD))
+    assert (default.order_rights.not_allowed, default.order_rights.guest_orders) == ("refuse", True)
+    [keeping] = load_tenants(
+        write(tmp_path, GOOD + "    order_rights: {not_allowed: store_failed, guest_orders: false}\n")
+    )
+    assert (keeping.order_rights.not_allowed, keeping.order_rights.guest_orders) == ("store_failed", False)
