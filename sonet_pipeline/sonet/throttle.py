@@ -2,11 +2,15 @@
 
 Sonet throttles per company and per API with a token bucket and a cap on requests in flight. A
 `Throttle` keeps a process below both: `with throttle.slot(): send()` waits for an in-flight slot,
-then for a token. When Sonet answers with a Retry-After, `hold_off(seconds)` makes every caller of
+then for a token of its `LowerBoundBucket`, which never holds more than Sonet's can: a request counts
+from the moment it is started until its answer is read, so no arrival order at Sonet and no first
+request slowed by its connection's set-up makes Sonet's bucket the emptier one. Its answer must be read
+inside the block. When Sonet answers with a Retry-After, `hold_off(seconds)` makes every caller of
 the throttle wait that long, not only the one that met it. All waiting is on the injected clock, so
 tests with a `ManualClock` never wait real time for tokens or holds.
 
 `throttle_for(key, ...)` is the process-wide registry: one `Throttle` per (base_url, company, api).
+Two processes of one tenant and API each keep to the whole limit: their sum may not.
 """
 
 from __future__ import annotations
@@ -17,22 +21,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sonet_pipeline.common.clock import Clock, SystemClock
-from sonet_pipeline.common.token_bucket import TokenBucket
+from sonet_pipeline.sonet.lower_bound_bucket import LowerBoundBucket
 
 log = logging.getLogger(__name__)
-
-#: The largest burst a client takes, whatever burst Sonet allows. A client whose bucket equals Sonet's
-#: overdraws it: Sonet counts each request a little later than the client took its token, by a varying
-#: delay, and a request that lands early meets less than a token (bench/send_rate.py: 27-89 self-caused
-#: 429s in 30 s, each holding the tenant 1 s). A client burst of 2 leaves Sonet's burst to absorb that
-#: jitter and keeps the configured rate: 0.99-1.01 of the limit at 10, 50 and 200/s, no 429s.
-CLIENT_MAX_BURST = 2
-
-
-def client_burst(sonet_burst: int) -> int:
-    """The burst a client keeps to against a Sonet bucket of `sonet_burst`."""
-    return max(1, min(sonet_burst, CLIENT_MAX_BURST))
-
 
 #: (base_url, company, api), e.g. ("https://sonet.example.com", "01", "query").
 ThrottleKey = tuple[str, str, str]
@@ -40,7 +31,12 @@ _MIN_SLEEP = 1e-6
 
 
 class Throttle:
-    """`rate` requests a second, `burst` at once, at most `in_flight` unanswered. Thread-safe."""
+    """`rate` requests a second, `burst` at once, at most `in_flight` unanswered. Thread-safe.
+
+    A new throttle starts with no token saved (its first request waits 1/rate): Sonet's bucket may
+    have just been spent by another run. At most `min(in_flight, burst)` requests are in flight: more
+    than `burst` could reach Sonet at one instant.
+    """
 
     def __init__(self, rate: float, burst: int, in_flight: int, clock: Clock | None = None) -> None:
         if in_flight < 1:
@@ -49,36 +45,40 @@ class Throttle:
         self.burst = int(burst)
         self.in_flight = int(in_flight)
         self.clock: Clock = clock or SystemClock()
-        self._bucket = TokenBucket(rate, burst, self.clock)
-        self._slots = threading.BoundedSemaphore(in_flight)
+        self._bucket = LowerBoundBucket(rate, burst, self.clock)
+        self._slots = threading.BoundedSemaphore(min(self.in_flight, self.burst))
         self._lock = threading.Lock()
         self._hold_until = float("-inf")  # on clock.monotonic()
 
     @contextmanager
     def slot(self) -> Iterator[None]:
         """Hold an in-flight slot and one token for the block; blocks until both are there and no
-        hold-off is in force."""
+        hold-off is in force. The request counts against the limits until the block ends: read the
+        whole answer inside it."""
         self._slots.acquire()
         try:
             self._wait_out_hold()
-            while (wait := self._bucket.try_take()) > 0:
+            while (wait := self._bucket.try_start()) > 0:
                 self._sleep(wait)
-            self._wait_out_hold()  # a hold that began while this caller waited for its token
-            yield
+            try:
+                self._wait_out_hold()  # a hold that began while this caller waited for its token
+                yield
+            finally:
+                self._bucket.finish()
         finally:
             self._slots.release()
 
     def hold_off(self, seconds: float) -> None:
         """Make every caller wait `seconds` from now (a Retry-After obeyed for the whole tenant).
 
-        Tokens saved up are dropped too, so the end of a hold is not a burst. Overlapping holds do
-        not add up: the latest end wins.
+        Tokens saved up before it are dropped too. Overlapping holds do not add up: the latest end
+        wins.
         """
         if seconds <= 0:
             return
         with self._lock:
             self._hold_until = max(self._hold_until, self.clock.monotonic() + seconds)
-        self._bucket.pause(0.0)
+        self._bucket.drain()
 
     def hold_left(self) -> float:
         """Seconds until the current hold-off ends (0 when there is none)."""
@@ -104,12 +104,11 @@ _registry_lock = threading.Lock()
 
 def throttle_for(key: ThrottleKey, rate: float, burst: int, in_flight: int, clock: Clock | None = None) -> Throttle:
     """The process's one `Throttle` for `key` = (base_url, company, api), made on first use, keeping to
-    Sonet's `rate` and `in_flight` with the client's burst (`client_burst(burst)`).
+    Sonet's `rate`, `burst` and `in_flight`.
 
     Later calls with the same limits (and the same clock, when one is given) share it. Different
     limits mean the configuration changed: a new throttle replaces the old one from then on.
     """
-    burst = client_burst(burst)
     with _registry_lock:
         found = _registry.get(key)
         if found is not None and _matches(found, rate, burst, in_flight, clock):

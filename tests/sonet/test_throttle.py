@@ -8,7 +8,8 @@ import time
 import pytest
 
 from sonet_pipeline.common.clock import ManualClock, SystemClock
-from sonet_pipeline.sonet.throttle import CLIENT_MAX_BURST, Throttle, throttle_for
+from sonet_pipeline.sonet.lower_bound_bucket import RATE_MARGIN
+from sonet_pipeline.sonet.throttle import Throttle, throttle_for
 
 
 def _send(throttle: Throttle, times: int) -> None:
@@ -17,14 +18,19 @@ def _send(throttle: Throttle, times: int) -> None:
             pass
 
 
-def test_a_burst_goes_at_once_and_the_rest_at_the_rate():
-    """`burst` requests go without waiting; after that one per 1/rate seconds (on the clock)."""
+def test_a_new_throttle_starts_empty_then_a_burst_goes_at_once_and_the_rest_at_the_rate():
+    """The first request waits 1/rate (Sonet's bucket may have just been spent by another run); a bucket
+    saved up goes at once; after that one request per 1/rate seconds, a little slower (`RATE_MARGIN`)."""
     clock = ManualClock()
     throttle = Throttle(rate=5, burst=10, in_flight=4, clock=clock)
+    _send(throttle, 1)
+    assert clock.monotonic() == pytest.approx(0.2 / (1 - RATE_MARGIN), abs=1e-5)  # the clock counts microseconds
+    clock.advance(10.0)  # the bucket fills up to its burst, no further
+    started = clock.monotonic()
     _send(throttle, 10)
-    assert clock.monotonic() == 0.0
+    assert clock.monotonic() == started
     _send(throttle, 20)
-    assert clock.monotonic() == pytest.approx(4.0)
+    assert clock.monotonic() - started == pytest.approx(4.0 / (1 - RATE_MARGIN), abs=1e-4)
 
 
 def test_a_hold_off_makes_the_next_request_wait_and_drops_saved_tokens():
@@ -37,7 +43,7 @@ def test_a_hold_off_makes_the_next_request_wait_and_drops_saved_tokens():
     _send(throttle, 1)
     assert clock.monotonic() == pytest.approx(3.0)
     _send(throttle, 29)  # 30 tokens refilled during the hold, capped at the burst of 10
-    assert clock.monotonic() == pytest.approx(3.0 + 2.0)
+    assert clock.monotonic() == pytest.approx(3.0 + 2.0 / (1 - RATE_MARGIN), abs=1e-4)
 
 
 def test_overlapping_hold_offs_do_not_add_up():
@@ -93,7 +99,7 @@ def test_the_registry_gives_one_throttle_per_tenant_and_api():
     of limits replaces it."""
     key = ("http://sonet.test:1", "01", "query")
     first = throttle_for(key, 5, 10, 4)
-    assert (first.rate, first.burst, first.in_flight) == (5, CLIENT_MAX_BURST, 4)  # Sonet's burst absorbs jitter
+    assert (first.rate, first.burst, first.in_flight) == (5, 10, 4)
     assert throttle_for(key, 5, 10, 4) is first
     assert throttle_for(key, 5, 10, 4, SystemClock()) is first  # every system clock tells the same time
     assert throttle_for(("http://sonet.test:1", "02", "query"), 5, 10, 4) is not first
