@@ -4,7 +4,8 @@ Two deployments, one code. Embedded (the default, one machine): SQLite, DuckDB a
 dir. Production: `SONET_PIPELINE_POSTGRES_DSN` puts everything durable in PostgreSQL (Dagster's storage,
 the tenant stores and their snapshots, the outbox, the leases, the shop's catalogue cache), and
 `SONET_PIPELINE_S3_URL` puts files in S3 (the audit archive, published shop files without their own
-`publish_to`). Nothing a later run needs then stays on a worker's disk.
+`publish_to`). Nothing a later run needs then stays on a worker's disk. `SONET_PIPELINE_BROKER_URL` hands
+the runs' steps to a pool of workers (`sonet-pipeline worker`, `jobs/executor.py`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ TENANTS_ENV = "SONET_PIPELINE_TENANTS"
 POSTGRES_DSN_ENV = "SONET_PIPELINE_POSTGRES_DSN"
 #: `s3://bucket/prefix` for files in production (archive, published files); unset: folders locally.
 S3_URL_ENV = "SONET_PIPELINE_S3_URL"
+#: The Celery broker that hands runs' steps to `sonet-pipeline worker`s; unset: steps run in the run's process.
+BROKER_URL_ENV = "SONET_PIPELINE_BROKER_URL"
+#: Where workers leave each step's result; default: the broker itself for Redis, `rpc://` for RabbitMQ.
+RESULT_BACKEND_ENV = "SONET_PIPELINE_RESULT_BACKEND"
+_REDIS = ("redis", "rediss")
+_BROKERS = (*_REDIS, "amqp", "amqps", "pyamqp")
 
 
 def data_dir() -> Path:
@@ -59,6 +66,41 @@ def s3_url() -> str | None:
     if value is not None and not value.startswith("s3://"):
         raise ValueError(f"{S3_URL_ENV} must be an s3://bucket/prefix URL, got {value!r}")
     return value.rstrip("/") if value else None
+
+
+def broker_url() -> str | None:
+    """The Celery broker (`redis://...` or `amqp://...`) runs hand their steps to, or None: in process."""
+    value = os.environ.get(BROKER_URL_ENV) or None
+    if value is not None and _scheme(value) not in _BROKERS:
+        raise ValueError(
+            f"{BROKER_URL_ENV} must be a redis:// or amqp:// URL (e.g. redis://127.0.0.1:6379/0), "
+            f"got {_scheme(value) or 'no scheme'}://..."
+        )
+    return value
+
+
+def result_backend() -> str | None:
+    """Where workers leave step results (`SONET_PIPELINE_RESULT_BACKEND`; default the Redis broker itself,
+    `rpc://` over RabbitMQ), or None when there is no broker."""
+    broker, value = broker_url(), os.environ.get(RESULT_BACKEND_ENV) or None
+    if broker is None:
+        if value is not None:
+            raise ValueError(f"{RESULT_BACKEND_ENV} is set but {BROKER_URL_ENV} is not: set both, or neither")
+        return None
+    if value is None:
+        return broker if _scheme(broker) in _REDIS else "rpc://"
+    if _scheme(value) not in (*_REDIS, "rpc") and not _scheme(value).startswith("db+"):
+        raise ValueError(
+            f"{RESULT_BACKEND_ENV} must be a redis://, rpc:// or db+postgresql:// URL, "
+            f"got {_scheme(value) or 'no scheme'}://..."
+        )
+    return value
+
+
+def _scheme(url: str) -> str:
+    """The scheme of `url`, lower case; never the rest (a broker URL may carry a password)."""
+    scheme, separator, _ = url.partition("://")
+    return scheme.lower() if separator else ""
 
 
 def locks_dir() -> Path:

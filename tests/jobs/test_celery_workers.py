@@ -1,0 +1,169 @@
+"""Steps on a pool of workers: with `SONET_PIPELINE_BROKER_URL` set, a sync run started through the
+production instance (as the daemon starts one) hands each tenant's step to a `sonet-pipeline worker`
+over the machine's Redis, and the stores it leaves equal Sonet.
+
+Runs against the machine's Redis (a database of its own, flushed after) and PostgreSQL (a database
+of its own); the worker and the run are separate processes, as on separate hosts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from dagster import DagsterEventType, DagsterRunStatus, RunsFilter
+
+from sonet_pipeline.assets.inbound import partition_key_for, sync_op_name
+from sonet_pipeline.common.process_tags import PID_TAG
+from sonet_pipeline.config import settings
+from sonet_pipeline.jobs.cli_runs import prepare_instance
+from sonet_pipeline.jobs.executor import celery_app
+from sonet_pipeline.jobs.sync import SYNC_JOB
+from tests.assets.test_inbound_sync import COMPANIES, differences
+from tests.conftest import require_outside
+from tests.standin.standin_http import TOKENS, SonetClient
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+#: The Redis server the test uses (no database number: the test claims an empty one).
+REDIS_URL = os.environ.get("SONET_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+BIN = Path(sys.executable).parent
+CLAIM_KEY = "sonet-test-claim"
+
+
+@pytest.fixture
+def redis_db() -> Iterator[str]:
+    """The URL of a Redis database that was empty and is this test's alone (claimed, flushed after)."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+        reachable = True
+    except redis.RedisError:
+        reachable = False
+    require_outside(reachable, f"Redis is not reachable at {REDIS_URL}")
+    token = uuid.uuid4().hex
+    for number in range(1, 16):
+        client = redis.Redis.from_url(f"{REDIS_URL}/{number}")
+        try:
+            if client.dbsize() == 0 and client.set(CLAIM_KEY, token, nx=True, ex=900):
+                if client.dbsize() == 1:
+                    break
+                client.delete(CLAIM_KEY)
+        except redis.ResponseError:  # past the server's number of databases
+            break
+    else:
+        pytest.fail(f"no empty Redis database at {REDIS_URL} to claim")
+    yield f"{REDIS_URL}/{number}"
+    client.flushdb()
+
+
+@pytest.fixture
+def two_companies(start_standin) -> SonetClient:
+    return start_standin(items=150, companies=tuple(COMPANIES.values()), lag_seconds=0, late_share=0.0)
+
+
+def configure(sonet: SonetClient, folder: Path, monkeypatch: pytest.MonkeyPatch, dsn: str, broker: str) -> None:
+    lines = ["tenants:"]
+    for name, company in COMPANIES.items():
+        lines += [
+            f"  - name: {name}",
+            f"    sonet: {{base_url: '{sonet.base_url}', company: '{company}', token_env: T_{name.upper()}}}",
+        ]
+        monkeypatch.setenv(f"T_{name.upper()}", TOKENS[company])
+    (folder / "tenants.yaml").write_text("\n".join(lines) + "\n")
+    monkeypatch.setenv(settings.TENANTS_ENV, str(folder / "tenants.yaml"))
+    monkeypatch.setenv(settings.POSTGRES_DSN_ENV, dsn)
+    monkeypatch.setenv(settings.BROKER_URL_ENV, broker)
+
+
+class Worker:
+    """`sonet-pipeline worker` in a process (and session) of its own, stopped with SIGTERM after the test."""
+
+    def __init__(self, name: str, log: Path) -> None:
+        self.node, self.log = f"{name}@{socket.gethostname()}", log
+        self.process = subprocess.Popen(
+            [str(BIN / "sonet-pipeline"), "worker", "--concurrency", "2", "--name", name],
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, broker: str, timeout: float = 60.0) -> None:
+        app, deadline = celery_app(broker, broker), time.monotonic() + timeout
+        while not app.control.ping(destination=[self.node], timeout=1.0):
+            assert self.process.poll() is None, f"the worker exited with {self.process.returncode}: {self.tail()}"
+            if time.monotonic() > deadline:
+                pytest.fail(f"worker {self.node} did not answer within {timeout} s: {self.tail()}")
+
+    def tail(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:]
+
+    def children(self) -> set[int]:
+        """The pids of the worker's pool processes (each executes steps)."""
+        text = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text()
+        return {int(pid) for pid in text.split()}
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+
+
+def test_a_sync_run_executes_each_tenants_step_on_a_worker_and_the_stores_equal_sonet(
+    two_companies, tmp_path, monkeypatch, postgres_database, redis_db
+):
+    """A sync run of two tenants, started through the production instance with the broker set, executes
+    one step per tenant in the worker's pool processes (not in the run's process, which only tags the run
+    with itself for liveness); the run succeeds and both tenants' stores equal the stand-in."""
+    configure(two_companies, tmp_path, monkeypatch, postgres_database, redis_db)
+    instance = prepare_instance()  # the production dagster.yaml and Dagster's tables, once, before the others
+    worker = Worker(f"test-{uuid.uuid4().hex[:6]}", tmp_path / "worker.log")
+    try:
+        worker.wait_ready(redis_db)
+        run_process = subprocess.Popen(
+            [
+                *(str(BIN / "dagster"), "job", "execute", "-m", "sonet_pipeline.definitions", "-j", SYNC_JOB),
+                *("--tags", json.dumps({"dagster/partition": partition_key_for(datetime.now(UTC))})),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        output, _ = run_process.communicate(timeout=300)
+        pool = worker.children()
+    finally:
+        worker.stop()
+    assert run_process.returncode == 0, output.decode()[-3000:] + worker.tail()
+
+    (run,) = instance.get_runs(filters=RunsFilter(job_name=SYNC_JOB))
+    assert run.status == DagsterRunStatus.SUCCESS
+    assert run.tags[PID_TAG] == str(run_process.pid), "the run is watched through its orchestrating process"
+    events = [e for e in instance.all_logs(run.run_id) if e.dagster_event is not None]
+    handed = {
+        e.step_key: e.dagster_event.engine_event_data.metadata["Celery worker"].value
+        for e in events
+        if e.dagster_event.event_type == DagsterEventType.ENGINE_EVENT and "in celery worker" in e.message
+    }
+    steps = {sync_op_name(tenant) for tenant in COMPANIES}
+    assert handed == dict.fromkeys(steps, worker.node)
+    started = {
+        e.step_key: e.dagster_event.pid for e in events if e.dagster_event.event_type == DagsterEventType.STEP_START
+    }
+    assert set(started) == steps
+    assert set(started.values()) <= pool, f"steps ran in {started}, the worker's pool is {pool}"
+    assert run_process.pid not in started.values()
+    assert differences(two_companies) == {}
