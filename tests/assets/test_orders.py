@@ -8,6 +8,7 @@ leaves every order created exactly once in Sonet (the stand-in's counters prove 
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import os
 import signal
@@ -26,7 +27,9 @@ from sonet_pipeline.config.tenants import load_tenants
 from sonet_pipeline.contract import read_text
 from sonet_pipeline.definitions import build_definitions
 from sonet_pipeline.jobs.cli_runs import prepare_instance
+from sonet_pipeline.outbound.claims import CLAIM_SECONDS
 from sonet_pipeline.outbox import FAILED, SENDING, SENT, open_outbox
+from sonet_pipeline.sonet.retry import RetryPolicy
 from sonet_pipeline.standin.runtime import ApiLimits, Faults
 from tests.standin.standin_http import TOKENS, SonetClient
 
@@ -48,13 +51,15 @@ def order(number: str, **changes) -> dict:
     return result
 
 
-def write_tenants(sonet: SonetClient, folder: Path, monkeypatch, *, rate: float = 50, in_flight: int = 4) -> None:
+def write_tenants(
+    sonet: SonetClient, folder: Path, monkeypatch, *, rate: float = 50, in_flight: int = 4, send_every: int = 10
+) -> None:
     path = folder / "tenants.yaml"
     path.write_text(
         "tenants:\n  - name: acme\n"
         f"    sonet: {{base_url: '{sonet.base_url}', company: '01', token_env: ACME_T,\n"
         f"            message_limits: {{rate: {rate}, burst: {max(1, int(rate))}, in_flight: {in_flight}}}}}\n"
-        "    send_every_seconds: 10\n"
+        f"    send_every_seconds: {send_every}\n"
     )
     monkeypatch.setenv("ACME_T", TOKENS["01"])
     monkeypatch.setenv("SONET_PIPELINE_TENANTS", str(path))
@@ -159,8 +164,9 @@ def test_throttling_and_lost_answers_lose_nothing_and_create_nothing_twice(start
 
 
 def test_a_send_killed_mid_batch_is_finished_by_the_next_run_exactly_once(start_standin, tmp_path, monkeypatch):
-    """SIGKILL of `sonet-pipeline send` mid-batch; the next run (claims expired) resends what was left in
-    `sending`, same bytes: every order exists exactly once in Sonet."""
+    """SIGKILL of `sonet-pipeline send` mid-batch; the next run (claims expired, CLAIM_SECONDS after the
+    killed run's last renewal) resends what was left in `sending`, same bytes: every order exists
+    exactly once in Sonet."""
     sonet = start_standin(faults=Faults(slow_share=1.0, slow_seconds=0.3))
     write_tenants(sonet, tmp_path, monkeypatch, rate=100, in_flight=2)
     procession = Procession(sonet)
@@ -181,7 +187,7 @@ def test_a_send_killed_mid_batch_is_finished_by_the_next_run_exactly_once(start_
     assert SENDING in states.values() and SENT in states.values(), states
 
     later = Procession(sonet, clock=ManualClock(datetime.now(UTC)))
-    later.clock.advance(61)  # past the killed run's claims (conventions: at most 60 s)
+    later.clock.advance(CLAIM_SECONDS)  # past the killed run's last renewal of its claims
     sonet.admin_json("POST", "/faults", json={"slow_share": 0})
     later.send()
     assert set(later.states(ids).values()) == {SENT}
@@ -228,12 +234,50 @@ def test_a_lost_answer_past_the_retry_window_is_settled_by_a_lookup(start_standi
     procession = Procession(sonet)
     procession.sync()
     [mid] = procession.enqueue(order("WEB-8"))
-    assert procession.send()["without_answer"] == 1
+    # The run resends the lost answer after each backoff while that comes within LOST_WAIT_SECONDS.
+    assert procession.send()["without_answer"] >= 1
     assert procession.outbox.get(mid).state == SENDING
+    arrivals = sonet.admin_json("GET", "/companies/01/counters")["message_arrivals"][mid]
     sonet.advance(25 * 3600)  # the 24 h retry window is over
     figures = procession.send()
     assert figures["duplicate"] == 1 and figures["without_answer"] == 0
     message = procession.outbox.get(mid)
     assert message.state == SENT and message.sonet_order_number
-    assert sonet.admin_json("GET", "/companies/01/counters")["message_arrivals"][mid] == 1, "never sent again"
+    counters = sonet.admin_json("GET", "/companies/01/counters")
+    assert counters["message_arrivals"][mid] == arrivals, "not sent again once the window closed"
     accepted_once(sonet, [mid])
+
+
+def test_a_lost_answer_is_resent_after_the_policy_backoff_and_settled_by_duplicate(
+    start_standin, tmp_path, monkeypatch
+):
+    """A third of the answers lost (`/admin/faults`): one send run delivers all 20 orders, each once in
+    Sonet; every lost answer is resent (same MessageId) after the retry policy's backoff for its attempt
+    (at most 0.5 s x 2^(attempt-1)), not after a claim's expiry, and DUPLICATE settles it."""
+    sonet = start_standin()
+    write_tenants(sonet, tmp_path, monkeypatch)
+    procession = Procession(sonet)
+    procession.sync()
+    sonet.admin_json("POST", "/faults", json={"lost_answer_share": 0.3})
+    ids = procession.enqueue(*(order(f"WEB-{n}") for n in range(20)))
+    started = sonet.clock.now()
+    figures = procession.send()
+    elapsed = (sonet.clock.now() - started).total_seconds()
+    counters = sonet.admin_json("GET", "/companies/01/counters")
+    assert counters["lost_answers"] >= 1, "the seeded fault coin loses some of the first 20 answers"
+    assert figures["without_answer"] == counters["lost_answers"]
+    assert set(procession.states(ids).values()) == {SENT}, "all settled by the one run"
+    accepted_once(sonet, ids)
+    policy = RetryPolicy()
+    waits = []
+    for mid in ids:
+        events = procession.outbox.events(mid)
+        for index, (lost, again) in enumerate(itertools.pairwise(events)):
+            if "outcome unknown" in lost.reason:
+                attempt = sum(1 for e in events[:index] if "claim" in e.reason)
+                waited = (again.at - lost.at).total_seconds()
+                ceiling = min(policy.cap_seconds, policy.base_seconds * 2 ** (attempt - 1))
+                assert "expired" in again.reason and waited <= ceiling + 0.5, (mid, attempt, waited)
+                waits.append(waited)
+    assert len(waits) == counters["lost_answers"]
+    assert elapsed < 10, f"the run took {elapsed:.1f} s on the stand-in's clock"

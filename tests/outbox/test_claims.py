@@ -206,3 +206,22 @@ def test_a_live_run_renews_only_the_claims_it_still_holds(outbox):
     assert state_of(outbox, other).claim_expires_at == at(101), "another owner's claim is not touched"
     assert len(outbox.events(kept)) == events_before, "a renewal is not a move"
     assert outbox.renew_claims([], owner="run-1", now=at(20), claim_seconds=10) == []
+
+
+def test_a_lost_answer_stays_sending_and_is_due_again_at_its_retry_time(outbox):
+    """`note_unknown`: the message stays `sending` (its outcome is not known) with its error; it is due
+    again at the retry time the sender chose, both as its claim's expiry and its next attempt, and any
+    run claims it then, not before, with the same bytes."""
+    message_id = pending(outbox)
+    outbox.claim(TENANT, now=at(1), limit=1, owner="run-1", claim_seconds=10)
+    outbox.record_built(message_id, b"<SalesOrder>as built</SalesOrder>", now=at(1), owner="run-1")
+    outbox.note_unknown(
+        message_id, code="NO_ANSWER", message="no answer", retry_at=at(1.4), actor="run-1", now=at(1.1), owner="run-1"
+    )
+    message = state_of(outbox, message_id)
+    assert (message.state, message.error.code) == (SENDING, "NO_ANSWER")
+    assert (message.claim_expires_at, message.next_attempt_at) == (at(1.4), at(1.4))
+    assert outbox.claim(TENANT, now=at(1.399), limit=1, owner="run-1", claim_seconds=10) == []
+    assert outbox.due_tenants(at(1.4)) == [TENANT]
+    (again,) = outbox.claim(TENANT, now=at(1.4), limit=1, owner="run-1", claim_seconds=10)
+    assert (again.message_id, again.xml, again.attempts) == (message_id, b"<SalesOrder>as built</SalesOrder>", 2)
