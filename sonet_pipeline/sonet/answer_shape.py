@@ -61,15 +61,23 @@ class ShapeProblem:
         return next((str(part) for part in reversed(self.path) if isinstance(part, str)), "")
 
     def describe(self) -> str:
-        return f"{format_path(self.path)} {self.what}, but the schema says {self.type_name}"
+        return f"{format_path(self.path) or 'data'} {self.what}, but the schema says {self.type_name}"
 
 
 class _Broken(Exception):
-    def __init__(self, path: Path, type_name: str, what: str) -> None:
-        self.problem = ShapeProblem(path, type_name, what)
+    """Raised where a value breaks the schema; each enclosing level adds its part of the path."""
+
+    def __init__(self, type_name: str, what: str) -> None:
+        self.type_name, self.what = type_name, what
+        self.parts: list[str | int] = []  # innermost first
+        self.at_field = False  # the type of the field holding the value is known (set once)
+
+    def problem(self) -> ShapeProblem:
+        return ShapeProblem(tuple(reversed(self.parts)), self.type_name, self.what)
 
 
-_Check = Callable[[Any, Path], None]
+#: A check of one value; paths are built only when one fails (a page has thousands of values).
+_Check = Callable[[Any], None]
 
 
 def format_path(path: Path) -> str:
@@ -83,9 +91,9 @@ def check_data(query: str, data: Any) -> ShapeProblem | None:
     """The first way `data` (an answer's `data`) breaks the contract's schema for `query`, or None."""
     check = _compiled(query)
     try:
-        check(data, ())
+        check(data)
     except _Broken as broken:
-        return broken.problem
+        return broken.problem()
     return None
 
 
@@ -134,75 +142,96 @@ def _object_check(object_type: GraphQLObjectType, selection_set: SelectionSetNod
         field_type = object_type.fields[name].type
         fields.append((response_name, str(field_type), _typed(field_type, selection.selection_set)))
 
-    def check(value: Any, path: Path) -> None:
-        if not isinstance(value, dict):
-            raise _Broken(path, object_type.name, f"is {_show(value)}, not an object")
+    def check(value: Any) -> None:
+        if type(value) is not dict:
+            raise _Broken(object_type.name, f"is {_show(value)}, not an object")
         for response_name, type_name, check_field in fields:
-            if response_name not in value:
-                raise _Broken((*path, response_name), type_name, "is missing")
-            check_field(value[response_name], (*path, response_name))
+            try:
+                check_field(value[response_name])
+            except KeyError:
+                if response_name in value:
+                    raise
+                broken = _Broken(type_name, "is missing")
+                broken.at_field = True
+                broken.parts.append(response_name)
+                raise broken from None
+            except _Broken as broken:
+                if not broken.at_field:  # the value of this very field: name its whole type (`Boolean!`)
+                    broken.type_name, broken.at_field = type_name, True
+                broken.parts.append(response_name)
+                raise
 
     return check
 
 
 def _typed(field_type: GraphQLOutputType, selection_set: SelectionSetNode | None) -> _Check:
     if isinstance(field_type, GraphQLNonNull):
+        if isinstance(field_type.of_type, GraphQLScalarType):  # the hot path: one call per value
+            return _scalar_check(field_type.of_type.name, nullable=False)
         inner = _typed(field_type.of_type, selection_set)
-        name = str(field_type)
 
-        def non_null(value: Any, path: Path) -> None:
+        def non_null(value: Any) -> None:
             if value is None:
-                raise _Broken(path, name, "is null")
-            inner(value, path)
+                raise _Broken(str(field_type), "is null")
+            inner(value)
 
         return non_null
     if isinstance(field_type, GraphQLList):
         item = _typed(field_type.of_type, selection_set)
         name = str(field_type)
 
-        def listed(value: Any, path: Path) -> None:
+        def listed(value: Any) -> None:
             if value is None:
                 return
-            if not isinstance(value, list):
-                raise _Broken(path, name, f"is {_show(value)}, not a list")
+            if type(value) is not list:
+                raise _Broken(name, f"is {_show(value)}, not a list")
             for index, element in enumerate(value):
-                item(element, (*path, index))
+                try:
+                    item(element)
+                except _Broken as broken:
+                    broken.parts.append(index)
+                    raise
 
         return listed
     if isinstance(field_type, GraphQLObjectType):
         object_check = _object_check(field_type, selection_set)
 
-        def nullable_object(value: Any, path: Path) -> None:
+        def nullable_object(value: Any) -> None:
             if value is not None:
-                object_check(value, path)
+                object_check(value)
 
         return nullable_object
     if isinstance(field_type, GraphQLEnumType):
         allowed = frozenset(field_type.values)
         enum_name = field_type.name
 
-        def enum(value: Any, path: Path) -> None:
-            if value is not None and (not isinstance(value, str) or value not in allowed):
-                raise _Broken(path, enum_name, f"is {_show(value)}, not one of {', '.join(sorted(allowed))}")
+        def enum(value: Any) -> None:
+            if value is not None and (type(value) is not str or value not in allowed):
+                raise _Broken(enum_name, f"is {_show(value)}, not one of {', '.join(sorted(allowed))}")
 
         return enum
     if isinstance(field_type, GraphQLScalarType):
-        return _scalar_check(field_type.name)
+        return _scalar_check(field_type.name, nullable=True)
     raise ValueError(f"an answer cannot hold a value of {field_type}")
 
 
-def _scalar_check(name: str) -> _Check:
+def _scalar_check(name: str, *, nullable: bool) -> _Check:
     accepts, expected = _SCALARS.get(name, (_is_string, "a string"))
+    type_name = name if nullable else f"{name}!"
 
-    def scalar(value: Any, path: Path) -> None:
-        if value is not None and not accepts(value):
-            raise _Broken(path, name, f"is {_show(value)}, not {expected}")
+    def scalar(value: Any) -> None:
+        if not accepts(value):
+            if value is None:
+                if nullable:
+                    return
+                raise _Broken(type_name, "is null")
+            raise _Broken(type_name, f"is {_show(value)}, not {expected}")
 
     return scalar
 
 
 def _is_string(value: Any) -> bool:
-    return isinstance(value, str)
+    return type(value) is str
 
 
 def _is_int(value: Any) -> bool:
@@ -210,11 +239,11 @@ def _is_int(value: Any) -> bool:
 
 
 def _is_boolean(value: Any) -> bool:
-    return isinstance(value, bool)
+    return value is True or value is False
 
 
 def _is_decimal(value: Any) -> bool:
-    if not isinstance(value, str):
+    if type(value) is not str:
         return False
     try:
         return Decimal(value).is_finite()
@@ -223,7 +252,7 @@ def _is_decimal(value: Any) -> bool:
 
 
 def _is_datetime(value: Any) -> bool:
-    if not isinstance(value, str) or "T" not in value:
+    if type(value) is not str or "T" not in value:
         return False
     try:
         return datetime.fromisoformat(value).tzinfo is not None

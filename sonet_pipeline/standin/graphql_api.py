@@ -206,7 +206,7 @@ async def _answer(
     if problem is not None:
         return _bad_request(400, problem)
     result = await run_in_threadpool(execute, schema, company, data, queries)
-    return spoil_query_answer(standin, company, result)  # JSON as it is, unless hostile faults are on
+    return spoil_query_answer(standin, company, request, result)  # JSON as it is, unless hostile faults are on
 
 
 def _bad_request(status: int, message: str) -> Response:

@@ -7,7 +7,8 @@ processed first as usual (a message is judged and, when new, accepted), then its
 | API | shape | the answer |
 | --- | --- | --- |
 | Message | `entity` | real status; a DOCTYPE declares an entity at `hostile_entity_url`, used in the receipt |
-| Message | `parameter_entity` | real status; a DOCTYPE loads a parameter entity from `hostile_entity_url` |
+| Message | `parameter_entity` | real status; a DOCTYPE loads a parameter entity from `hostile_entity_url` (which |
+| | | should declare the entity `sonet` the receipt uses: the classic out-of-band XXE) |
 | Message | `malformed` | real status and content type; the first half of the real answer |
 | both | `html_200` | 200, `text/html`: a proxy's error page |
 | both | `wrong_content_type` | real status and body, `Content-Type: text/html` |
@@ -25,6 +26,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from sonet_pipeline.standin.runtime import Company, Faults, Standin
@@ -55,7 +57,7 @@ def check_text_setting(name: str, value: Any) -> str:
     return value
 
 
-def spoil_message_answer(standin: Standin, company: Company, answer: Response) -> Response:
+def spoil_message_answer(standin: Standin, company: Company, request: Request, answer: Response) -> Response:
     """The Message API answer as the faults want it: `answer` itself, or a hostile version of it."""
     faults = standin.config.faults
     shape = faults.hostile_message
@@ -71,13 +73,14 @@ def spoil_message_answer(standin: Standin, company: Company, answer: Response) -
         return Response(declaration + b"?>\n" + doctype + document, status, media_type=_XML)
     if shape == "parameter_entity":
         doctype = f'<!DOCTYPE MessageReceipt [<!ENTITY % remote SYSTEM "{url}"> %remote;]>'.encode()
+        document = _replace_text(document, b"SonetOrderNumber", b"&sonet;")  # `sonet` is declared remotely
         return Response(declaration + b"?>\n" + doctype + document, status, media_type=_XML)
     if shape == "malformed":
         return Response(body[: len(body) // 2], status, media_type=_XML)
-    return _common_shape(shape, faults, company, status, body, _XML)
+    return _common_shape(shape, faults, company, request, (status, body, _XML))
 
 
-def spoil_query_answer(standin: Standin, company: Company, result: dict[str, Any]) -> Response:
+def spoil_query_answer(standin: Standin, company: Company, request: Request, result: dict[str, Any]) -> Response:
     """The Query API answer for `result` as the faults want it: plain JSON, or a hostile version."""
     faults = standin.config.faults
     shape = faults.hostile_query
@@ -92,27 +95,32 @@ def spoil_query_answer(standin: Standin, company: Company, result: dict[str, Any
     if shape == "json_number":
         return Response(b"42", 200, media_type="application/json")
     body = JSONResponse(result).body
-    return _common_shape(shape, faults, company, 200, bytes(body), "application/json")
+    return _common_shape(shape, faults, company, request, (200, bytes(body), "application/json"))
 
 
-def _common_shape(shape: str, faults: Faults, company: Company, status: int, body: bytes, media: str) -> Response:
+def _common_shape(
+    shape: str, faults: Faults, company: Company, request: Request, answer: tuple[int, bytes, str]
+) -> Response:
+    status, body, media = answer
     if shape == "html_200":
         return Response(_HTML_PAGE, 200, media_type="text/html; charset=utf-8")
     if shape == "wrong_content_type":
         return Response(body, status, media_type="text/html; charset=utf-8")
     if shape == "huge_body":
-        return StreamingResponse(_huge(company, body, faults.hostile_body_bytes), status, media_type=media)
+        chunks = _huge(company, request, body, faults.hostile_body_bytes)
+        return StreamingResponse(chunks, status, media_type=media)
     raise ValueError(f"unknown hostile shape {shape!r}")
 
 
-async def _huge(company: Company, start: bytes, size: int) -> AsyncIterator[bytes]:
-    """`start`'s first half, then filler: `size` bytes in all, in chunks, counted as they go out."""
+async def _huge(company: Company, request: Request, start: bytes, size: int) -> AsyncIterator[bytes]:
+    """`start`'s first half, then filler: `size` bytes in all, in chunks, counted as they go out; it
+    stops when the client hangs up (uvicorn would quietly drop the rest)."""
     head = start[: len(start) // 2]
     company.counters.count_hostile(body_bytes=len(head))
     yield head
     filler = b" " * _CHUNK
     sent = len(head)
-    while sent < size:
+    while sent < size and not await request.is_disconnected():
         chunk = filler[: min(_CHUNK, size - sent)]
         company.counters.count_hostile(body_bytes=len(chunk))
         sent += len(chunk)

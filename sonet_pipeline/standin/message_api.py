@@ -49,7 +49,7 @@ async def _answer(standin: Standin, company: Company, request: Request) -> Respo
     if standin.chance(standin.config.faults.lost_answer_share):
         company.counters.count_lost_answer()
         return LostAnswer(response)
-    return spoil_message_answer(standin, company, response)
+    return spoil_message_answer(standin, company, request, response)
 
 
 def receive_message(standin: Standin, company: Company, body: bytes, content_type: str | None) -> tuple[int, bytes]:
