@@ -23,6 +23,7 @@ import pytest
 from sonet_pipeline.cli.runs.send import run_send
 from sonet_pipeline.cli.runs.sync import run_sync
 from sonet_pipeline.common.clock import ManualClock
+from sonet_pipeline.config import settings
 from sonet_pipeline.config.tenants import load_tenants
 from sonet_pipeline.contract import read_text
 from sonet_pipeline.definitions import build_definitions
@@ -74,7 +75,7 @@ class Procession:
         self.tenants = load_tenants()
         self.defs = build_definitions(self.tenants, clock=self.clock)
         self.instance = prepare_instance()
-        self.outbox = open_outbox()
+        self.outbox = open_outbox(settings.postgres_dsn())  # production mode's, else the data dir's SQLite
 
     def sync(self) -> None:
         assert run_sync(self.defs, self.instance, self.tenants, now=datetime.now(UTC)).success

@@ -18,6 +18,7 @@ import time
 
 import pytest
 
+from sonet_pipeline.config import settings
 from sonet_pipeline.outbound.claims import claim_size
 from sonet_pipeline.outbox import SENDING, SENT
 from tests.assets.test_orders import Procession, accepted_once, order, write_tenants
@@ -51,7 +52,13 @@ def poll(condition, what: str, seconds: float) -> float:
     return time.monotonic() - started
 
 
-def test_after_a_sigkill_the_next_send_run_moves_the_backlog_within_seconds(start_standin, tmp_path, monkeypatch):
+@pytest.mark.parametrize("outbox_backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_after_a_sigkill_the_next_send_run_moves_the_backlog_within_seconds(
+    outbox_backend, start_standin, tmp_path, monkeypatch, request
+):
+    """Embedded (SQLite outbox, file leases) and in production mode (PostgreSQL: outbox, leases, store)."""
+    if outbox_backend == "postgres":
+        monkeypatch.setenv(settings.POSTGRES_DSN_ENV, request.getfixturevalue("postgres_database"))
     sonet = start_standin()
     write_tenants(sonet, tmp_path, monkeypatch, rate=RATE, in_flight=IN_FLIGHT, send_every=60)  # one run: all 300
     procession = Procession(sonet)
@@ -98,7 +105,8 @@ def test_after_a_sigkill_the_next_send_run_moves_the_backlog_within_seconds(star
                 run.kill()
                 run.wait(timeout=10)
     print(
-        f"\nkilled with {sent_at_kill} sent and {len(held)} held by the killed run; from the next run's start: "
+        f"\n{outbox_backend}: killed with {sent_at_kill} sent and {len(held)} held by the killed run; "
+        "from the next run's start: "
         f"first sent {first_sent:.1f} s, killed run's messages taken back {taken:.1f} s, all of them sent "
         f"{held_sent:.1f} s, backlog drained {drained:.1f} s"
     )
