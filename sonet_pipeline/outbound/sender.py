@@ -23,12 +23,9 @@ Past the tenant's retry window (`send_retry_hours`) a message that met only tran
 `failed` RETRY_EXHAUSTED; one whose answer was lost is first looked up in Sonet (`salesOrder`), once
 its last send is `LOOKUP_AFTER_SECONDS` old.
 
-Every attempt is kept in the tenant's audit archive (`archive/`), when one is given: the bytes just
-before they are sent, then the answer (status, headers, body) or that none came, before the outbox
-moves. The archive never decides anything: a write that fails is logged and counted
-(`SendReport.archive_failures`, the message and attempt in `archive_gaps`) and the send goes on as if it
-had succeeded, so an unavailable archive can neither lose nor double a message; the gap is reported,
-never silent.
+Every attempt is kept in the tenant's audit archive, when one is given, before the outbox moves
+(`outbound/attempt_archive.py`); a write that fails never stops the send and is reported, never silent
+(`SendReport.archive_failures`, the message and attempt in `archive_gaps`).
 """
 
 from __future__ import annotations
@@ -44,9 +41,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sonet_pipeline.archive.store import AttemptEntry, TenantArchive
+from sonet_pipeline.archive.store import TenantArchive
 from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.orders.sales_order_xml import Unmappable, build_sales_order
+from sonet_pipeline.outbound.attempt_archive import AttemptArchiver
 from sonet_pipeline.outbound.claims import CLAIM_SECONDS, RENEW_SECONDS, HeldClaims, LostAnswers, claim_size
 from sonet_pipeline.outbound.variant_attributes import VariantAttributes
 from sonet_pipeline.outbox.model import RETRY_EXHAUSTED, Message, OutboxError
@@ -131,6 +129,7 @@ class Sender:
         started = self.clock.monotonic()
         size = claim_size(self.rate, self.in_flight)
         held = HeldClaims(self.outbox, self.owner, self.clock, renew_every=self.renew_every)
+        archiver = AttemptArchiver(self.tenant, self.archive, self.clock)
         lost = LostAnswers()
         stop = threading.Event()  # refused credentials, or the run failed: what is queued is not sent
         refusal: list[SendOutcome] = []
@@ -144,9 +143,9 @@ class Sender:
                     answers.put((message, (None, True)))
                     return
                 xml = message.xml or b""
-                entry, kept = self._archive_request(message, xml)
+                entry, kept = archiver.request(message, xml)
                 outcome = self.client.send(xml)
-                answers.put((message, (outcome, self._archive_answer(message, entry, outcome, xml) and kept)))
+                answers.put((message, (outcome, archiver.answer(message, entry, outcome, xml) and kept)))
             except BaseException as error:  # raised in the run's main thread
                 answers.put((message, error))
 
@@ -245,52 +244,6 @@ class Sender:
             return
         if retry_at is not None:
             lost.note(message.message_id, retry_at, self.clock.now())
-
-    def _archive_request(self, message: Message, xml: bytes) -> tuple[AttemptEntry | None, bool]:
-        """The attempt's names and its request archived; (None, True) without an archive."""
-        if self.archive is None:
-            return None, True
-        try:
-            entry = self.archive.entry(
-                message.message_id,
-                message.attempts,
-                self.clock.now(),
-                order_number=message.order_number,
-                order_version=message.version,
-            )
-        except ValueError as error:
-            self._archive_failed(message, "name the attempt", error)
-            return None, False
-        try:
-            self.archive.record_request(entry, xml)
-        except Exception as error:  # any failure of the archive: the send goes on
-            self._archive_failed(message, "keep the request", error)
-            return entry, False
-        return entry, True
-
-    def _archive_answer(self, message: Message, entry: AttemptEntry | None, outcome: SendOutcome, xml: bytes) -> bool:
-        """The answer (or that none came) archived beside its request; whether that worked."""
-        if self.archive is None:
-            return True
-        if entry is None:  # the attempt could not be named: reported with its request
-            return False
-        try:
-            self.archive.record_answer(entry, outcome, xml=xml, answered_at=self.clock.now())
-        except Exception as error:  # any failure of the archive: the send goes on
-            self._archive_failed(message, "keep the answer", error)
-            return False
-        return True
-
-    def _archive_failed(self, message: Message, what: str, error: Exception) -> None:
-        log.warning(
-            "tenant %s: the archive could not %s of message %s attempt %d (%s: %s); the send goes on",
-            self.tenant,
-            what,
-            message.message_id,
-            message.attempts,
-            type(error).__name__,
-            str(error)[:300],
-        )
 
     def _ready(self, message: Message, report: SendReport) -> Message | None:
         """The message with its bytes, to be sent; None when it is settled here instead."""
