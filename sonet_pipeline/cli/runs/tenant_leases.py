@@ -30,7 +30,7 @@ class TenantBusy(RuntimeError):
 
     def __init__(self, tenant: str, what: str, error: LeaseHeldError) -> None:
         who = error.holder.describe() if error.holder else "another process"
-        super().__init__(f"tenant {tenant} is busy: {what} is held by {who}; waited {error.waited:.0f} s")
+        super().__init__(f"tenant {tenant} is busy: {what} is held by {who}; waited {error.waited:g} s")
         self.tenant = tenant
 
 
