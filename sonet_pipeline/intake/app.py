@@ -4,12 +4,19 @@ Routes (conventions.md, "Intake HTTP"; the full description is served at `/opena
 
 - `POST /tenants/{tenant}/orders`: 202 `{"message_id", "state"}` new, 200 the same order again, 409
   same orderNumber with other content (`message_id` names the stored one), 400 not JSON, 401 token,
-  404 tenant, 413 over 1 MiB, 422 invalid (schema or semantic rule, `field` says where), 503 with
-  `Retry-After` when the outbox cannot store. Every error body is `{"error": {"code", "message", "field"}}`.
+  404 tenant, 413 over 1 MiB, 415 a Content-Type that is not JSON, 422 invalid (schema or semantic
+  rule, `field` says where) or NOT_ALLOWED by the tenant's published rights (`rule`, `limit`:
+  `rights_gate`), 503 with `Retry-After` when the outbox cannot store or, for an account order, the
+  rights are not known before the tenant's first sync (RIGHTS_UNKNOWN). Every error body is
+  `{"error": {"code", "message", "field", ...}}`.
 - `POST /tenants/{tenant}/orders/batch`: a JSON array of at most 1,000 orders and 8 MiB; always 200
   with one entry per order, in order, `{"status", "message_id"?, "state"?, "error"?}`, `status` being
-  what the single route would have answered for that order. The valid ones share one commit.
+  what the single route would have answered for that order. The stored ones share one commit.
 - `GET /openapi.json`, `GET /health`.
+
+A NOT_ALLOWED order is refused (nothing stored), unless the tenant's `order_rights.not_allowed` is
+`store_failed`: it is then stored `failed` (code NOT_ALLOWED) in the same transaction, never claimed
+by a send run, and the 422 names the message (`message_id`, `state`).
 
 Single orders are group-committed too (`committer.GroupCommitter`): orders arriving together share
 one durable transaction, each answered after it. Validation (fastjsonschema, ~25 µs an order) runs
@@ -133,6 +140,7 @@ class Intake:
     async def post_order(self, request: Request) -> Response:
         try:
             tenant = await self._admit(request)
+            _check_media_type(request)
             body = await _read_capped(request, MAX_ORDER_BYTES)
             order = _parse(body)
         except _Refusal as refusal:
@@ -175,6 +183,7 @@ class Intake:
     async def post_batch(self, request: Request) -> Response:
         try:
             tenant = await self._admit(request)
+            _check_media_type(request)
             body = await _read_capped(request, MAX_BATCH_BYTES)
             book = await self._book(tenant)
             if len(body) > _INLINE_BATCH_BYTES:
@@ -303,6 +312,19 @@ def _stored_error(refusal: RightsRefusal) -> OrderError:
 
 def _verb(outcome: Enqueued) -> str:
     return "stored" if outcome.created else "already stored"
+
+
+def _check_media_type(request: Request) -> None:
+    """A 415 `_Refusal` for a declared Content-Type that is not JSON (none at all is read as JSON)."""
+    declared = request.headers.get("content-type", "")
+    media_type = declared.split(";", 1)[0].strip().lower()
+    if (
+        media_type
+        and media_type != "application/json"
+        and not (media_type.startswith("application/") and media_type.endswith("+json"))
+    ):
+        message = f"the body must be JSON (Content-Type: application/json), not {declared[:60]!r}"
+        raise _Refusal(error_response(415, "UNSUPPORTED_MEDIA_TYPE", message))
 
 
 async def _read_capped(request: Request, cap: int) -> bytes:
