@@ -65,6 +65,8 @@ LOOKUP_AFTER_SECONDS = 120.0
 NO_ANSWER = "NO_ANSWER"
 #: How long the run's main thread waits for an answer before it looks again at what is due (real time).
 _POLL_SECONDS = 0.5
+#: Waiting for a lost answer's retry time, the run looks for new due messages this often.
+_IDLE_SECONDS = 1.0
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +194,7 @@ class Sender:
                     pause = lost.seconds_to_next(now)
                     if stop.is_set() or report.claimed >= limit or pause is None:
                         break
-                    self.clock.sleep(pause)
+                    self.clock.sleep(min(pause, _IDLE_SECONDS))  # then claim again: new orders too
         finally:
             stop.set()
             pool.shutdown(wait=True, cancel_futures=True)

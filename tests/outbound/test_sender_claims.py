@@ -206,3 +206,36 @@ def test_a_run_that_lost_its_claim_leaves_the_message_to_the_run_that_took_it(ou
         thread.join(30)
     assert result["report"].claims_lost == 1
     assert (outbox.get(mid).state, outbox.get(mid).claimed_by) == (SENDING, "run-2")
+
+
+class _HookedClock(ManualClock):
+    """A ManualClock that runs `on_sleep` once, at the first sleep (the run waiting for a retry time)."""
+
+    on_sleep = None
+
+    def sleep(self, seconds: float) -> None:
+        hook, self.on_sleep = self.on_sleep, None
+        if hook is not None:
+            hook()
+        super().sleep(seconds)
+
+
+def test_a_run_waiting_for_a_lost_answers_retry_time_sends_new_orders_meanwhile(outbox):
+    """While the run waits for a lost answer's retry time (6.5 s here), an order enqueued meanwhile is
+    sent within a second; the lost one is resent at its retry time."""
+    clock = _HookedClock(T0)
+    [lost_id] = enqueue(outbox, 1, clock)
+    sonet = ScriptedSonet(clock, script={lost_id: [LOST]})
+    later: list[str] = []
+    clock.on_sleep = lambda: later.append(
+        outbox.enqueue(TENANT, order("WEB-LATE"), actor="intake", now=clock.now()).message_id
+    )
+    policy = RetryPolicy(base_seconds=20, cap_seconds=20)
+    backoff = policy.delay(1, None, random.Random(SEED))
+    assert 1 < backoff < LOST_WAIT_SECONDS
+    report = sender(outbox, sonet, clock, retry=policy).send_due()
+    first, again = sonet.sends_of(lost_id)
+    [late] = sonet.sends_of(later[0])
+    assert late.at - first.at <= timedelta(seconds=1), "sent while the run waited"
+    assert again.at - first.at == timedelta(seconds=backoff)
+    assert (report.sent, report.duplicate, report.unknown) == (1, 1, 1)
