@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,16 +24,18 @@ from dagster import DagsterInstance, DagsterRunStatus
 from sonet_pipeline.assets.inbound import inbound_key, partition_key_for
 from sonet_pipeline.assets.inbound_checks import check_keys
 from sonet_pipeline.cli.runs.sync import run_sync
+from sonet_pipeline.cli.runs.tenant_leases import TenantBusy, tenants_held
 from sonet_pipeline.common.clock import SystemClock
-from sonet_pipeline.common.leases import FileLease
+from sonet_pipeline.common.leases import FileLease, held, open_lease
 from sonet_pipeline.config import settings
-from sonet_pipeline.config.tenants import load_tenants
+from sonet_pipeline.config.tenants import Tenant, load_tenants
 from sonet_pipeline.contract import read_text
 from sonet_pipeline.definitions import build_definitions
 from sonet_pipeline.jobs.cli_runs import execute_job, prepare_instance
 from sonet_pipeline.jobs.sync import SYNC_JOB
 from sonet_pipeline.outbox import SENT, open_outbox
 from sonet_pipeline.sonet.entities import SYNCED
+from tests.conftest import require_postgres
 from tests.standin.standin_http import TOKENS, SonetClient, wait_until
 
 pytestmark = pytest.mark.slow
@@ -196,3 +199,33 @@ def test_a_sync_while_the_daemons_sync_holds_the_tenant_waits_or_says_it_is_busy
     instance = prepare_instance()
     assert_one_after_the_other(instance, [daemon_run, summary["run_id"]])
     assert len(instance.get_runs()) == 2  # the busy command started no run
+
+
+@pytest.mark.parametrize("backend", ["file", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_busy_names_the_tenant_who_holds_it_and_since_when(backend, monkeypatch):
+    """In either lease backend: another holder past the wait is `TenantBusy` naming it; a free tenant is
+    held for the run under the run's name and given back after."""
+    if backend == "postgres":
+        monkeypatch.setenv(settings.POSTGRES_DSN_ENV, require_postgres())
+    unique = uuid.uuid4().hex[:8]  # advisory locks are server-wide: names no other test uses
+    tenants = [tenant_named(f"free{unique}"), tenant_named(f"busy{unique}")]
+    busy = tenants[1].name
+    other = open_lease(f"store-{busy}", postgres_dsn=settings.postgres_dsn(), locks_dir=settings.locks_dir())
+    with held(other, "sync run 1f3a"):
+        with pytest.raises(TenantBusy) as refused, tenants_held("sync", tenants, "2b4c", wait_seconds=0.3):
+            pass
+        assert refused.value.tenant == busy
+        assert str(refused.value).startswith(f"tenant {busy} is busy: its store is held by sync run 1f3a (pid ")
+        assert str(refused.value).endswith("; waited 0.3 s")
+    with tenants_held("send", tenants, "2b4c", wait_seconds=0):
+        holder = open_lease(
+            f"send-{busy}", postgres_dsn=settings.postgres_dsn(), locks_dir=settings.locks_dir()
+        ).holder()
+        assert holder is not None and holder.is_here("send run 2b4c")
+    assert other.holder() is None
+
+
+def tenant_named(name: str) -> Tenant:
+    return Tenant.model_validate(
+        {"name": name, "sonet": {"base_url": "http://127.0.0.1:9", "company": "01", "token_env": "T"}}
+    )
