@@ -1,6 +1,6 @@
-"""Steps on a pool of workers: with `SONET_PIPELINE_BROKER_URL` set, a sync run started through the
-production instance (as the daemon starts one) hands each tenant's step to a `sonet-pipeline worker`
-over the machine's Redis, and the stores it leaves equal Sonet.
+"""Steps on a pool of workers: with `SONET_PIPELINE_BROKER_URL` set, sync and send runs started through
+the production instance (as the daemon's launcher starts them) hand each tenant's step to a
+`sonet-pipeline worker` over the machine's Redis; the stores equal Sonet, each order is sent once.
 
 Runs against the machine's Redis (a database of its own, flushed after) and PostgreSQL (a database
 of its own); the worker and the run are separate processes, as on separate hosts.
@@ -21,14 +21,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from dagster import DagsterEventType, DagsterRunStatus, RunsFilter
+from dagster import DagsterEventType, DagsterInstance, DagsterRun, DagsterRunStatus, RunsFilter
 
 from sonet_pipeline.assets.inbound import partition_key_for, sync_op_name
+from sonet_pipeline.assets.orders import send_op_name
 from sonet_pipeline.common.process_tags import PID_TAG
 from sonet_pipeline.config import settings
+from sonet_pipeline.contract import read_text
 from sonet_pipeline.jobs.cli_runs import prepare_instance
 from sonet_pipeline.jobs.executor import celery_app
+from sonet_pipeline.jobs.send import SEND_JOB
 from sonet_pipeline.jobs.sync import SYNC_JOB
+from sonet_pipeline.outbox import SENT, open_outbox
 from tests.assets.test_inbound_sync import COMPANIES, differences
 from tests.conftest import require_outside
 from tests.standin.standin_http import TOKENS, SonetClient
@@ -39,6 +43,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 REDIS_URL = os.environ.get("SONET_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 BIN = Path(sys.executable).parent
 CLAIM_KEY = "sonet-test-claim"
+EXAMPLE = json.loads(read_text("examples/commerce-order-b2b.json"))
 
 
 @pytest.fixture
@@ -124,46 +129,65 @@ class Worker:
                 self.process.wait(timeout=10)
 
 
-def test_a_sync_run_executes_each_tenants_step_on_a_worker_and_the_stores_equal_sonet(
-    two_companies, tmp_path, monkeypatch, postgres_database, redis_db
-):
-    """A sync run of two tenants, started through the production instance with the broker set, executes
-    one step per tenant in the worker's pool processes (not in the run's process, which only tags the run
-    with itself for liveness); the run succeeds and both tenants' stores equal the stand-in."""
-    configure(two_companies, tmp_path, monkeypatch, postgres_database, redis_db)
-    instance = prepare_instance()  # the production dagster.yaml and Dagster's tables, once, before the others
-    worker = Worker(f"test-{uuid.uuid4().hex[:6]}", tmp_path / "worker.log")
-    try:
-        worker.wait_ready(redis_db)
-        run_process = subprocess.Popen(
-            [
-                *(str(BIN / "dagster"), "job", "execute", "-m", "sonet_pipeline.definitions", "-j", SYNC_JOB),
-                *("--tags", json.dumps({"dagster/partition": partition_key_for(datetime.now(UTC))})),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        output, _ = run_process.communicate(timeout=300)
-        pool = worker.children()
-    finally:
-        worker.stop()
-    assert run_process.returncode == 0, output.decode()[-3000:] + worker.tail()
+def execute(job: str, tags: dict[str, str]) -> int:
+    """`dagster job execute` of `job` from the code location's module, as a process of its own (the run's
+    orchestrator, as the daemon's run launcher starts one); its pid."""
+    command = [str(BIN / "dagster"), "job", "execute", "-m", "sonet_pipeline.definitions", "-j", job]
+    process = subprocess.Popen([*command, "--tags", json.dumps(tags)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    output, _ = process.communicate(timeout=300)
+    assert process.returncode == 0, output.decode()[-3000:]
+    return process.pid
 
-    (run,) = instance.get_runs(filters=RunsFilter(job_name=SYNC_JOB))
-    assert run.status == DagsterRunStatus.SUCCESS
-    assert run.tags[PID_TAG] == str(run_process.pid), "the run is watched through its orchestrating process"
+
+def steps_of(instance: DagsterInstance, job: str) -> tuple[DagsterRun, dict[str, str], dict[str, int]]:
+    """The job's one run, the worker that took each step (its engine event) and the pid of each STEP_START."""
+    (run,) = instance.get_runs(filters=RunsFilter(job_name=job))
     events = [e for e in instance.all_logs(run.run_id) if e.dagster_event is not None]
     handed = {
         e.step_key: e.dagster_event.engine_event_data.metadata["Celery worker"].value
         for e in events
         if e.dagster_event.event_type == DagsterEventType.ENGINE_EVENT and "in celery worker" in e.message
     }
-    steps = {sync_op_name(tenant) for tenant in COMPANIES}
-    assert handed == dict.fromkeys(steps, worker.node)
     started = {
         e.step_key: e.dagster_event.pid for e in events if e.dagster_event.event_type == DagsterEventType.STEP_START
     }
-    assert set(started) == steps
-    assert set(started.values()) <= pool, f"steps ran in {started}, the worker's pool is {pool}"
-    assert run_process.pid not in started.values()
+    return run, handed, started
+
+
+def test_sync_and_send_runs_execute_each_tenants_step_on_a_worker(
+    two_companies, tmp_path, monkeypatch, postgres_database, redis_db
+):
+    """A sync run and then a send run of two tenants, each started through the production instance with the
+    broker set, execute one step per tenant in the worker's pool processes, not in the run's process (which
+    only orchestrates, and tags the run with itself for liveness). Both tenants' stores equal the stand-in;
+    the order enqueued is in Sonet once."""
+    configure(two_companies, tmp_path, monkeypatch, postgres_database, redis_db)
+    instance = prepare_instance()  # the production dagster.yaml and Dagster's tables, once, before the others
+    order = {**EXAMPLE, "orderNumber": "WEB-WORKER-1"}
+    with open_outbox(postgres_database) as outbox:
+        (enqueued,) = outbox.enqueue_many("acme", [order], actor="test", now=two_companies.clock.now())
+    worker = Worker(f"test-{uuid.uuid4().hex[:6]}", tmp_path / "worker.log")
+    try:
+        worker.wait_ready(redis_db)
+        orchestrators = {
+            SYNC_JOB: execute(SYNC_JOB, {"dagster/partition": partition_key_for(datetime.now(UTC))}),
+            SEND_JOB: execute(SEND_JOB, {}),
+        }
+        pool = worker.children()
+    except AssertionError as failed:
+        raise AssertionError(f"{failed}\nworker log: {worker.tail()}") from None
+    finally:
+        worker.stop()
+
+    for job, step_name in ((SYNC_JOB, sync_op_name), (SEND_JOB, send_op_name)):
+        run, handed, started = steps_of(instance, job)
+        assert run.status == DagsterRunStatus.SUCCESS
+        assert run.tags[PID_TAG] == str(orchestrators[job]), "the run is watched through its orchestrating process"
+        steps = {step_name(tenant) for tenant in COMPANIES}
+        assert handed == dict.fromkeys(steps, worker.node)
+        assert set(started) == steps
+        assert set(started.values()) <= pool, f"{job}: steps ran in {started}, the worker's pool is {pool}"
     assert differences(two_companies) == {}
+    with open_outbox(postgres_database) as outbox:
+        assert outbox.get(enqueued.message_id).state == SENT
+    assert [o["messageId"] for o in two_companies.admin_json("GET", "/companies/01/orders")] == [enqueued.message_id]
