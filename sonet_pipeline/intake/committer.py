@@ -26,6 +26,7 @@ from typing import Any
 
 from sonet_pipeline.common.clock import Clock, SystemClock
 from sonet_pipeline.outbox import Enqueued, OrderConflict, Outbox
+from sonet_pipeline.outbox.model import order_hash
 from sonet_pipeline.outbox.moves import OrderError
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,15 @@ class GroupCommitter:
         self._queue.put_nowait(_Job(tenant, orders, future, failures))
         # The commit goes on even if this request is cancelled (client gone): its answer is just not read.
         return await asyncio.shield(future)
+
+    async def stored(self, tenant: str, orders: list[dict[str, Any]]) -> list[Enqueued | None]:
+        """Each order as the outbox already holds it (`already_stored`), read in the writer's thread."""
+        if not orders:
+            return []
+        if self._executor is None or not self.running:
+            raise CommitterStopped("the outbox writer is not running")
+        call = partial(_all_stored, self.outbox, tenant, orders)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
 
     async def _run(self) -> None:
         assert self._queue is not None
@@ -185,6 +195,25 @@ class GroupCommitter:
         for job in group:
             _settle(job, outcomes[start : start + len(job.orders)])
             start += len(job.orders)
+
+
+def already_stored(outbox: Outbox, tenant: str, order: dict[str, Any]) -> Enqueued | None:
+    """The message holding `order` when the tenant's outbox has its orderNumber with the content of one
+    of its versions (what `enqueue` would answer as the same order again), else None. So an order
+    stored before its rights changed is answered as stored when the web shop sends it again, not as
+    refused."""
+    number = order.get("orderNumber")
+    message = outbox.find(tenant, number) if isinstance(number, str) else None
+    if message is None:
+        return None
+    digest = order_hash(order)
+    if any(order_hash(version) == digest for version in outbox.versions(message.message_id)):
+        return Enqueued(message.message_id, message.state, False)
+    return None
+
+
+def _all_stored(outbox: Outbox, tenant: str, orders: list[dict[str, Any]]) -> list[Enqueued | None]:
+    return [already_stored(outbox, tenant, order) for order in orders]
 
 
 def _settle(job: _Job, result: list[Outcome] | BaseException) -> None:

@@ -12,7 +12,8 @@ intake's semantic rules, as at the HTTP intake) and the valid ones are enqueued 
 - `conflict`: the tenant has this orderNumber with other content (not stored; `message_id` names it);
 - `refused`: invalid (not JSON, schema, semantic rule), or not allowed by the shop's published rights
   (`rights_gate`: NOT_ALLOWED, or RIGHTS_UNKNOWN before the tenant's first sync); not stored; `error`
-  says why and where (a rights refusal's message names the rule and the limit);
+  says why and where (a rights refusal's message names the rule and the limit). An order the
+  rights refuse now but the outbox holds already (stored before its rights changed) is `duplicate`;
 - `kept_failed`: NOT_ALLOWED, and the tenant's `order_rights.not_allowed` is `store_failed`: stored
   as a `failed` message (code NOT_ALLOWED) for an operator, never sent unless one resends it.
 
@@ -34,8 +35,10 @@ from typing import Any, Literal
 
 from sonet_pipeline.common.clock import Clock, SystemClock
 from sonet_pipeline.config.tenants import Tenant
+from sonet_pipeline.intake.committer import already_stored
 from sonet_pipeline.intake.payload import BadPayload, first_problem, judge_order, may_hold_surrogates, parse_json
 from sonet_pipeline.intake.rights_gate import (
+    NOT_ALLOWED,
     RIGHTS_UNKNOWN,
     PublishedRights,
     RightsRefusal,
@@ -143,7 +146,8 @@ def enqueue_file(
         book = rights.book(tenant) if is_account_order(entry.value) else None
         refusal = judge_rights(tenant, entry.value, book)
         if refusal is not None and (refusal.code == RIGHTS_UNKNOWN or not keep):
-            results.append(_refused(entry, _problem(refusal)))
+            existing = already_stored(outbox, tenant.name, entry.value) if refusal.code == NOT_ALLOWED else None
+            results.append(_refused(entry, _problem(refusal)) if existing is None else _settled(entry, existing))
             continue
         failure = None if refusal is None else _problem_error(_problem(refusal))
         valid.append((len(results), entry, failure))

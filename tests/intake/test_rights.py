@@ -143,13 +143,22 @@ def test_an_order_the_rights_do_not_allow_is_422_not_allowed_and_not_stored(worl
 def test_a_blocked_customer_is_refused_from_the_sync_that_publishes_the_block(world):
     """Rights are read again when the snapshot changes (checked every CHECK_SECONDS): an order allowed
     before Sonet blocked the customer is refused once the sync has published the block."""
-    client, _, snapshots, clock = world
-    assert client.post("/orders", placed_by(ADMIN), tenant="noguests").status_code == 202
+    client, outbox, snapshots, clock = world
+    before = placed_by(ADMIN)
+    stored = client.post("/orders", before, tenant="noguests")
+    assert stored.status_code == 202
     snapshots.block("noguests", "C10042")
     assert client.post("/orders", placed_by(ADMIN), tenant="noguests").status_code == 202  # not checked yet
     clock.advance(CHECK_SECONDS)
-    refused = client.post("/orders", placed_by(ADMIN), tenant="noguests")
+    after = placed_by(ADMIN)
+    refused = client.post("/orders", after, tenant="noguests")
     assert refused.status_code == 422 and refused.json()["error"]["rule"] == "blocked-see-only"
+    assert outbox.find("noguests", after["orderNumber"]) is None
+    # The order stored before the block, sent again (a retry after a lost answer), is the stored one.
+    again = client.post("/orders", before, tenant="noguests")
+    assert (again.status_code, again.json()) == (200, stored.json())
+    entries = client.post("/orders/batch", [before, after], tenant="noguests").json()
+    assert [(e["status"], e.get("message_id")) for e in entries] == [(200, stored.json()["message_id"]), (422, None)]
 
 
 def test_guest_orders_follow_the_tenant_setting(world):
@@ -265,3 +274,14 @@ def test_published_rights_are_read_when_they_change_and_kept_when_unreadable(tmp
     clock.advance(CHECK_SECONDS)
     assert rights.book(STRICT) is book
     assert "the disk went away" in caplog.text
+
+
+def test_orders_enqueue_answers_an_order_stored_before_its_rights_changed_as_a_duplicate(tmp_path):
+    rights = PublishedRights(Snapshots(tmp_path))
+    over = placed_by(BUYER)
+    path = tmp_path / "order.json"
+    path.write_text(json.dumps(over))
+    with open_outbox(tmp_path / "outbox.sqlite") as outbox:
+        [earlier] = outbox.enqueue_many("strict", [over], actor="test", now=ManualClock().now())
+        [entry] = enqueue_file(path, tenant=STRICT, outbox=outbox, rights=rights).orders
+    assert (entry.outcome, entry.message_id) == ("duplicate", earlier.message_id)
