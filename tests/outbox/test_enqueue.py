@@ -225,3 +225,24 @@ def test_an_enqueue_that_lost_a_race_answers_the_message_that_won(outbox, monkey
     assert answers[0] == Enqueued(won.message_id, PENDING, False) and all(answer.created for answer in answers[1:])
     assert outbox.enqueue(TENANT, order("WEB-9"), actor="intake", now=at(2)).created
     assert [m.order_number for m in outbox.list()] == [f"WEB-{n}" for n in [1, *range(2, 2 + others), 9]]
+
+
+def test_enqueue_many_stores_an_order_with_an_error_failed_in_the_same_transaction(outbox):
+    """`failures`: a new order with an error is `failed` with it at once (the intake's NOT_ALLOWED kept
+    for an operator): never claimable; the same order again is that message; others stay pending."""
+    error = {"code": "NOT_ALLOWED", "message": "login may not order (rule 'viewers')", "field": "customer.contactId"}
+    kept, fine = outbox.enqueue_many(
+        TENANT, [order("WEB-1"), order("WEB-2")], actor="intake", now=T0, failures=[error, None]
+    )
+    assert (kept.state, kept.created, fine.state) == ("failed", True, PENDING)
+    message = state_of(outbox, kept.message_id)
+    assert message.state == "failed" and message.error is not None
+    assert (message.error.code, message.error.field) == ("NOT_ALLOWED", "customer.contactId")
+    assert [e.reason for e in outbox.events(kept.message_id)][-1].startswith("NOT_ALLOWED: login may not order")
+    assert [m.message_id for m in outbox.claim(TENANT, now=at(1), limit=10, owner="run", claim_seconds=10)] == [
+        fine.message_id
+    ]
+    [again] = outbox.enqueue_many(TENANT, [order("WEB-1")], actor="intake", now=at(2), failures=[error])
+    assert (again.message_id, again.state, again.created) == (kept.message_id, "failed", False)
+    with pytest.raises(ValueError, match="1 failures for 2 orders"):
+        outbox.enqueue_many(TENANT, [order("WEB-3"), order("WEB-4")], actor="intake", now=T0, failures=[None])
