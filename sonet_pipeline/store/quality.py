@@ -19,7 +19,7 @@ import duckdb
 
 from sonet_pipeline.sonet.entities import DECIMAL, SYNCED, Entity
 from sonet_pipeline.store.records import as_entity, format_instant
-from sonet_pipeline.store.sql_store import DELETED, KEY_CONFLICTS, MODIFIED, SqlStore, q
+from sonet_pipeline.store.sql_store import DELETED, KEY_CONFLICTS, MODIFIED, STATUS, SqlStore, q
 from sonet_pipeline.store.tenant_store import TenantStore
 
 Finding = dict[str, Any]
@@ -97,16 +97,18 @@ def duplicate_keys(store: Source, entity: Entity | str) -> list[Finding]:
 
 
 def unparseable_decimals(store: Source, entity: Entity | str) -> list[Finding]:
-    """Decimal fields whose text is not a number (Sonet sends them as strings, e.g. "59.90")."""
+    """Decimal fields whose text is not a number (Sonet sends them as strings, e.g. "59.90"), in records
+    not DELETED: a deleted record flows nowhere, and Sonet never changes it again to correct it."""
     entity = as_entity(entity)
+    live, params = (f" AND {q(STATUS)} IS DISTINCT FROM ?", [DELETED]) if STATUS in entity.field_names else ("", [])
     found = []
     for name in entity.fields_of(DECIMAL):
         rows = _rows(
             store,
             [entity.name],
             f"SELECT {q(entity.key)}, {q(name)} FROM {q(entity.name)} "
-            f"WHERE {q(name)} IS NOT NULL AND NOT regexp_full_match({q(name)}, ?) ORDER BY 1",
-            [DECIMAL_PATTERN],
+            f"WHERE {q(name)} IS NOT NULL AND NOT regexp_full_match({q(name)}, ?){live} ORDER BY 1",
+            [DECIMAL_PATTERN, *params],
         )
         found += [{"entity": entity.name, "key": key, "field": name, "value": value} for key, value in rows]
     return found

@@ -39,7 +39,8 @@ def test_a_clean_store_has_no_findings(store: SqlStore) -> None:
 
 
 def test_unparseable_decimals(store: SqlStore) -> None:
-    """Decimal text that is not a number is named by key, field and value; valid spellings pass."""
+    """Decimal text that is not a number is named by key, field and value; valid spellings and deleted
+    records pass."""
     load(
         store,
         ITEMS,
@@ -48,6 +49,7 @@ def test_unparseable_decimals(store: SqlStore) -> None:
             item("OK2", listPrice=None, stockBalance=".5"),
             item("BAD1", listPrice="59,90"),
             item("BAD2", vatRate="NaN", stockBalance=" 3"),
+            item("GONE", listPrice="59,90", status="DELETED"),  # flows nowhere, never corrected
         ],
     )
     assert quality.unparseable_decimals(store, ITEMS) == [
