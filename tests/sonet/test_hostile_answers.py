@@ -248,3 +248,95 @@ def test_a_50_mb_query_answer_is_refused_at_16_mib_without_retry(sonet):
     assert "the answer is over 16777216 bytes (16 MiB); reading stopped there" in str(caught.value)
     assert client.stats.requests == 1
     assert hostile_bytes(sonet) < 40 * 1024 * 1024
+
+
+# --- the decision table, with answers no stand-in gives (a canned server) --------------------------
+
+
+@pytest.fixture
+def canned() -> Iterator[tuple[str, dict]]:
+    """A server answering every POST with `answer["status"]`, `answer["headers"]` and `answer["body"]`
+    (a declared Content-Length larger than the body is sent as declared and then the body stalls)."""
+    answer: dict = {}
+    posts: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            posts.append(self.path)
+            self.send_response(answer["status"])
+            headers = {"Content-Length": str(len(answer["body"])), **answer.get("headers", {})}
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(answer["body"])
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    answer["posts"] = posts
+    yield f"http://127.0.0.1:{server.server_address[1]}", answer
+    server.shutdown()
+    server.server_close()
+
+
+HTML = {"Content-Type": "text/html"}
+XML = {"Content-Type": "application/xml"}
+PAGE = b"<html><body>Bad Gateway</body></html>"
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "body", "kind", "code"),
+    [
+        (502, HTML, PAGE, "TRANSIENT", "502"),  # the status decides: transient whatever the body
+        (503, HTML, b"x" * (2 * MAX_ANSWER_BYTES), "TRANSIENT", "503"),
+        (401, HTML, PAGE, "REFUSED", "401"),
+        (400, HTML, PAGE, "TRANSIENT", "PROTOCOL"),  # a proxy's 400 page: Sonet refused nothing
+        (409, XML, b"<MessageError/>", "TRANSIENT", "PROTOCOL"),
+        (302, {"Location": "/elsewhere", **HTML}, PAGE, "TRANSIENT", "PROTOCOL"),  # not followed
+        (204, {}, b"", "UNKNOWN", BAD_ANSWER),
+        (200, XML, b"", "UNKNOWN", BAD_ANSWER),
+        (
+            200,
+            {"Content-Type": "application/xml", "Content-Length": str(50 * 1024 * 1024)},
+            b"<x>",
+            "UNKNOWN",
+            BAD_ANSWER,
+        ),
+    ],
+    ids=[
+        "502-html",
+        "503-huge",
+        "401-html",
+        "400-html",
+        "409-empty-error",
+        "302",
+        "204",
+        "200-empty",
+        "200-declared-50mb",
+    ],
+)
+def test_each_status_and_body_is_classified_as_the_table_says(canned, status, headers, body, kind, code):
+    """The status decides for 401/403, 429 and 5xx; a 2xx without a contract receipt is UNKNOWN; other
+    statuses without a contract MessageError are PROTOCOL; a redirect is not followed; a declared 50 MB
+    Content-Length is not read at all (the server sends 3 bytes and stalls: the client does not wait)."""
+    base, answer = canned
+    answer.update(status=status, headers=headers, body=body)
+    client = SonetMessageClient(
+        tenant="acme",
+        base_url=base,
+        company="01",
+        token="token-x",
+        throttle=Throttle(100, 100, 4),
+        timeout_seconds=5,
+    )
+    with client:
+        started = time.monotonic()
+        outcome = client.send(B2B_ORDER)
+    assert (outcome.kind, outcome.code, outcome.status) == (kind, code, status)
+    assert time.monotonic() - started < 4  # never waited for the stalled body's timeout
+    assert answer["posts"] == ["/messages/sales-orders"]  # one request: no redirect followed
+    assert outcome.body is not None and len(outcome.body) <= MAX_ANSWER_BYTES
