@@ -7,8 +7,7 @@ processed first as usual (a message is judged and, when new, accepted), then its
 | API | shape | the answer |
 | --- | --- | --- |
 | Message | `entity` | real status; a DOCTYPE declares an entity at `hostile_entity_url`, used in the receipt |
-| Message | `parameter_entity` | real status; a DOCTYPE loads a parameter entity from `hostile_entity_url` (which |
-| | | should declare the entity `sonet` the receipt uses: the classic out-of-band XXE) |
+| Message | `parameter_entity` | real status; the DOCTYPE loads `hostile_entity_url`, which declares `sonet` (OOB XXE) |
 | Message | `malformed` | real status and content type; the first half of the real answer |
 | both | `html_200` | 200, `text/html`: a proxy's error page |
 | both | `wrong_content_type` | real status and body, `Content-Type: text/html` |
