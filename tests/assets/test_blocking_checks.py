@@ -9,19 +9,23 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from dagster import AssetCheckSeverity, DagsterEventType, SkipReason
 
 from sonet_pipeline.cli.runs.shop import run_shop
+from sonet_pipeline.cli.runs.summary import RunSummary
 from sonet_pipeline.cli.runs.sync import run_sync
 from sonet_pipeline.cli.shop import destination
+from sonet_pipeline.outbound.variant_attributes import variant_attributes
 from sonet_pipeline.outbox import open_outbox
 from sonet_pipeline.resources.store import StoreResource
 from sonet_pipeline.shop.stale import find_stale
 from tests.assets.test_shop import Deployment
 
 pytestmark = pytest.mark.slow
+SIZE_44 = {"name": "Size", "value": "44"}
 
 
 @pytest.fixture
@@ -41,9 +45,17 @@ def publish_everything(deployment: Deployment) -> None:
     assert run_shop(deployment.defs, deployment.instance, found).success
 
 
-def price(deployment: Deployment, model: str, item: str) -> str:
+def variant(deployment: Deployment, model: str, item: str) -> dict[str, Any]:
     product = deployment.records("catalogue")[model]
-    return next(v["price"] for v in product["variants"] if v["itemCode"] == item)
+    return next(v for v in product["variants"] if v["itemCode"] == item)
+
+
+def sync_checks(deployment: Deployment) -> tuple[RunSummary, dict[str, Any]]:
+    """A sync run now (it may fail); its check evaluations by `entity/check`."""
+    summary = run_sync(deployment.defs, deployment.instance, deployment.tenants, now=datetime.now(UTC))
+    records = deployment.instance.get_records_for_run(summary.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)
+    evaluations = [r.event_log_entry.dagster_event.event_specific_data for r in records.records]
+    return summary, {f"{e.asset_key.path[-1]}/{e.check_name}": e for e in evaluations}
 
 
 def test_a_failing_blocking_check_holds_the_snapshot_and_the_shop_files_until_sonet_is_corrected(deployment):
@@ -52,60 +64,57 @@ def test_a_failing_blocking_check_holds_the_snapshot_and_the_shop_files_until_so
     deployment.publish()
     before, snapshot = files(deployment.folder), StoreResource().snapshot("acme")
     published = snapshot.manifest()
-    boots, gloves = price(deployment, "BOOT-PRO", "BOOT-PRO-43"), price(deployment, "GLOVE-WORK", "GLOVE-WORK")
+    sender_view = variant_attributes(snapshot)  # what the sender reads of the catalogue
+    assert sender_view("BOOT-PRO-45") == [("Size", "45")]
 
     # Padded as a CHAR column pads: Python's Decimal reads it (the Query client's shape check lets it by),
-    # yet it is not the contract's decimal text, and a shop would get "61.90 ".
+    # yet it is not the contract's decimal text, and the shop would offer "61.90 ".
     sonet.change("items", [{"itemCode": "BOOT-PRO-43", "listPrice": "61.90 "}])
-    sonet.change("items", [{"itemCode": "GLOVE-WORK", "listPrice": "4.15"}])
-    listed = sonet.admin_json(  # a faulty Sonet lists the glove twice, with two prices
+    sonet.change("items", [{"itemCode": "BOOT-PRO-45", "stockBalance": "5"}])
+    listed = sonet.admin_json(  # a faulty Sonet lists the changed boot twice, with two sizes
         "POST",
         "/companies/01/duplicates",
-        json={"entity": "items", "records": [{"itemCode": "GLOVE-WORK", "listPrice": "4.25"}]},
+        json={"entity": "items", "records": [{"itemCode": "BOOT-PRO-45", "variantAttributes": [SIZE_44]}]},
     )
     assert listed["duplicated"] == 1
     sonet.advance(1)
-    summary = run_sync(deployment.defs, deployment.instance, deployment.tenants, now=datetime.now(UTC))
+    summary, checks = sync_checks(deployment)
 
-    assert not summary.success and "blocking asset check" in " ".join(summary.failures)
-    checks = {
-        f"{e.asset_key.path[-1]}/{e.check_name}": e
-        for e in (
-            r.event_log_entry.dagster_event.event_specific_data
-            for r in deployment.instance.get_records_for_run(
-                summary.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
-            ).records
-        )
-    }
+    assert not summary.success and "blocking asset checks failed" in " ".join(summary.failures)
     duplicates, decimals = checks["items/unique_keys"], checks["items/decimals_parse"]
     for check in (duplicates, decimals):
         assert not check.passed and check.severity == AssetCheckSeverity.ERROR
         assert check.metadata["snapshot_held"].value is True
-    assert "| items | GLOVE-WORK | 2 |" in duplicates.metadata["sample"].value
+        assert check.metadata["held_by"].value == "items/unique_keys, items/decimals_parse"
+    assert "| items | BOOT-PRO-45 | 2 |" in duplicates.metadata["sample"].value
     assert "| items | BOOT-PRO-43 | listPrice | 61.90  |" in decimals.metadata["sample"].value
-    assert decimals.metadata["held_by"].value == "items/unique_keys, items/decimals_parse"
+    assert checks["customers/decimals_parse"].passed and checks["segments/unique_keys"].passed
     items = summary.tenants["acme"]["items"]
     assert items["snapshot_held"] is True and "items/decimals_parse: 1 record(s)" in items["held_by"]
-
     with StoreResource().writer("acme") as store:  # the store keeps what Sonet sent
-        rows = dict(store.query('SELECT "itemCode", "listPrice" FROM items WHERE "itemCode" LIKE \'%-43\''))
+        rows = dict(store.query('SELECT "itemCode", "listPrice" FROM items WHERE "itemCode" LIKE \'BOOT-PRO-4_\''))
         assert rows["BOOT-PRO-43"] == "61.90 "
+
     assert snapshot.manifest() == published  # readers still see the last state that passed
+    assert variant_attributes(snapshot)("BOOT-PRO-45") == [("Size", "45")]
     assert isinstance(deployment.tick(), SkipReason)  # the shop sensor sees nothing to publish
     publish_everything(deployment)  # even asked to publish every file, the shop builds what it had
     assert files(deployment.folder) == before
 
+    sonet.advance(600)  # past the lookback: the next delta reads neither record again
+    summary, checks = sync_checks(deployment)
+    assert not summary.success and not checks["items/unique_keys"].passed and not checks["items/decimals_parse"].passed
+    assert snapshot.manifest() == published  # what the store holds still blocks, until Sonet corrects it
+
     sonet.change(
-        "items", [{"itemCode": "BOOT-PRO-43", "listPrice": "61.90"}, {"itemCode": "GLOVE-WORK", "listPrice": "4.25"}]
+        "items", [{"itemCode": "BOOT-PRO-43", "listPrice": "61.90"}, {"itemCode": "BOOT-PRO-45", "stockBalance": "6"}]
     )
     sonet.advance(1)
     deployment.sync()  # passes: publishes
     assert snapshot.manifest() != published
+    assert variant_attributes(snapshot)("BOOT-PRO-45") == [("Size", "45")]
     deployment.publish()
     assert files(deployment.folder) != before
-    assert (price(deployment, "BOOT-PRO", "BOOT-PRO-43"), price(deployment, "GLOVE-WORK", "GLOVE-WORK")) == (
-        "61.90",
-        "4.25",
-    )
-    assert (boots, gloves) != ("61.90", "4.25")
+    assert variant(deployment, "BOOT-PRO", "BOOT-PRO-43")["price"] == "61.90"
+    assert variant(deployment, "BOOT-PRO", "BOOT-PRO-45")["attributes"] == [{"name": "Size", "value": "45"}]
     assert json.loads((deployment.folder / "manifest.json").read_text())["source"]
