@@ -36,3 +36,11 @@ def test_the_celery_arguments_name_the_worker_on_this_host_and_fetch_nothing_ahe
     assert "--hostname=sync-a@%h" in argv
     assert "--hostname=w@host-1" in worker_argv(concurrency=1, name="w@host-1")
     assert any(a.startswith("--hostname=sonet-") for a in worker_argv(concurrency=1, name=None))
+
+
+def test_worker_has_help(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["worker", "--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert "--concurrency N" in out and settings.BROKER_URL_ENV in out

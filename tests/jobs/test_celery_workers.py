@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -43,6 +44,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 REDIS_URL = os.environ.get("SONET_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 BIN = Path(sys.executable).parent
 CLAIM_KEY = "sonet-test-claim"
+#: The RabbitMQ server the AMQP variant uses (guest/guest, a virtual host made per test with rabbitmqctl).
+RABBITMQ_ADDRESS = ("127.0.0.1", 5672)
 EXAMPLE = json.loads(read_text("examples/commerce-order-b2b.json"))
 
 
@@ -57,20 +60,45 @@ def redis_db() -> Iterator[str]:
     except redis.RedisError:
         reachable = False
     require_outside(reachable, f"Redis is not reachable at {REDIS_URL}")
-    token = uuid.uuid4().hex
+    claimed = None
     for number in range(1, 16):
         client = redis.Redis.from_url(f"{REDIS_URL}/{number}")
         try:
-            if client.dbsize() == 0 and client.set(CLAIM_KEY, token, nx=True, ex=900):
+            if client.dbsize() == 0 and client.set(CLAIM_KEY, uuid.uuid4().hex, nx=True, ex=900):
                 if client.dbsize() == 1:
+                    claimed = number
                     break
                 client.delete(CLAIM_KEY)
         except redis.ResponseError:  # past the server's number of databases
             break
-    else:
+    if claimed is None:
         pytest.fail(f"no empty Redis database at {REDIS_URL} to claim")
-    yield f"{REDIS_URL}/{number}"
+    yield f"{REDIS_URL}/{claimed}"
     client.flushdb()
+
+
+@pytest.fixture
+def rabbitmq_vhost() -> Iterator[str]:
+    """The URL of a RabbitMQ virtual host made for this test (guest's, on the machine's server), deleted after."""
+    rabbitmqctl = shutil.which("rabbitmqctl")
+    try:
+        socket.create_connection(RABBITMQ_ADDRESS, timeout=3).close()
+        reachable = rabbitmqctl is not None
+    except OSError:
+        reachable = False
+    require_outside(reachable, f"RabbitMQ (and rabbitmqctl) not available at {RABBITMQ_ADDRESS}")
+    assert rabbitmqctl is not None
+    vhost = f"sonet-test-{uuid.uuid4().hex[:8]}"
+
+    def ctl(*args: str) -> None:
+        subprocess.run([rabbitmqctl, *args], check=True, capture_output=True, timeout=120)
+
+    ctl("add_vhost", vhost)
+    try:
+        ctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+        yield f"amqp://guest:guest@{RABBITMQ_ADDRESS[0]}:{RABBITMQ_ADDRESS[1]}/{vhost}"
+    finally:
+        ctl("delete_vhost", vhost)
 
 
 @pytest.fixture
@@ -104,8 +132,10 @@ class Worker:
             start_new_session=True,
         )
 
-    def wait_ready(self, broker: str, timeout: float = 60.0) -> None:
-        app, deadline = celery_app(broker, broker), time.monotonic() + timeout
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        broker, backend = settings.broker_url(), settings.result_backend()
+        assert broker is not None and backend is not None
+        app, deadline = celery_app(broker, backend), time.monotonic() + timeout
         while not app.control.ping(destination=[self.node], timeout=1.0):
             assert self.process.poll() is None, f"the worker exited with {self.process.returncode}: {self.tail()}"
             if time.monotonic() > deadline:
@@ -168,7 +198,7 @@ def test_sync_and_send_runs_execute_each_tenants_step_on_a_worker(
         (enqueued,) = outbox.enqueue_many("acme", [order], actor="test", now=two_companies.clock.now())
     worker = Worker(f"test-{uuid.uuid4().hex[:6]}", tmp_path / "worker.log")
     try:
-        worker.wait_ready(redis_db)
+        worker.wait_ready()
         orchestrators = {
             SYNC_JOB: execute(SYNC_JOB, {"dagster/partition": partition_key_for(datetime.now(UTC))}),
             SEND_JOB: execute(SEND_JOB, {}),
@@ -191,3 +221,28 @@ def test_sync_and_send_runs_execute_each_tenants_step_on_a_worker(
     with open_outbox(postgres_database) as outbox:
         assert outbox.get(enqueued.message_id).state == SENT
     assert [o["messageId"] for o in two_companies.admin_json("GET", "/companies/01/orders")] == [enqueued.message_id]
+
+
+def test_over_rabbitmq_a_sync_run_executes_each_tenants_step_on_a_worker(
+    two_companies, tmp_path, monkeypatch, postgres_database, rabbitmq_vhost
+):
+    """The same with RabbitMQ as the broker and `rpc://` results (the default beside AMQP): each tenant's sync
+    step executes in the worker's pool and both stores equal the stand-in."""
+    configure(two_companies, tmp_path, monkeypatch, postgres_database, rabbitmq_vhost)
+    assert settings.result_backend() == "rpc://"
+    instance = prepare_instance()
+    worker = Worker(f"test-{uuid.uuid4().hex[:6]}", tmp_path / "worker.log")
+    try:
+        worker.wait_ready()
+        orchestrator = execute(SYNC_JOB, {"dagster/partition": partition_key_for(datetime.now(UTC))})
+        pool = worker.children()
+    except AssertionError as failed:
+        raise AssertionError(f"{failed}\nworker log: {worker.tail()}") from None
+    finally:
+        worker.stop()
+    run, handed, started = steps_of(instance, SYNC_JOB)
+    assert run.status == DagsterRunStatus.SUCCESS and run.tags[PID_TAG] == str(orchestrator)
+    steps = {sync_op_name(tenant) for tenant in COMPANIES}
+    assert handed == dict.fromkeys(steps, worker.node)
+    assert set(started) == steps and set(started.values()) <= pool
+    assert differences(two_companies) == {}
