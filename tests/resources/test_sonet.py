@@ -16,7 +16,6 @@ from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.resources.sonet import SonetResource
 from sonet_pipeline.sonet.clients import MESSAGE_API, QUERY_API, SonetAccess, message_client, query_client
 from sonet_pipeline.sonet.entities import entity
-from sonet_pipeline.sonet.throttle import CLIENT_MAX_BURST
 from tests.standin.standin_http import START, TOKENS
 
 pytestmark = pytest.mark.slow
@@ -53,7 +52,7 @@ def test_the_resource_and_the_cli_get_their_clients_from_one_factory(sonet, monk
         ):
             assert from_resource.throttle is from_cli.throttle
             limits = from_resource.throttle
-            assert (limits.rate, limits.burst, limits.in_flight) == (5, CLIENT_MAX_BURST, 4)
+            assert (limits.rate, limits.burst, limits.in_flight) == (5, 10, 4)
             assert (sender.throttle.rate, sender.throttle.in_flight) == (3, 2)
             assert sender.throttle is not from_resource.throttle
             pages = from_resource.iter_pages(entity("items"), modified_to=START + timedelta(days=1))
