@@ -44,9 +44,12 @@ from starlette.routing import Route
 from sonet_pipeline.common.asgi_thread import AsgiThread
 from sonet_pipeline.config.tenants import SonetConnection, Tenant
 from sonet_pipeline.contract import read_text
+from sonet_pipeline.intake.rights_gate import PublishedRights
 from sonet_pipeline.intake.server import RunningIntake
 from sonet_pipeline.orders.validation import validate_order
 from sonet_pipeline.outbox import open_outbox
+from sonet_pipeline.standin.seed_data import generate_company
+from sonet_pipeline.store import Snapshot, TenantStore, to_frame
 
 TOKEN = "bench-intake-token"
 TOKENS = {"BENCH_INTAKE_TOKEN": TOKEN}
@@ -187,10 +190,28 @@ def start_server(work: Path, name: str, settings: dict[str, Any] | None) -> tupl
     if settings is None:
         return AsgiThread(ceiling_app()).start(), None
     outbox = open_outbox(work / f"{len(list(work.iterdir()))}.sqlite")
-    running = RunningIntake([TENANT], outbox, token_lookup=TOKENS.get).start()
+    rights = PublishedRights(lambda tenant: rights_snapshot(work))
+    running = RunningIntake([TENANT], outbox, token_lookup=TOKENS.get, rights=rights).start()
     for key, value in settings.items():
         setattr(running.committer, key, value)
     return running, outbox
+
+
+def rights_snapshot(work: Path) -> Snapshot:
+    """The stand-in's seed customers and segments published as a sync would (the example order's
+    C10042-2 may order): the intake checks each order's rights against it, as in production."""
+    folder = work / "snapshot"
+    if not (folder / "manifest.json").exists():
+        company = generate_company(1, items=8)
+        with TenantStore.open(work / "store.duckdb") as store:
+            for name, records in (("customers", company.customers), ("segments", company.customer_segments)):
+                nodes = [{**r, "dateModified": r["dateModified"].isoformat().replace("+00:00", "Z")} for r in records]
+                store.upsert(
+                    name, to_frame(name, nodes), run_id="bench", partition="bench", synced_at=datetime.now(UTC)
+                )
+                store.record_success(name, run_id="bench", at=datetime.now(UTC))
+            store.publish_snapshot(folder)
+    return Snapshot(folder)
 
 
 def throughput(work: Path, name: str, settings: dict[str, Any] | None, args: argparse.Namespace, tag: str) -> Run:
