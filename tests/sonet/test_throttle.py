@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 
 import pytest
 
 from sonet_pipeline.common.clock import ManualClock, SystemClock
+from sonet_pipeline.common.token_bucket import TokenBucket
 from sonet_pipeline.sonet.lower_bound_bucket import RATE_MARGIN
 from sonet_pipeline.sonet.throttle import Throttle, throttle_for
 
@@ -31,6 +33,28 @@ def test_a_new_throttle_starts_empty_then_a_burst_goes_at_once_and_the_rest_at_t
     assert clock.monotonic() == started
     _send(throttle, 20)
     assert clock.monotonic() - started == pytest.approx(4.0 / (1 - RATE_MARGIN), abs=1e-4)
+
+
+@pytest.mark.parametrize(("rate", "burst"), [(1, 1), (1, 2), (0.5, 1), (0.3, 2), (5, 2), (5, 10)])
+def test_requests_one_after_another_never_overdraw_sonets_bucket(rate, burst):
+    """A sync's requests, one after another through the throttle, each taking a random time to reach
+    Sonet (the stand-in's own bucket, on the same clock, just spent by another run) and a random time
+    for the answer to come back: Sonet has a token for every one of them."""
+    clock = ManualClock()
+    sonet = TokenBucket(rate, burst, clock)
+    while sonet.try_take() == 0:
+        pass
+    throttle = Throttle(rate, burst, in_flight=2, clock=clock)
+    rng = random.Random(burst * 1000 + int(rate * 10))
+    refused = []
+    for n in range(300):
+        with throttle.slot():
+            clock.advance(rng.choice([0.0, 1e-6, rng.uniform(0, 0.01), rng.uniform(0, 2 / rate)]))
+            if sonet.try_take() > 0:
+                refused.append(n)
+            clock.advance(rng.choice([0.0, rng.uniform(0, 0.01), rng.uniform(0, 1 / rate)]))
+        clock.advance(rng.choice([0.0, 0.0, rng.uniform(0, 1 / rate)]))  # the caller's own work
+    assert refused == []
 
 
 def test_a_hold_off_makes_the_next_request_wait_and_drops_saved_tokens():
