@@ -1,4 +1,8 @@
-"""A token bucket with a cap on requests in flight: one throttle for every client and for the stand-in."""
+"""Sonet's throttle as the stand-in applies it: a token bucket and a cap on requests in flight.
+
+Clients do not keep to a bucket like this one: theirs (`sonet/lower_bound_bucket.py`) is a lower bound
+of it, since a server takes its token when a request arrives, which a client never sees.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +18,7 @@ class TokenBucket:
     """`rate` tokens a second, at most `burst` saved up. Thread-safe.
 
     `try_take()` never blocks: it takes a token and answers 0.0, or takes nothing and answers the
-    seconds until a token will be there (what a server puts in Retry-After). `take()` blocks on the
-    clock until it has one (what a client does before each request).
+    seconds until a token will be there (what a server puts in Retry-After).
     """
 
     def __init__(self, rate: float, burst: int, clock: Clock | None = None) -> None:
@@ -40,17 +43,6 @@ class TokenBucket:
                 self._tokens -= 1.0
                 return 0.0
             return (1.0 - self._tokens) / self.rate
-
-    def take(self) -> None:
-        while (wait := self.try_take()) > 0:
-            # At least a microsecond: float rounding leaves waits a ManualClock would never reach.
-            self._clock.sleep(max(wait, 1e-6))
-
-    def pause(self, seconds: float) -> None:
-        """Spend what is saved and hold off for `seconds` (a Retry-After for the whole client)."""
-        with self._lock:
-            self._refill()
-            self._tokens = min(self._tokens, 0.0) - seconds * self.rate
 
     def retry_after_seconds(self, wait: float) -> int:
         """Whole seconds for a Retry-After header: never 0 when the caller must wait."""
