@@ -197,9 +197,20 @@ class SqlStore(ABC):
                 "FROM _batch WHERE _verdict"
             )
             params = [run_id, partition, _utc(synced_at)]
+            history = q(entity.name + "_history")
             if inserted or updated:
-                history = q(entity.name + "_history")
                 self._all(f"INSERT INTO {history} ({columns}) {rows} IN ('inserted', 'updated')", params)
+            if conflicts:  # the history keeps the other versions of a key listed twice too (once each)
+                self._all(
+                    f"""INSERT INTO {history} ({columns})
+                        SELECT DISTINCT ON (i.{key}, i.{q(HASH)}) {typed}, i.{q(HASH)},
+                               CAST(? AS VARCHAR), CAST(? AS VARCHAR), CAST(? AS TIMESTAMPTZ)
+                        FROM _incoming AS i JOIN _batch AS b ON b.{key} = CAST(i.{key} AS VARCHAR)
+                        WHERE i.{q(HASH)} <> b.{q(HASH)} AND CAST(i.{modified} AS TIMESTAMPTZ) = b.{modified}
+                          AND NOT EXISTS (SELECT 1 FROM {history} AS h
+                                          WHERE h.{key} = b.{key} AND h.{q(HASH)} = i.{q(HASH)})""",
+                    params,
+                )
             if inserted:
                 self._all(f"INSERT INTO {table} ({columns}) {rows} = 'inserted'", params)
             if updated:

@@ -50,6 +50,8 @@ def test_a_key_listed_twice_with_different_content_is_a_conflict_until_a_newer_v
         load(store, [item("B", T2, listPrice="1.50")], run_id="r3")  # Sonet corrected it
         assert quality.duplicate_keys(store, ITEMS) == []
         assert store.query("SELECT count(*) FROM key_conflicts")[0][0] == 1  # kept, like the history
+        versions = store.history(ITEMS).query("itemCode == 'B'")
+        assert set(versions["listPrice"]) == {"1.00", "1.50", "2.00"}  # each version Sonet listed
         with quality.Tables(store) as tables:  # the copy the rules read on PostgreSQL
             assert quality.duplicate_keys(tables, ITEMS) == []
 
@@ -69,7 +71,7 @@ def test_a_failing_store_keeps_the_snapshot_and_the_next_passing_one_publishes(b
         assert held.failing["items/decimals_parse"][0]["key"] == "A"
         assert held.failing["items/unique_keys"][0]["key"] == "B"
         assert target.get("items.parquet") == published  # readers still see the last state that passed
-        assert store.count(ITEMS) == 2 and len(store.history(ITEMS)) == 4  # yet nothing synced is lost
+        assert store.count(ITEMS) == 2 and len(store.history(ITEMS)) == 5  # yet nothing synced is lost
 
         load(store, [item("A", "2026-11-28T04:40:00.000Z"), item("B", "2026-11-28T04:40:00.000Z")])
         assert all(found == [] for found in blocking_findings(store).values())
