@@ -178,8 +178,9 @@ class TimedClient(SonetMessageClient):
 
 
 class TimedOutbox:
-    """The outbox, with the calls and seconds of each method the sender uses (all in the sender's main
-    thread: claim, then record_built while building; mark_sent and the others while settling)."""
+    """The outbox, with the calls and seconds of each method the sender uses (in the sender's main
+    thread: claim, then record_built_many for each claimed batch; mark_sent and the others while
+    settling; renew_claims in its heartbeat thread)."""
 
     def __init__(self, outbox: Outbox) -> None:
         self._outbox = outbox
@@ -221,7 +222,7 @@ class Result:
     unsent: int = 0
     send_due_calls: int = 0
     window_seconds: float = 0.0
-    build_seconds: float = 0.0  # send_due's start -> the first grant (claim, build, record_built)
+    build_seconds: float = 0.0  # send_due's start -> the first grant (claim, build, record_built_many)
     tail_seconds: float = 0.0  # the last answer -> send_due's end (settling what was not settled yet)
     held_seconds: float = 0.0
     cpu_seconds: float = 0.0
@@ -384,7 +385,7 @@ def print_results(results: list[Result]) -> None:
         "settle after last answer",
         "client CPU",
         "claim",
-        "record_built",
+        "record_built_many",
         "mark_sent",
         "mark_retry",
     ]
@@ -392,7 +393,7 @@ def print_results(results: list[Result]) -> None:
     for r in results:
         calls = [
             f"{r.outbox.get(n, (0, 0.0))[0]} ({r.outbox.get(n, (0, 0.0))[1]:.2f})"
-            for n in ("claim", "record_built", "mark_sent", "mark_retry")
+            for n in ("claim", "record_built_many", "mark_sent", "mark_retry")
         ]
         rows.append(
             [

@@ -1,8 +1,9 @@
 """A send run's claims: how many messages it takes at once, and keeping them while it lives.
 
 A run never claims every due message at once: it claims what the tenant's Message API rate sends in a
-few seconds (`claim_size`), for `CLAIM_SECONDS`, claims more as those go, and renews the claims it
-still holds every `RENEW_SECONDS` (`HeldClaims.heartbeat`, a thread) until each is settled. A run
+few seconds (`claim_size`), for `CLAIM_SECONDS`, claims more when half of those are gone to Sonet
+(holding at most twice the size, answers not yet settled included), and renews the claims it still
+holds every `RENEW_SECONDS` (`HeldClaims.heartbeat`, a thread) until each is settled. A run
 that is killed (SIGKILL, a lost machine) stops renewing: its messages are claimable again at most
 `CLAIM_SECONDS` after its last renewal, by the next run, which resends them as the same bytes under
 the same MessageId (Sonet answers DUPLICATE to one that had arrived). The claim's expiry is the safety
@@ -21,7 +22,7 @@ from datetime import datetime
 from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.outbox.store import Outbox
 
-#: A run holds at most what the tenant's rate sends in this many seconds (at least its max in flight).
+#: A run claims what the tenant's rate sends in this many seconds (at least its max in flight) at once.
 BATCH_SECONDS = 4.0
 #: How long a claim lasts without renewal: how long a killed run's messages wait for the next run.
 CLAIM_SECONDS = 10.0
@@ -34,8 +35,8 @@ log = logging.getLogger(__name__)
 
 
 def claim_size(rate: float, in_flight: int) -> int:
-    """How many messages a run holds at once: what `rate` (messages per second) sends in
-    `BATCH_SECONDS`, at least `in_flight` (and at least one)."""
+    """How many messages a run claims at once: what `rate` (messages per second) sends in
+    `BATCH_SECONDS`, at least `in_flight` (and at least one). It holds at most twice that."""
     if rate <= 0:
         raise ValueError(f"a rate must be positive, got {rate}")
     return max(1, in_flight, math.ceil(rate * BATCH_SECONDS))

@@ -74,6 +74,18 @@ log = logging.getLogger(__name__)
 Attempt = tuple[SendOutcome | None, bool]
 
 
+class _Count:
+    """An int that threads add to."""
+
+    def __init__(self) -> None:
+        self.value = 0
+        self._lock = threading.Lock()
+
+    def add(self, amount: int) -> None:
+        with self._lock:
+            self.value += amount
+
+
 class TenantRefusedError(RuntimeError):
     """Sonet refused the tenant's credentials: nothing more is sent for it until they are fixed."""
 
@@ -136,10 +148,12 @@ class Sender:
         stop = threading.Event()  # refused credentials, or the run failed: what is queued is not sent
         refusal: list[SendOutcome] = []
         queued = 0  # messages handed to the pool whose attempt is not settled yet
+        waiting = _Count()  # of those, the ones no worker has taken up yet
         answers: queue.SimpleQueue[tuple[Message, Attempt | BaseException]] = queue.SimpleQueue()
         drained = False  # the last claim came back short: claim again when the queue is empty or a lost answer is due
 
         def attempt(message: Message) -> None:
+            waiting.add(-1)
             try:
                 if stop.is_set():
                     answers.put((message, (None, True)))
@@ -156,11 +170,13 @@ class Sender:
             with held.heartbeat():
                 while True:
                     now = self.clock.now()
-                    room = min(size - queued, limit - report.claimed)
+                    # Claim more when the workers' queue is half empty; held: at most twice the size
+                    # (answers this thread has not settled yet included).
+                    room = min(size - waiting.value, limit - report.claimed, 2 * size - len(held))
                     if (
                         not stop.is_set()
                         and room > 0
-                        and queued <= size // 2
+                        and waiting.value <= size // 2
                         and (not drained or not queued or lost.any_due(now))
                     ):
                         claimed = self.outbox.claim(
@@ -170,13 +186,13 @@ class Sender:
                         lost.claimed_at(now)
                         held.add(m.message_id for m in claimed)
                         report.claimed += len(claimed)
-                        for message in claimed:
-                            ready = self._ready(message, report)
-                            if ready is None:
-                                held.discard(message.message_id)
-                            else:
-                                pool.submit(attempt, ready)
-                                queued += 1
+                        ready = self._prepare(claimed, report)
+                        waiting.add(len(ready))
+                        for message in ready:
+                            pool.submit(attempt, message)
+                        queued += len(ready)
+                        for gone in {m.message_id for m in claimed} - {m.message_id for m in ready}:
+                            held.discard(gone)
                     if queued:
                         try:
                             message, result = answers.get(timeout=_POLL_SECONDS)
@@ -247,8 +263,20 @@ class Sender:
         if retry_at is not None:
             lost.note(message.message_id, retry_at, self.clock.now())
 
+    def _prepare(self, claimed: list[Message], report: SendReport) -> list[Message]:
+        """The claimed messages to send, with their bytes, those built now stored as built in one
+        transaction; a message settled here instead (unmappable, or looked up) is not among them."""
+        unbuilt = {m.message_id for m in claimed if m.xml is None}
+        ready = [m for m in (self._ready(message, report) for message in claimed) if m is not None]
+        built = [(m.message_id, m.xml or b"") for m in ready if m.message_id in unbuilt]
+        if built:
+            self.outbox.record_built_many(built, now=self.clock.now(), owner=self.owner)
+            report.built += len(built)
+        return ready
+
     def _ready(self, message: Message, report: SendReport) -> Message | None:
-        """The message with its bytes, to be sent; None when it is settled here instead."""
+        """The message with its bytes (built now when it had none), to be sent; None when it is
+        settled here instead."""
         if self._window_closed(message, self.clock.now()) and _lost(message):
             self._look_up_or_give_up(message, report)
             return None
@@ -269,8 +297,6 @@ class Sender:
             )
             report.failed[built.code] += 1
             return None
-        self.outbox.record_built(message.message_id, built.xml, now=self.clock.now(), owner=self.owner)
-        report.built += 1
         return replace(message, xml=built.xml)
 
     def _settle(self, message: Message, outcome: SendOutcome, report: SendReport) -> datetime | None:

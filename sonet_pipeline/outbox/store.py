@@ -143,9 +143,18 @@ class Outbox(ABC):
 
     def record_built(self, message_id: str, xml: bytes, *, now: datetime, owner: str | None = None) -> None:
         """Keep the message's SalesOrder XML as built: it is sent, and resent, as these bytes."""
+        self.record_built_many([(message_id, xml)], now=now, owner=owner)
+
+    def record_built_many(self, built: Sequence[tuple[str, bytes]], *, now: datetime, owner: str | None = None) -> None:
+        """`record_built` for each (message id, XML) in one transaction: all of them, or none when one
+        is refused."""
+        if not built:
+            return
+        now = aware(now)
         with self._write() as tx:
-            message = moves.locked(tx, message_id, Move.BUILT, self.lock_one)
-            moves.record_built(tx, message, bytes(xml), aware(now), owner)
+            for message_id, xml in built:
+                message = moves.locked(tx, message_id, Move.BUILT, self.lock_one)
+                moves.record_built(tx, message, bytes(xml), now, owner)
 
     def mark_sent(
         self,

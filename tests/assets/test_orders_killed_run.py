@@ -77,7 +77,7 @@ def test_after_a_sigkill_the_next_send_run_moves_the_backlog_within_seconds(
         runs[0].wait(timeout=10)
         held = {m.message_id: m.claimed_by for m in outbox.list("acme", SENDING)}
         sent_at_kill = sent()
-        assert 0 < len(held) <= claim_size(RATE, IN_FLIGHT), f"the killed run held {len(held)}"
+        assert 0 < len(held) <= 2 * claim_size(RATE, IN_FLIGHT), f"the killed run held {len(held)}"
         dead = set(held.values())
 
         runs.append(start_send())  # the next run, at once
