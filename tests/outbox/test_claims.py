@@ -225,3 +225,18 @@ def test_a_lost_answer_stays_sending_and_is_due_again_at_its_retry_time(outbox):
     assert outbox.due_tenants(at(1.4)) == [TENANT]
     (again,) = outbox.claim(TENANT, now=at(1.4), limit=1, owner="run-1", claim_seconds=10)
     assert (again.message_id, again.xml, again.attempts) == (message_id, b"<SalesOrder>as built</SalesOrder>", 2)
+
+
+def test_a_claimed_batch_is_stored_as_built_in_one_transaction_all_or_none(outbox):
+    """`record_built_many` stores each message's bytes; one refused (other bytes than it was built with)
+    refuses the lot and stores none."""
+    first, second, third = (pending(outbox, f"WEB-{n}", now=at(0)) for n in (1, 2, 3))
+    outbox.claim(TENANT, now=at(1), limit=3, owner="run-1", claim_seconds=10)
+    outbox.record_built_many([(first, b"<a/>"), (second, b"<b/>")], now=at(1), owner="run-1")
+    assert (state_of(outbox, first).xml, state_of(outbox, second).xml) == (b"<a/>", b"<b/>")
+    with pytest.raises(OutboxError, match="built already"):
+        outbox.record_built_many([(third, b"<c/>"), (first, b"<other/>")], now=at(2), owner="run-1")
+    assert state_of(outbox, third).xml is None and state_of(outbox, first).xml == b"<a/>"
+    with pytest.raises(OutboxError, match="not by run-2"):
+        outbox.record_built_many([(third, b"<c/>")], now=at(2), owner="run-2")
+    outbox.record_built_many([], now=at(2), owner="run-1")
