@@ -112,7 +112,7 @@ def run_setting(limits: ApiLimits, clock: Clock, *, items: int, page_size: int, 
                 return sum(len(page.records) for page in reader.iter_pages(entity(name), first=first))
 
             item_count = pool.submit(read, "items", page_size)
-            customer_count = pool.submit(read, "customers", min(500, 4 * page_size))
+            customer_count = pool.submit(read, "customers", max(1, page_size // 2))
             sends = [pool.submit(sender.send, order(n)) for n in range(orders)]
             accepted = sum(future.result().kind == ACCEPTED for future in sends)
             figures = (item_count.result(), customer_count.result(), accepted)
