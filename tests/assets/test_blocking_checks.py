@@ -16,7 +16,7 @@ from dagster import AssetCheckSeverity, DagsterEventType, SkipReason
 
 from sonet_pipeline.cli.runs.shop import run_shop
 from sonet_pipeline.cli.runs.summary import RunSummary
-from sonet_pipeline.cli.runs.sync import run_sync
+from sonet_pipeline.cli.runs.sync import format_summary, run_sync
 from sonet_pipeline.cli.shop import destination
 from sonet_pipeline.outbound.variant_attributes import variant_attributes
 from sonet_pipeline.outbox import open_outbox
@@ -91,6 +91,7 @@ def test_a_failing_blocking_check_holds_the_snapshot_and_the_shop_files_until_so
     assert checks["customers/decimals_parse"].passed and checks["segments/unique_keys"].passed
     items = summary.tenants["acme"]["items"]
     assert items["snapshot_held"] is True and "items/decimals_parse: 1 record(s)" in items["held_by"]
+    assert any(line.startswith("  acme: snapshot held back") for line in format_summary(summary))  # the CLI's word
     with StoreResource().writer("acme") as store:  # the store keeps what Sonet sent
         rows = dict(store.query('SELECT "itemCode", "listPrice" FROM items WHERE "itemCode" LIKE \'BOOT-PRO-4_\''))
         assert rows["BOOT-PRO-43"] == "61.90 "

@@ -79,5 +79,13 @@ def _range_tags(window: tuple[datetime, datetime], now: datetime) -> dict[str, s
 
 
 def format_summary(summary: RunSummary) -> list[str]:
-    """Lines for a person: one per tenant and entity."""
-    return summary.lines("sync", SUMMARY_FIELDS)
+    """Lines for a person: one per tenant and entity, then each tenant whose snapshot was held back."""
+    lines = summary.lines("sync", SUMMARY_FIELDS)
+    for tenant, by_entity in sorted(summary.tenants.items()):
+        held = next((figures for figures in by_entity.values() if figures.get("snapshot_held")), None)
+        if held is not None:
+            lines.append(
+                f"  {tenant}: snapshot held back at the last state that passed ({held.get('held_by')}): "
+                "the shop and the sender read that until Sonet corrects the records"
+            )
+    return lines
