@@ -202,7 +202,12 @@ def openapi_document() -> dict[str, Any]:
                     "schema": {
                         "type": "array",
                         "maxItems": MAX_BATCH_ORDERS,
-                        "items": {"description": f"An order ({_ORDER}), judged alone."},
+                        # Any value is taken (an item that is no order gets its own 422 entry); listing
+                        # the order first tells clients and generators what an item should be.
+                        "items": {
+                            "description": f"An order ({_ORDER}), judged alone.",
+                            "anyOf": [{"$ref": _REF + _ORDER}, {"description": "Any other value: its entry is 422."}],
+                        },
                     }
                 }
             },
