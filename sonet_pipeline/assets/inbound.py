@@ -115,16 +115,20 @@ def build_tenant_sync(tenant: Tenant) -> AssetsDefinition:
                     metadata = _sync_one(context, tenant, name, config, partition, explicit, client, writer, clock)
                     synced.append((name, metadata))
             except Exception:
-                yield from _materialized(tenant.name, synced, {})  # what was synced stays recorded
+                yield from _materialized(tenant.name, synced, None)  # what was synced stays recorded
                 raise
-            # The snapshot moves only when the whole store passes the blocking rules (publication_gate).
+            # An entity's snapshot file moves only when it passes the blocking rules (publication_gate).
             with quality.Tables(writer) as tables:
                 verdict = store.publish(tenant.name, writer, tables)
-                if not verdict.published:
+                if not verdict.passed:
+                    held = [name for name in SYNCED if verdict.held(name)]
                     context.log.error(
-                        "%s: snapshot held back at its last good state: %s", tenant.name, verdict.describe()
+                        "%s: snapshot of %s held back at the last state that passed: %s",
+                        tenant.name,
+                        ", ".join(held),
+                        verdict.describe(),
                     )
-                yield from _materialized(tenant.name, synced, _snapshot_metadata(verdict))
+                yield from _materialized(tenant.name, synced, verdict)
                 yield from check_results(context, tenant.name, selected, tables, verdict)
 
     return sonet_sync
@@ -170,16 +174,18 @@ def _sync_one(
 
 
 def _materialized(
-    tenant: str, synced: list[tuple[str, dict[str, MetadataValue]]], extra: dict[str, MetadataValue]
+    tenant: str, synced: list[tuple[str, dict[str, MetadataValue]]], verdict: Verdict | None
 ) -> Iterator[MaterializeResult]:
     for name, metadata in synced:
+        extra = {} if verdict is None else _snapshot_metadata(verdict, name)
         yield MaterializeResult(asset_key=inbound_key(tenant, name), metadata={**metadata, **extra})
 
 
-def _snapshot_metadata(verdict: Verdict) -> dict[str, MetadataValue]:
-    """Whether the snapshot readers use moved, and else which blocking rules held it back."""
-    metadata: dict[str, MetadataValue] = {"snapshot_held": MetadataValue.bool(not verdict.published)}
-    if not verdict.published:
+def _snapshot_metadata(verdict: Verdict, entity_name: str) -> dict[str, MetadataValue]:
+    """Whether the entity's snapshot file, the one readers use, moved; else which blocking rules held it."""
+    held = verdict.held(entity_name)
+    metadata: dict[str, MetadataValue] = {"snapshot_held": MetadataValue.bool(held)}
+    if held:
         metadata["held_by"] = MetadataValue.text(verdict.describe())
     return metadata
 

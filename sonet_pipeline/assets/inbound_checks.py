@@ -60,11 +60,8 @@ def check_results(
     """Evaluate the selected checks of the synced entities; each failure names its records.
 
     The blocking checks report what the snapshot's gate found (`verdict`), so a check and the gate never
-    disagree; each says whether the snapshot was held back, and by which rules."""
-    held = {
-        "snapshot_held": MetadataValue.bool(not verdict.published),
-        "held_by": MetadataValue.text(", ".join(verdict.failing) or "nothing"),
-    }
+    disagree; each says whether its entity's snapshot file was held back, and by which rules."""
+    held_by = MetadataValue.text(", ".join(verdict.failing) or "nothing")
     for check in CHECKS:
         key = AssetCheckKey(asset_key=_asset_key(tenant, check.entity), name=check.name)
         if check.entity not in entity_names or key not in context.selected_asset_check_keys:
@@ -80,6 +77,10 @@ def check_results(
             metadata={
                 "offenders": MetadataValue.int(len(offenders)),
                 "sample": MetadataValue.md(markdown_table(offenders[:SAMPLE_ROWS])),
-                **(held if check.blocking else {}),
+                **(
+                    {"snapshot_held": MetadataValue.bool(verdict.held(check.entity)), "held_by": held_by}
+                    if check.blocking
+                    else {}
+                ),
             },
         )

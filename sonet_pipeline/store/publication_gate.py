@@ -1,10 +1,14 @@
-"""The quality rules the inbound checks evaluate, and the gate in front of the snapshot: a store whose
-blocking rules find records is kept (nothing synced is lost) but not published.
+"""The quality rules the inbound checks evaluate, and the gate in front of the snapshot: an entity whose
+blocking rules find records is kept in the store (nothing synced is lost) but its snapshot file is not
+published.
 
-Every reader of a tenant's Sonet data (the shop, the sender's variant attributes) reads the snapshot,
-never the store, so a snapshot held back keeps them at the last state that passed every blocking rule;
-the next sync whose store passes publishes. The gate judges the whole store, not only the entities a
-run synced: a run of the customers alone must not publish items that failed an earlier run.
+Every reader of a tenant's Sonet data (the shop, the sender's variant attributes, the intake's rights)
+reads the snapshot, never the store, so a file held back keeps them at that entity's last state that
+passed every blocking rule, while the entities that pass publish (a bad item price does not delay a
+customer's order block). Before a first complete snapshot nothing is published until every entity
+passes: a reader never meets an entity missing. The gate judges the whole store, not only the entities
+a run synced: a run of the customers alone must not publish items that failed an earlier run. The
+next sync whose entity passes publishes it.
 """
 
 from __future__ import annotations
@@ -12,10 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sonet_pipeline.common.blobs import Blobs
+from sonet_pipeline.common.blobs import Blobs, FolderBlobs
+from sonet_pipeline.sonet.entities import entities
 from sonet_pipeline.store import quality
 from sonet_pipeline.store.quality import Finding, Source
+from sonet_pipeline.store.snapshot import Snapshot
 from sonet_pipeline.store.sql_store import SqlStore
 
 
@@ -79,10 +86,10 @@ BLOCKING = tuple(rule for rule in RULES if rule.blocking)
 
 @dataclass(frozen=True)
 class Verdict:
-    """What the blocking rules found, by rule label (`items/unique_keys`), and whether it was published."""
+    """What the blocking rules found, by rule label (`items/unique_keys`), and which entities' files moved."""
 
     findings: Mapping[str, list[Finding]]
-    published: bool = False
+    published: tuple[str, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -93,6 +100,16 @@ class Verdict:
         """The blocking rules that found records, with them."""
         return {label: found for label, found in self.findings.items() if found}
 
+    @property
+    def failing_entities(self) -> tuple[str, ...]:
+        """The entities whose blocking rules found records, in the contract's order."""
+        failing = {rule.entity for rule in BLOCKING if self.findings.get(rule.label)}
+        return tuple(name for name in entities() if name in failing)
+
+    def held(self, entity: str) -> bool:
+        """Whether the entity's published file stayed as it was."""
+        return entity not in self.published
+
     def describe(self) -> str:
         """`items/unique_keys: 1 record(s), items/decimals_parse: 2 record(s)`, or `passed`."""
         if self.passed:
@@ -101,7 +118,7 @@ class Verdict:
 
 
 def judge(findings: Mapping[str, list[Finding]]) -> Verdict:
-    """The verdict on the blocking rules' findings (by label): it passes when none found a record.
+    """The verdict on the blocking rules' findings (by label), before anything is published.
 
     Pure: a rule not in `findings` counts as not run, which `blocking_findings` never leaves out."""
     unknown = set(findings) - {rule.label for rule in BLOCKING}
@@ -110,16 +127,34 @@ def judge(findings: Mapping[str, list[Finding]]) -> Verdict:
     return Verdict({label: list(found) for label, found in findings.items()})
 
 
+def to_publish(verdict: Verdict, published: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """The entities to publish now, given the manifest published so far (None: none yet): every entity
+    when all pass; else those that pass, when the published manifest holds every failing one (it keeps
+    its file); else none (a reader must never meet an entity missing). Pure."""
+    names = tuple(entities())
+    failing = verdict.failing_entities
+    if not failing:
+        return names
+    kept = (published or {}).get("entities", {})
+    if any(name not in kept for name in failing):
+        return ()
+    return tuple(name for name in names if name not in failing)
+
+
 def blocking_findings(source: Source, rules: Iterable[Rule] = BLOCKING) -> dict[str, list[Finding]]:
     """Every blocking rule over the store's tables (read only), by label."""
     return {rule.label: rule.find(source) for rule in rules if rule.blocking}
 
 
 def publish_if_passed(store: SqlStore, target: Blobs | Path, source: Source | None = None) -> Verdict:
-    """Judge the store (through `source`, its `quality.Tables`, when given) and publish its snapshot to
-    `target` only when every blocking rule passes; else the snapshot there stays as it was."""
+    """Judge the store (through `source`, its `quality.Tables`, when given) and publish to `target` the
+    entities `to_publish` chooses; the files of the others stay as they were there."""
     verdict = judge(blocking_findings(store if source is None else source))
-    if not verdict.passed:
+    blobs = target if isinstance(target, Blobs) else FolderBlobs(target)
+    published = Snapshot(blobs).manifest() if verdict.failing else None
+    chosen = to_publish(verdict, published)
+    if not chosen:
         return verdict
-    store.publish_snapshot(target)
-    return Verdict(verdict.findings, published=True)
+    kept = {name: published["entities"][name] for name in verdict.failing_entities} if published else None
+    store.publish_snapshot(blobs, keep=kept)
+    return Verdict(verdict.findings, published=chosen)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import astuple, dataclass
 from datetime import UTC, datetime
@@ -318,17 +318,23 @@ class SqlStore(ABC):
 
     # --- snapshot ------------------------------------------------------------------------------
 
-    def publish_snapshot(self, target: Blobs | Path, *, at: datetime | None = None) -> dict[str, Any]:
+    def publish_snapshot(
+        self, target: Blobs | Path, *, at: datetime | None = None, keep: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Write `<entity>.parquet` for every entity, then `manifest.json`, each whole, to `target` (a
-        folder or any `Blobs`); return the manifest.
+        folder or any `Blobs`); return the manifest. The entities `keep` names (with their entries of the
+        published manifest) keep their published file and entry as they are.
 
         A reader sees each file whole, old or new; during a publish the files may come from two publishes,
         and the manifest (written last) describes the newest complete one. `at` defaults to now.
         """
         blobs = target if isinstance(target, Blobs) else FolderBlobs(target)
-        described = {}
+        described: dict[str, Any] = {}
         with tempfile.TemporaryDirectory(prefix="sonet-snapshot-") as folder:
             for entity in entities().values():
+                if keep is not None and entity.name in keep:
+                    described[entity.name] = keep[entity.name]
+                    continue
                 name = f"{entity.name}.parquet"
                 path = Path(folder) / name
                 with self._readable(entity.name, columns_of(entity)) as (connection, source):

@@ -22,7 +22,7 @@ from sonet_pipeline.outbound.variant_attributes import variant_attributes
 from sonet_pipeline.outbox import open_outbox
 from sonet_pipeline.resources.store import StoreResource
 from sonet_pipeline.shop.stale import find_stale
-from tests.assets.test_shop import Deployment
+from tests.assets.test_shop import Deployment, files_of
 
 pytestmark = pytest.mark.slow
 SIZE_44 = {"name": "Size", "value": "44"}
@@ -63,7 +63,7 @@ def test_a_failing_blocking_check_holds_the_snapshot_and_the_shop_files_until_so
     deployment.sync()
     deployment.publish()
     before, snapshot = files(deployment.folder), StoreResource().snapshot("acme")
-    published = snapshot.manifest()
+    published = snapshot.manifest()["entities"]["items"]
     sender_view = variant_attributes(snapshot)  # what the sender reads of the catalogue
     assert sender_view("BOOT-PRO-45") == [("Size", "45")]
 
@@ -91,31 +91,39 @@ def test_a_failing_blocking_check_holds_the_snapshot_and_the_shop_files_until_so
     assert checks["customers/decimals_parse"].passed and checks["segments/unique_keys"].passed
     items = summary.tenants["acme"]["items"]
     assert items["snapshot_held"] is True and "items/decimals_parse: 1 record(s)" in items["held_by"]
-    assert any(line.startswith("  acme: snapshot held back") for line in format_summary(summary))  # the CLI's word
+    assert any(
+        line.startswith("  acme: snapshot of items held back") for line in format_summary(summary)
+    )  # the CLI's word
     with StoreResource().writer("acme") as store:  # the store keeps what Sonet sent
         rows = dict(store.query('SELECT "itemCode", "listPrice" FROM items WHERE "itemCode" LIKE \'BOOT-PRO-4_\''))
         assert rows["BOOT-PRO-43"] == "61.90 "
 
-    assert snapshot.manifest() == published  # readers still see the last state that passed
+    assert snapshot.manifest()["entities"]["items"] == published  # readers still see the last state that passed
     assert variant_attributes(snapshot)("BOOT-PRO-45") == [("Size", "45")]
     assert isinstance(deployment.tick(), SkipReason)  # the shop sensor sees nothing to publish
     publish_everything(deployment)  # even asked to publish every file, the shop builds what it had
     assert files(deployment.folder) == before
 
     sonet.advance(600)  # past the lookback: the next delta reads neither record again
+    sonet.change("customers", [{"customerNumber": "C10042", "segmentCodes": ["B2B-SAHKO"]}])
+    sonet.advance(1)
     summary, checks = sync_checks(deployment)
     assert not summary.success and not checks["items/unique_keys"].passed and not checks["items/decimals_parse"].passed
-    assert snapshot.manifest() == published  # what the store holds still blocks, until Sonet corrects it
+    assert snapshot.manifest()["entities"]["items"] == published  # the store still holds it, until Sonet corrects it
+    assert summary.tenants["acme"]["customers"]["snapshot_held"] is False  # the customers pass: they publish
+    assert files_of(deployment.publish()) == {"accounts", "logins", "rights"}  # never the catalogue
+    assert json.loads(deployment.lines("accounts")["C10042"])["segmentCodes"] == ["B2B-SAHKO"]
+    assert files(deployment.folder)["catalogue.jsonl"] == before["catalogue.jsonl"]
 
     sonet.change(
         "items", [{"itemCode": "BOOT-PRO-43", "listPrice": "61.90"}, {"itemCode": "BOOT-PRO-45", "stockBalance": "6"}]
     )
     sonet.advance(1)
     deployment.sync()  # passes: publishes
-    assert snapshot.manifest() != published
+    assert snapshot.manifest()["entities"]["items"] != published
     assert variant_attributes(snapshot)("BOOT-PRO-45") == [("Size", "45")]
     deployment.publish()
-    assert files(deployment.folder) != before
+    assert files(deployment.folder)["catalogue.jsonl"] != before["catalogue.jsonl"]
     assert variant(deployment, "BOOT-PRO", "BOOT-PRO-43")["price"] == "61.90"
     assert variant(deployment, "BOOT-PRO", "BOOT-PRO-45")["attributes"] == [{"name": "Size", "value": "45"}]
     assert json.loads((deployment.folder / "manifest.json").read_text())["source"]

@@ -10,11 +10,18 @@ import pytest
 
 from sonet_pipeline.sonet.entities import entity
 from sonet_pipeline.store import SqlStore, quality, to_frame
-from sonet_pipeline.store.publication_gate import BLOCKING, RULES, blocking_findings, judge, publish_if_passed
+from sonet_pipeline.store.publication_gate import (
+    BLOCKING,
+    RULES,
+    blocking_findings,
+    judge,
+    publish_if_passed,
+    to_publish,
+)
 from tests.store.conftest import Backend
-from tests.store.samples import SYNCED_AT, item
+from tests.store.samples import SYNCED_AT, customer, item
 
-ITEMS = entity("items")
+ITEMS, CUSTOMERS = entity("items"), entity("customers")
 T1, T2 = "2026-11-28T04:38:00.000Z", "2026-11-28T04:39:00.000Z"
 
 
@@ -24,11 +31,23 @@ def load(store: SqlStore, records: list[dict], run_id: str = "r") -> None:
 
 def test_judge_passes_only_when_no_blocking_rule_found_a_record() -> None:
     clean = judge({rule.label: [] for rule in BLOCKING})
-    assert clean.passed and clean.failing == {} and clean.describe() == "passed" and not clean.published
+    assert clean.passed and clean.failing == {} and clean.describe() == "passed" and clean.published == ()
     bad = [{"entity": "items", "key": "A", "field": "listPrice", "value": "4,15"}]
     held = judge({rule.label: [] for rule in BLOCKING} | {"items/decimals_parse": bad})
     assert not held.passed and held.failing == {"items/decimals_parse": bad}
     assert held.describe() == "items/decimals_parse: 1 record(s)"
+
+
+def test_to_publish_holds_only_the_failing_entities_and_only_once_they_were_published() -> None:
+    everything = ("items", "customers", "segments", "sales_orders")
+    clean = judge({rule.label: [] for rule in BLOCKING})
+    bad_items = judge({rule.label: [] for rule in BLOCKING} | {"items/unique_keys": [{"key": "A"}]})
+    published = {"entities": {name: {"fingerprint": "f"} for name in everything}}
+    assert to_publish(clean, None) == to_publish(clean, published) == everything
+    assert to_publish(bad_items, published) == ("customers", "segments", "sales_orders")
+    assert bad_items.held("items") and bad_items.failing_entities == ("items",)
+    assert to_publish(bad_items, None) == ()  # before a first snapshot: nothing, never a missing entity
+    assert to_publish(bad_items, {"entities": {"customers": {}}}) == ()
 
 
 def test_judge_refuses_a_rule_that_does_not_block() -> None:
@@ -64,10 +83,18 @@ def test_a_failing_store_keeps_the_snapshot_and_the_next_passing_one_publishes(b
         assert first.passed and first.published
         published = target.get("items.parquet")
 
+        customers = target.get("customers.parquet")
         load(store, [item("A", T2, listPrice="4,15"), item("B", T2), item("B", T2, listPrice="9.99")])
+        store.upsert(
+            CUSTOMERS, to_frame(CUSTOMERS, [customer("C1", [])]), run_id="r", partition="p", synced_at=SYNCED_AT
+        )
         with quality.Tables(store) as tables:
             held = publish_if_passed(store, target, tables)
-        assert not held.published and set(held.failing) == {"items/unique_keys", "items/decimals_parse"}
+        assert set(held.failing) == {"items/unique_keys", "items/decimals_parse"}
+        assert held.held("items") and held.published == ("customers", "segments", "sales_orders")
+        assert target.get("customers.parquet") != customers  # a passing entity still publishes
+        fresh = backend.blobs("fresh")  # no snapshot yet: nothing until every entity passes
+        assert publish_if_passed(store, fresh).published == () and fresh.get("manifest.json") is None
         assert held.failing["items/decimals_parse"][0]["key"] == "A"
         assert held.failing["items/unique_keys"][0]["key"] == "B"
         assert target.get("items.parquet") == published  # readers still see the last state that passed
@@ -76,6 +103,7 @@ def test_a_failing_store_keeps_the_snapshot_and_the_next_passing_one_publishes(b
         load(store, [item("A", "2026-11-28T04:40:00.000Z"), item("B", "2026-11-28T04:40:00.000Z")])
         assert all(found == [] for found in blocking_findings(store).values())
         fixed = publish_if_passed(store, target)
-        assert fixed.published and target.get("items.parquet") != published
+        assert fixed.published == ("items", "customers", "segments", "sales_orders")
+        assert target.get("items.parquet") != published
     prices = {r["itemCode"]: r["listPrice"] for r in backend.snapshot().records(ITEMS)}
     assert prices == {"A": "59.90", "B": "59.90"}

@@ -82,10 +82,11 @@ def format_summary(summary: RunSummary) -> list[str]:
     """Lines for a person: one per tenant and entity, then each tenant whose snapshot was held back."""
     lines = summary.lines("sync", SUMMARY_FIELDS)
     for tenant, by_entity in sorted(summary.tenants.items()):
-        held = next((figures for figures in by_entity.values() if figures.get("snapshot_held")), None)
-        if held is not None:
+        held = {name: figures for name, figures in by_entity.items() if figures.get("snapshot_held")}
+        if held:
+            why = next(iter(held.values())).get("held_by")
             lines.append(
-                f"  {tenant}: snapshot held back at the last state that passed ({held.get('held_by')}): "
+                f"  {tenant}: snapshot of {', '.join(held)} held back at the last state that passed ({why}): "
                 "the shop and the sender read that until Sonet corrects the records"
             )
     return lines
