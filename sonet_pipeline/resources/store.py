@@ -31,8 +31,8 @@ class StoreResource(ConfigurableResource):
             yield store
 
     def publish(self, tenant: str, store: Store, tables: quality.Tables | None = None) -> Verdict:
-        """Publish the read-only snapshot other processes read (never the store itself), only when the
-        store passes every blocking quality rule (read through `tables` when given); else it stays."""
+        """Publish the read-only snapshot other processes read (never the store itself): the file of each
+        entity that passes its blocking quality rules (read through `tables` when given); the others stay."""
         return publish_if_passed(store, snapshot_blobs(tenant, dsn=self.postgres_dsn), tables)
 
     def snapshot(self, tenant: str) -> Snapshot:
