@@ -57,8 +57,9 @@ def test_seed_data_warnings_name_their_records(sonet, tenants_file):
 
 def test_an_unparseable_decimal_fails_a_blocking_check(sonet, tenants_file):
     """A price that is not the contract's decimal text is stored as sent, and the blocking check fails,
-    naming the item and holding the snapshot back ("4,15" the Query client refuses with its page)."""
-    sonet.change("items", [{"itemCode": "GLOVE-WORK", "listPrice": "4.15 "}])
+    naming the item and holding the snapshot back: a string is the Decimal scalar's wire type, so the
+    Query client takes the page and the store's rule judges the text."""
+    sonet.change("items", [{"itemCode": "GLOVE-WORK", "listPrice": "4,15"}])
     checks = sync_checks(sonet, tenants_file)
     decimals = checks["items/decimals_parse"]
     assert not decimals.passed and decimals.severity == AssetCheckSeverity.ERROR
