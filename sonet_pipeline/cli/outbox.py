@@ -39,7 +39,7 @@ from sonet_pipeline.outbox import (
 )
 from sonet_pipeline.outbox.model import format_instant
 from sonet_pipeline.sonet.clients import QUERY_API, SonetAccess, query_client
-from sonet_pipeline.sonet.query import SonetAuthError, SonetQueryError
+from sonet_pipeline.sonet.query_errors import SonetAuthError, SonetQueryError
 from sonet_pipeline.sonet.retry import RetryPolicy
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2

@@ -38,15 +38,13 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLScalarType,
-    GraphQLSchema,
     GraphQLString,
     OperationDefinitionNode,
     SelectionSetNode,
-    build_schema,
     parse,
 )
 
-from sonet_pipeline.contract import graphql_sdl
+from sonet_pipeline.sonet.schema import contract_schema
 
 Path = tuple[str | int, ...]
 
@@ -120,13 +118,8 @@ def locate(problem: ShapeProblem, data: Any, key_field: str, after: str | None) 
 
 
 @cache
-def _schema() -> GraphQLSchema:
-    return build_schema(graphql_sdl())
-
-
-@cache
 def _compiled(query: str) -> _Check:
-    schema, document = _schema(), parse(query)
+    schema, document = contract_schema(), parse(query)
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if len(operations) != 1 or schema.query_type is None:
         raise ValueError("an answer is checked against a document with one query operation")

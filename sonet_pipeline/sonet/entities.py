@@ -18,10 +18,9 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLScalarType,
-    build_schema,
 )
 
-from sonet_pipeline.contract import graphql_sdl
+from sonet_pipeline.sonet.schema import contract_schema
 
 #: How a field is stored and written back: its column kind.
 TEXT, BOOLEAN, INTEGER, DECIMAL, DATETIME, JSON = "text", "boolean", "integer", "decimal", "datetime", "json"
@@ -77,7 +76,7 @@ SYNCED = ("items", "customers", "segments", "sales_orders")
 
 @cache
 def entities() -> dict[str, Entity]:
-    schema = build_schema(graphql_sdl())
+    schema = contract_schema()
     query = schema.query_type
     assert query is not None
     found = {}

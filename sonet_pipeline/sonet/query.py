@@ -6,16 +6,17 @@ every Retry-After obeyed by the whole tenant (`Throttle.hold_off`); past the pol
 in `SonetUnavailableError`. A refused token or company (401, 403) is `SonetAuthError` at once, a
 refused query (`BAD_USER_INPUT`) `SonetQueryError` at once. Messages name the tenant, never the token.
 
-Hostile answers: a body is read as it streams, at most `MAX_ANSWER_BYTES` (a larger one is
-`SonetAnswerError` TOO_LARGE at once, the rest never read); a 200 whose Content-Type is not JSON (a
-proxy's HTML page) or whose JSON is not a GraphQL answer is a PROTOCOL problem, retried like a 503;
-`data` that breaks the contract's schema for the query (`answer_shape.py`: a missing field, a null
-where the type forbids it, a value of the wrong type) is `SonetAnswerError` INVALID_ANSWER at once,
-naming the list, the field, the record's key and the cursor, so that nothing of that page is used.
+Hostile answers: a body is read as it streams, at most `MAX_ANSWER_BYTES` (`query_connection.py`: a
+larger one is `SonetAnswerError` TOO_LARGE at once, the rest never read); a 200 whose Content-Type is
+not JSON (a proxy's HTML page) or whose JSON is not a GraphQL answer is a PROTOCOL problem, retried like
+a 503; `data` that breaks the contract's schema for the query (`answer_shape.py`: a missing field, a
+null where the type forbids it, a value of the wrong type) is `SonetAnswerError` INVALID_ANSWER at once
+(`query_errors.py`), naming the list, the field, the record's key and the cursor, so that nothing of
+that page is used.
 
 One client may be used from several threads: each thread gets its own keep-alive session (a gql
 `RequestsHTTPTransport`, connected once), and all of them share the throttle. Queries are validated
-against the packaged contract schema once per process. Records are the raw JSON nodes, values as
+against the packaged contract schema once per process (`schema.py`). Records are the raw JSON nodes, values as
 Sonet sent them.
 """
 
@@ -31,16 +32,14 @@ from functools import cache
 from typing import Any
 
 import requests
-from gql import GraphQLRequest
 from gql.transport.exceptions import TransportConnectionFailed, TransportProtocolError, TransportServerError
-from gql.transport.requests import RequestsHTTPTransport
-from graphql import DocumentNode, GraphQLSchema, build_schema, parse, validate
 
 from sonet_pipeline.common.clock import Clock, SystemClock
-from sonet_pipeline.contract import graphql_sdl
-from sonet_pipeline.sonet.answer_shape import ShapeProblem, check_data, locate
-from sonet_pipeline.sonet.capped_read import AnswerRefused, media_type, read_capped, too_large
+from sonet_pipeline.sonet.capped_read import AnswerRefused
 from sonet_pipeline.sonet.entities import Entity, entity
+from sonet_pipeline.sonet.query_connection import Connection, ValidatedQuery
+from sonet_pipeline.sonet.query_errors import SonetAnswerError, SonetQueryError, SonetUnavailableError, check_answer
+from sonet_pipeline.sonet.query_errors import SonetAuthError as SonetAuthError  # assets/inbound.py imports it from here
 from sonet_pipeline.sonet.retry import RetryPolicy, parse_retry_after
 from sonet_pipeline.sonet.throttle import Throttle
 
@@ -48,50 +47,6 @@ log = logging.getLogger(__name__)
 
 _AUTH_CODES = {401: "UNAUTHENTICATED", 403: "FORBIDDEN"}
 _TRANSIENT_CODES = {"THROTTLED": "throttled", "UNAVAILABLE": "unavailable", "INTERNAL": "unavailable"}
-#: The most of one answer that is read: a page of 500 customers is well under 2 MiB.
-MAX_ANSWER_BYTES = 16 * 1024 * 1024
-
-
-class SonetQueryError(Exception):
-    """Sonet refused a query, or the client could not get an answer; `.code` says which."""
-
-    def __init__(self, message: str, *, code: str, tenant: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.tenant = tenant
-
-
-class SonetAuthError(SonetQueryError):
-    """Sonet refused the token (UNAUTHENTICATED) or the company for it (FORBIDDEN). Never retried."""
-
-
-class SonetUnavailableError(SonetQueryError):
-    """Transient failures outlasted the retry policy; `.code` is the last one's."""
-
-    def __init__(self, message: str, *, code: str, tenant: str, attempts: int) -> None:
-        super().__init__(message, code=code, tenant=tenant)
-        self.attempts = attempts
-
-
-class SonetAnswerError(SonetQueryError):
-    """Sonet's answer is not one the contract allows (`.code` TOO_LARGE or INVALID_ANSWER). Never retried.
-
-    `.entity` is the list (or `salesOrder`), `.field` the field at fault, `.key` the record's key where
-    known, `.cursor` the cursor of the record's edge or else the page's `after`."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str,
-        tenant: str,
-        entity: str,
-        field: str | None = None,
-        key: str | None = None,
-        cursor: str | None = None,
-    ) -> None:
-        super().__init__(message, code=code, tenant=tenant)
-        self.entity, self.field, self.key, self.cursor = entity, field, key, cursor
 
 
 @dataclass(frozen=True)
@@ -134,54 +89,6 @@ class _Problem:
     retry_after: float | None = None
 
 
-class _Query(GraphQLRequest):
-    """A request sent with its validated query text (gql would print the document again every time)."""
-
-    def __init__(self, text: str, variables: dict[str, Any]) -> None:
-        super().__init__(_document(text), variable_values=variables)
-        self.text = text
-
-    @property
-    def payload(self) -> dict[str, Any]:
-        return {"query": self.text, "variables": self.variable_values}
-
-
-class _Bearer(requests.auth.AuthBase):
-    """`Authorization: Bearer <token>`, set as auth so that no ~/.netrc entry can replace it."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        return request
-
-
-class _Connection:
-    """One keep-alive session (a gql transport, connected once) and the HTTP status of its last answer."""
-
-    def __init__(self, url: str, company: str, token: str, timeout: float) -> None:
-        headers = {"X-Sonet-Company": company}
-        # gql annotates timeout as int, but hands it to requests, which takes a float.
-        self.transport = RequestsHTTPTransport(url, headers, auth=_Bearer(token), timeout=timeout)  # type: ignore[arg-type]
-        self.transport.connect()  # type: ignore[no-untyped-call]  # unannotated in gql
-        self.status = 0
-        assert self.transport.session is not None
-        self.transport.session.hooks["response"].append(self._seen)
-
-    def _seen(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        """Runs before requests reads the body: read it here, with the cap, and refuse a 200 that is not JSON."""
-        self.status = response.status_code
-        kind = media_type(response)
-        if response.status_code == 200 and kind != "application/json" and not kind.endswith("+json"):
-            response.close()
-            raise AnswerRefused("CONTENT_TYPE", f"HTTP 200 with Content-Type {kind or 'missing'!r}, not JSON")
-        body, over = read_capped(response, MAX_ANSWER_BYTES)
-        if over:
-            raise AnswerRefused("TOO_LARGE", too_large(MAX_ANSWER_BYTES))
-        response._content = body  # what requests would read next, read here within the cap
-
-
 class SonetQueryClient:
     def __init__(
         self,
@@ -211,7 +118,7 @@ class SonetQueryClient:
         self._rng = rng or random.Random()
         self._hint = credentials_hint or "check the tenant's Sonet token"
         self._local = threading.local()
-        self._connections: list[_Connection] = []
+        self._connections: list[Connection] = []
         self._connections_lock = threading.Lock()
         self._closed = False
 
@@ -231,7 +138,9 @@ class SonetQueryClient:
         change_filter = {name: format_datetime(value) for name, value in bounds.items() if value is not None}
         variables = {"first": first, "after": after, "filter": change_filter or None}
         data = self._execute(entity.page_query(), variables, what=entity.list_field)
-        self._check_answer(entity.page_query(), data, entity, after)
+        check_answer(
+            entity.page_query(), data, entity, after, tenant=self.tenant, list_name=entity.list_field, scrub=self._scrub
+        )
         connection = data[entity.list_field]
         records = [edge["node"] for edge in connection["edges"]]
         info = connection["pageInfo"]
@@ -261,7 +170,8 @@ class SonetQueryClient:
     def sales_order(self, message_id: str) -> dict[str, Any] | None:
         """The SalesOrder accepted under `message_id`, or None (which proves nothing within the lag)."""
         data = self._execute(_sales_order_query(), {"messageId": message_id}, what="salesOrder")
-        self._check_answer(_sales_order_query(), data, entity("sales_orders"), None, list_name="salesOrder")
+        orders, query = entity("sales_orders"), _sales_order_query()
+        check_answer(query, data, orders, None, tenant=self.tenant, list_name="salesOrder", scrub=self._scrub)
         found: dict[str, Any] | None = data["salesOrder"]
         return found
 
@@ -284,36 +194,8 @@ class SonetQueryClient:
 
     # --- requests, retries and errors ------------------------------------------------------------
 
-    def _check_answer(
-        self, query: str, data: Any, entity: Entity, after: str | None, *, list_name: str | None = None
-    ) -> None:
-        """Raise `SonetAnswerError` naming the list, field, record key and cursor when `data` breaks the schema."""
-        problem = check_data(query, data)
-        if problem is not None:
-            raise self._invalid(problem, data, entity, after, list_name or entity.list_field)
-
-    def _invalid(
-        self, problem: ShapeProblem, data: Any, entity: Entity, after: str | None, list_name: str
-    ) -> SonetAnswerError:
-        key, cursor = locate(problem, data, entity.key, after)
-        record = f"record {entity.key}={key!r}" if key is not None else "the answer"
-        where = f"after cursor {cursor!r}" if cursor else "on the first page"
-        message = (
-            f"tenant {self.tenant!r}: Sonet's {list_name} answer breaks the contract's schema, so none of it is "
-            f"used: {record} ({where}): {problem.describe()}"
-        )
-        return SonetAnswerError(
-            self._scrub(message)[:1000],
-            code="INVALID_ANSWER",
-            tenant=self.tenant,
-            entity=list_name,
-            field=problem.field,
-            key=key,
-            cursor=cursor,
-        )
-
     def _execute(self, query: str, variables: dict[str, Any], *, what: str = "") -> dict[str, Any]:
-        request = _Query(query, variables)
+        request = ValidatedQuery(query, variables)
         started = self._clock.monotonic()
         attempt = 0
         while True:
@@ -333,7 +215,7 @@ class SonetQueryClient:
             self._clock.sleep(delay)
             self.stats.add(retries=1, waited_seconds=delay)
 
-    def _attempt(self, request: _Query, what: str = "") -> dict[str, Any] | _Problem:
+    def _attempt(self, request: ValidatedQuery, what: str = "") -> dict[str, Any] | _Problem:
         connection = self._connection()
         with self.throttle.slot():
             self.stats.add(requests=1)
@@ -365,7 +247,7 @@ class SonetQueryClient:
             return self._refused(code, connection.status, str(error.get("message", "")), connection)  # type: ignore[attr-defined]
         return result.data
 
-    def _refused(self, code: str | None, status: int, message: str, connection: _Connection) -> _Problem:
+    def _refused(self, code: str | None, status: int, message: str, connection: Connection) -> _Problem:
         """The problem to retry, or the error to raise, for an answer with an error code or status."""
         code = code or _AUTH_CODES.get(status) or {429: "THROTTLED", 503: "UNAVAILABLE"}.get(status)
         detail = self._scrub(message)
@@ -395,13 +277,13 @@ class SonetQueryClient:
             f"{message}: {problem.detail}", code=problem.code, tenant=self.tenant, attempts=attempts
         )
 
-    def _connection(self) -> _Connection:
+    def _connection(self) -> Connection:
         """This thread's session, connected on its first request."""
         if self._closed:
             raise RuntimeError(f"{self!r} is closed")
-        connection: _Connection | None = getattr(self._local, "connection", None)
+        connection: Connection | None = getattr(self._local, "connection", None)
         if connection is None:
-            connection = self._local.connection = _Connection(self._url, self.company, self._token, self._timeout)
+            connection = self._local.connection = Connection(self._url, self.company, self._token, self._timeout)
             with self._connections_lock:
                 self._connections.append(connection)
         return connection
@@ -415,21 +297,6 @@ def format_datetime(value: datetime) -> str:
     if value.tzinfo is None:
         raise ValueError(f"a DateTime for Sonet needs a timezone: {value.isoformat()}")
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@cache
-def _schema() -> GraphQLSchema:
-    return build_schema(graphql_sdl())
-
-
-@cache
-def _document(query: str) -> DocumentNode:
-    """`query` parsed and validated against the contract's schema, once per process."""
-    document = parse(query)
-    errors = validate(_schema(), document)
-    if errors:
-        raise ValueError(f"a query that the Sonet contract does not allow: {errors[0].message}")
-    return document
 
 
 @cache

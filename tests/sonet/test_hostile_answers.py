@@ -21,11 +21,8 @@ from lxml import etree
 
 from sonet_pipeline.sonet.entities import entity
 from sonet_pipeline.sonet.message import BAD_ANSWER, DUPLICATE, MAX_ANSWER_BYTES, UNKNOWN, SonetMessageClient
-from sonet_pipeline.sonet.query import (
-    SonetAnswerError,
-    SonetQueryClient,
-    SonetUnavailableError,
-)
+from sonet_pipeline.sonet.query import SonetQueryClient
+from sonet_pipeline.sonet.query_errors import SonetAnswerError, SonetUnavailableError
 from sonet_pipeline.sonet.retry import RetryPolicy
 from sonet_pipeline.sonet.throttle import Throttle
 from tests.standin.standin_http import B2B_ORDER, TOKENS, SonetClient

@@ -19,13 +19,8 @@ import pytest
 
 from sonet_pipeline.common.clock import ManualClock
 from sonet_pipeline.sonet.entities import entity
-from sonet_pipeline.sonet.query import (
-    SonetAuthError,
-    SonetQueryClient,
-    SonetQueryError,
-    SonetUnavailableError,
-    format_datetime,
-)
+from sonet_pipeline.sonet.query import SonetQueryClient, format_datetime
+from sonet_pipeline.sonet.query_errors import SonetAuthError, SonetQueryError, SonetUnavailableError
 from sonet_pipeline.sonet.retry import RetryPolicy
 from sonet_pipeline.sonet.throttle import Throttle
 from sonet_pipeline.standin.boot import build_standin
