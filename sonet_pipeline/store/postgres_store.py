@@ -26,7 +26,8 @@ import psycopg
 from psycopg import sql
 
 from sonet_pipeline.common.postgres_blobs import schema_lock
-from sonet_pipeline.store.sql_store import SqlStore, q
+from sonet_pipeline.store.sql_store import SqlStore
+from sonet_pipeline.store.tables import q
 
 #: Bytes a COPY moves per write.
 _CHUNK = 1 << 20

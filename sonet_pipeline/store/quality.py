@@ -19,7 +19,8 @@ import duckdb
 
 from sonet_pipeline.sonet.entities import DECIMAL, SYNCED, Entity
 from sonet_pipeline.store.records import as_entity, format_instant
-from sonet_pipeline.store.sql_store import DELETED, KEY_CONFLICTS, MODIFIED, STATUS, SqlStore, q
+from sonet_pipeline.store.sql_store import SqlStore
+from sonet_pipeline.store.tables import DELETED, KEY_CONFLICTS, MODIFIED, STATUS, q
 from sonet_pipeline.store.tenant_store import TenantStore
 
 Finding = dict[str, Any]

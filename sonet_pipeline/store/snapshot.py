@@ -30,7 +30,8 @@ import pandas as pd
 from sonet_pipeline.common.blobs import Blobs, FolderBlobs
 from sonet_pipeline.sonet.entities import BOOLEAN, DATETIME, INTEGER, JSON, Entity
 from sonet_pipeline.store.records import as_entity, format_instant, to_graphql
-from sonet_pipeline.store.sql_store import MANIFEST, META, q
+from sonet_pipeline.store.sql_store import MANIFEST
+from sonet_pipeline.store.tables import META, q
 
 __all__ = ["MANIFEST", "SHARED_VALUES", "Snapshot"]
 

@@ -16,18 +16,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from sonet_pipeline.store.sql_store import (
-    DELETED,
-    META,
-    MODIFIED,
-    STATUS,
-    SqlStore,
-    UpsertCounts,
-    q,
-    sql_type,
-)
-
-__all__ = ["DELETED", "META", "MODIFIED", "STATUS", "TenantStore", "UpsertCounts", "q", "sql_type"]
+from sonet_pipeline.store.sql_store import SqlStore
+from sonet_pipeline.store.tables import q
 
 MEMORY_LIMIT = "128MB"
 #: WAL size that triggers a checkpoint. Below a row group (122,880 rows) a checkpoint rewrites the table's
