@@ -60,7 +60,8 @@ from sonet_pipeline.archive import Archive, TenantArchive
 from sonet_pipeline.common.blobs import FolderBlobs
 from sonet_pipeline.common.clock import SystemClock
 from sonet_pipeline.contract import read_text
-from sonet_pipeline.outbound.sender import Sender, SendReport
+from sonet_pipeline.outbound.send_report import SendReport
+from sonet_pipeline.outbound.sender import Sender
 from sonet_pipeline.outbox import open_outbox
 from sonet_pipeline.outbox.store import Outbox
 from sonet_pipeline.sonet.message import UNKNOWN, SendOutcome, SonetMessageClient

@@ -32,7 +32,8 @@ from dagster import (
 from sonet_pipeline.assets.inbound import inbound_key
 from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.config.tenants import Tenant
-from sonet_pipeline.outbound.sender import Sender, SendReport, TenantRefusedError
+from sonet_pipeline.outbound.send_report import SendReport
+from sonet_pipeline.outbound.sender import Sender, TenantRefusedError
 from sonet_pipeline.outbound.variant_attributes import variant_attributes
 from sonet_pipeline.outbox import FAILED, Outbox, to_json
 from sonet_pipeline.resources.archive import ArchiveResource

@@ -6,22 +6,12 @@ from the sync's published snapshot, never its DuckDB file) and stored as built; 
 sends those same bytes. Up to the tenant's max in flight go in parallel through its throttle. A run
 holds only what the tenant's rate sends in a few seconds, claims more as those go, and renews its
 claims while it lives (`outbound/claims.py`): killed, its messages are claimable again within
-`CLAIM_SECONDS` (10 s). What each answer means for the message:
+`CLAIM_SECONDS` (10 s). Each answer settles its message (`outbound/settlement.py`, the table of what
+each outcome means); refused credentials (401, 403) stop the tenant: unsent messages are released, the
+run fails loudly.
 
-| outcome (`sonet/message.py`) | the message |
-| --- | --- |
-| ACCEPTED, DUPLICATE | `sent` with the Sonet order number |
-| REJECTED (400, 409, 413) | `failed` with Sonet's code, message and field |
-| TRANSIENT (429, 5xx) | `pending` again, due after the policy's backoff (never before a Retry-After) |
-| UNKNOWN (no answer) | stays `sending`, due again after the same backoff; resent, same bytes (DUPLICATE settles it) |
-| REFUSED (401, 403) | the tenant stops: unsent messages are released, the run fails loudly |
-
-A run waits for its own lost answers' retry times when they come within `LOST_WAIT_SECONDS`; a later
-one is the next run's (the order sensor asks for a run when it is due).
-
-Past the tenant's retry window (`send_retry_hours`) a message that met only transient answers is
-`failed` RETRY_EXHAUSTED; one whose answer was lost is first looked up in Sonet (`salesOrder`), once
-its last send is `LOOKUP_AFTER_SECONDS` old.
+A run waits for its own lost answers' retry times when they come within `LOST_WAIT_SECONDS`
+(`claims.py`); a later one is the next run's (the order sensor asks for a run when it is due).
 
 Every attempt is kept in the tenant's audit archive, when one is given, before the outbox moves
 (`outbound/attempt_archive.py`); a write that fails never stops the send and is reported, never silent
@@ -34,11 +24,10 @@ import logging
 import queue
 import random
 import threading
-from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sonet_pipeline.archive.store import TenantArchive
@@ -46,23 +35,14 @@ from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.orders.sales_order_xml import Unmappable, build_sales_order
 from sonet_pipeline.outbound.attempt_archive import AttemptArchiver
 from sonet_pipeline.outbound.claims import CLAIM_SECONDS, RENEW_SECONDS, HeldClaims, LostAnswers, claim_size
+from sonet_pipeline.outbound.send_report import SendReport
+from sonet_pipeline.outbound.settlement import Settlement, answer_lost
 from sonet_pipeline.outbound.variant_attributes import VariantAttributes
-from sonet_pipeline.outbox.model import RETRY_EXHAUSTED, Message, OutboxError
+from sonet_pipeline.outbox.model import Message, OutboxError
 from sonet_pipeline.outbox.store import Outbox
-from sonet_pipeline.sonet.message import (
-    ACCEPTED,
-    DUPLICATE,
-    REFUSED,
-    REJECTED,
-    UNKNOWN,
-    SendOutcome,
-    SonetMessageClient,
-)
+from sonet_pipeline.sonet.message import REFUSED, SendOutcome, SonetMessageClient
 from sonet_pipeline.sonet.retry import RetryPolicy
 
-#: The contract's visibility lag plus skew: `salesOrder(messageId)` proves nothing sooner after a send.
-LOOKUP_AFTER_SECONDS = 120.0
-NO_ANSWER = "NO_ANSWER"
 #: How long the run's main thread waits for an answer before it looks again at what is due (real time).
 _POLL_SECONDS = 0.5
 #: Waiting for a lost answer's retry time, the run looks for new due messages this often.
@@ -91,34 +71,6 @@ class TenantRefusedError(RuntimeError):
 
 
 @dataclass
-class SendReport:
-    tenant: str
-    claimed: int = 0
-    built: int = 0
-    sent: int = 0
-    duplicate: int = 0
-    retried: int = 0
-    unknown: int = 0
-    throttled_429: int = 0
-    failed: Counter[str] = field(default_factory=Counter)
-    seconds: float = 0.0
-    #: Attempts the archive could not keep whole (the send went on), and which: "<message id> attempt <n>".
-    archive_failures: int = 0
-    archive_gaps: list[str] = field(default_factory=list)
-    #: Messages whose claim expired before this run settled them: another run took them and settles them.
-    claims_lost: int = 0
-
-    @property
-    def delivered(self) -> int:
-        return self.sent + self.duplicate
-
-    def rate(self) -> float:
-        """Messages answered per second of this run's sending."""
-        answered = self.delivered + sum(self.failed.values()) + self.retried
-        return answered / self.seconds if self.seconds > 0 else 0.0
-
-
-@dataclass
 class Sender:
     tenant: str
     outbox: Outbox
@@ -135,6 +87,19 @@ class Sender:
     rng: random.Random = field(default_factory=random.Random)
     archive: TenantArchive | None = None  # the tenant's audit archive: every attempt's bytes and answer
     renew_every: float = RENEW_SECONDS  # real seconds between renewals of the run's claims
+
+    @property
+    def _settlement(self) -> Settlement:
+        """Settles by Sonet's answers with this sender's outbox, owner, retry window and policy."""
+        return Settlement(
+            outbox=self.outbox,
+            owner=self.owner,
+            clock=self.clock,
+            retry_window=self.retry_window,
+            retry=self.retry,
+            rng=self.rng,
+            lookup=self.lookup,
+        )
 
     def send_due(self, *, limit: int = 1000) -> SendReport:
         """Claim, build and send up to `limit` due messages (resends of this run's lost answers count),
@@ -243,7 +208,7 @@ class Sender:
                         owner=self.owner,
                     )
                     return
-                retry_at = self._settle(message, outcome, report)
+                retry_at = self._settlement.settle(message, outcome, report)
         except OutboxError:
             now = self.outbox.get(message.message_id)
             if now is None or now.claimed_by == self.owner:
@@ -277,8 +242,9 @@ class Sender:
     def _ready(self, message: Message, report: SendReport) -> Message | None:
         """The message with its bytes (built now when it had none), to be sent; None when it is
         settled here instead."""
-        if self._window_closed(message, self.clock.now()) and _lost(message):
-            self._look_up_or_give_up(message, report)
+        settlement = self._settlement
+        if settlement.window_closed(message, self.clock.now()) and answer_lost(message):
+            settlement.look_up_or_give_up(message, report)
             return None
         if message.xml is not None:
             return message
@@ -298,85 +264,3 @@ class Sender:
             report.failed[built.code] += 1
             return None
         return replace(message, xml=built.xml)
-
-    def _settle(self, message: Message, outcome: SendOutcome, report: SendReport) -> datetime | None:
-        """Move the message by its answer; for a lost answer, the instant it is due again."""
-        now, mid = self.clock.now(), message.message_id
-        if outcome.kind in (ACCEPTED, DUPLICATE):
-            self.outbox.mark_sent(
-                mid,
-                sonet_order_number=outcome.sonet_order_number or "",
-                duplicate=outcome.kind == DUPLICATE,
-                actor=self.owner,
-                now=now,
-                owner=self.owner,
-            )
-            report.sent += outcome.kind == ACCEPTED
-            report.duplicate += outcome.kind == DUPLICATE
-        elif outcome.kind == REJECTED:
-            self.outbox.mark_failed(
-                mid,
-                code=outcome.code or "REJECTED",
-                message=outcome.message,
-                field=outcome.field,
-                actor=self.owner,
-                now=now,
-                owner=self.owner,
-            )
-            report.failed[outcome.code or "REJECTED"] += 1
-        elif outcome.kind == UNKNOWN:  # stays `sending`: resent, same bytes, after the policy's backoff
-            closed = self._window_closed(message, now)
-            delay = LOOKUP_AFTER_SECONDS if closed else self.retry.delay(max(1, message.attempts), None, self.rng)
-            retry_at = now + timedelta(seconds=delay)
-            self.outbox.note_unknown(
-                mid,
-                code=NO_ANSWER,
-                message=outcome.message,
-                retry_at=retry_at,
-                actor=self.owner,
-                now=now,
-                owner=self.owner,
-            )
-            report.unknown += 1
-            return retry_at
-        elif self._window_closed(message, now):
-            text = f"no decisive answer within the retry window; last: {outcome.code}: {outcome.message}"
-            self.outbox.mark_failed(
-                mid, code=RETRY_EXHAUSTED, message=text[:1000], actor=self.owner, now=now, owner=self.owner
-            )
-            report.failed[RETRY_EXHAUSTED] += 1
-        else:
-            report.throttled_429 += outcome.status == 429
-            delay = self.retry.delay(max(1, message.attempts), outcome.retry_after, self.rng)
-            self.outbox.mark_retry(
-                mid,
-                next_attempt_at=now + timedelta(seconds=delay),
-                code=outcome.code or "TRANSIENT",
-                message=outcome.message,
-                actor=self.owner,
-                now=now,
-                owner=self.owner,
-            )
-            report.retried += 1
-        return None
-
-    def _window_closed(self, message: Message, now: datetime) -> bool:
-        start = message.first_attempt_at or message.created_at
-        return now - start >= self.retry_window
-
-    def _look_up_or_give_up(self, message: Message, report: SendReport) -> None:
-        """A lost answer past the retry window, its last send at least the visibility lag ago: Sonet's
-        `salesOrder` decides. Found: `sent`. Not found: RETRY_EXHAUSTED (reconcile can still settle it)."""
-        now, mid = self.clock.now(), message.message_id
-        found = self.lookup(mid) if self.lookup is not None else None
-        if found is not None:
-            self.outbox.settle(mid, sonet_order_number=found["sonetOrderNumber"], actor=self.owner, now=now)
-            report.duplicate += 1
-            return
-        text = "answers were lost until the retry window closed, and Sonet does not list the order"
-        self.outbox.mark_failed(mid, code=RETRY_EXHAUSTED, message=text, actor=self.owner, now=now, owner=self.owner)
-        report.failed[RETRY_EXHAUSTED] += 1
-
-
-def _lost(message: Message) -> bool:
-    return message.error is not None and message.error.code == NO_ANSWER

@@ -17,7 +17,8 @@ import pytest
 from sonet_pipeline.common.clock import ManualClock
 from sonet_pipeline.orders.sales_order_xml import build_sales_order
 from sonet_pipeline.outbound.claims import CLAIM_SECONDS, LOST_WAIT_SECONDS, claim_size
-from sonet_pipeline.outbound.sender import NO_ANSWER, Sender
+from sonet_pipeline.outbound.sender import Sender
+from sonet_pipeline.outbound.settlement import NO_ANSWER
 from sonet_pipeline.outbox import SENDING, SENT, Outbox
 from sonet_pipeline.sonet.retry import RetryPolicy
 from tests.outbound.fakes import LOST, ScriptedSonet
