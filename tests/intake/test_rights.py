@@ -20,23 +20,10 @@ from sonet_pipeline.outbox import open_outbox
 from sonet_pipeline.store import Snapshot
 from tests.intake.conftest import TOKENS, Client, order
 from tests.intake.rights_snapshot import publish, seed_records
+from tests.rights.samples import RIGHTS
 
-SHOP = ShopConfig.model_validate(
-    {
-        "rights": [
-            {"rule": "blocked-see-only", "when": {"order_blocked": True}, "see_prices": True, "can_order": False},
-            {"rule": "viewers", "when": {"roles": ["VIEWER", None]}, "see_prices": True, "can_order": False},
-            {
-                "rule": "buyers",
-                "when": {"roles": ["BUYER"]},
-                "see_prices": True,
-                "can_order": True,
-                "order_limit": "100.00",
-            },
-            {"rule": "default", "see_prices": True, "can_order": True},
-        ]
-    }
-)
+BLOCKED_SEE_ONLY = {"rule": "blocked-see-only", "when": {"order_blocked": True}, "see_prices": True, "can_order": False}
+SHOP = ShopConfig.model_validate({"rights": [BLOCKED_SEE_ONLY, *RIGHTS]})
 ADMIN = {"kind": "account", "customerNumber": "C10042", "contactId": "C10042-1"}
 BUYER = {"kind": "account", "customerNumber": "C10042", "contactId": "C10042-2"}
 GUEST = {"kind": "guest", "name": "Maija Meikäläinen", "email": "maija@example.fi"}

@@ -7,6 +7,7 @@ from typing import Any
 
 from sonet_pipeline.rights.accounts import COUNT_KEYS, EmailConflict, build_accounts, normalize_email
 from sonet_pipeline.standin.seed_data import DANGLING_SEGMENT_CODES, generate_company
+from tests.store.samples import BILLING_ADDRESS
 
 STAMP = "2026-01-01T00:00:00.000Z"
 
@@ -46,16 +47,7 @@ def customer(
         "paymentTermsCode": "NET14",
         "creditLimit": "5000.00",
         "orderBlocked": blocked,
-        "addresses": [
-            {
-                "type": "BILLING",
-                "name": None,
-                "street": "Katu 1",
-                "postalCode": "00100",
-                "city": "Helsinki",
-                "countryCode": "FI",
-            }
-        ],
+        "addresses": [BILLING_ADDRESS],
         "contacts": list(contacts),
         "status": status,
         "dateModified": STAMP,
@@ -92,16 +84,7 @@ def test_account_carries_the_customer_as_the_shop_needs_it():
             "paymentTermsCode": "NET14",
             "creditLimit": "5000.00",
             "orderBlocked": False,
-            "addresses": [
-                {
-                    "type": "BILLING",
-                    "name": None,
-                    "street": "Katu 1",
-                    "postalCode": "00100",
-                    "city": "Helsinki",
-                    "countryCode": "FI",
-                }
-            ],
+            "addresses": [BILLING_ADDRESS],
         }
     ]
     assert result.logins == [

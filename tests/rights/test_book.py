@@ -10,22 +10,9 @@ import pytest
 
 from sonet_pipeline.config.shop import ShopConfig
 from sonet_pipeline.rights.book import NO_ACCOUNT, NO_LOGIN, NotAllowed, RightsBook
+from tests.rights.samples import RIGHTS
 
-RULES = ShopConfig.model_validate(
-    {
-        "rights": [
-            {"rule": "viewers", "when": {"roles": ["VIEWER", None]}, "see_prices": True, "can_order": False},
-            {
-                "rule": "buyers",
-                "when": {"roles": ["BUYER"]},
-                "see_prices": True,
-                "can_order": True,
-                "order_limit": "100.00",
-            },
-            {"rule": "default", "see_prices": True, "can_order": True},
-        ]
-    }
-).rights
+RULES = ShopConfig.model_validate({"rights": RIGHTS}).rights
 SEGMENTS = [{"segmentCode": "B2B-X", "customerType": "B2B", "status": "ACTIVE"}]
 
 

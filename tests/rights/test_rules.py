@@ -14,6 +14,7 @@ from sonet_pipeline.config.tenants import load_tenants, tenant_by_name
 from sonet_pipeline.rights.accounts import build_accounts
 from sonet_pipeline.rights.rules import NO_RULE, ORDER_BLOCKED_NOTE, Decision, decide, rights_matrix, rights_summary
 from sonet_pipeline.standin.seed_data import generate_company
+from tests.store import samples
 
 
 def rules(*entries: dict[str, Any]) -> tuple:
@@ -103,48 +104,23 @@ def test_no_matching_rule_refuses_everything_without_raising():
     assert decide([], customer_types=[], segments=[], role=None, order_blocked=False).rule == NO_RULE
 
 
-STAMP = "2026-01-01T00:00:00.000Z"
-SEGMENTS = [
-    {
-        "segmentCode": code,
-        "name": code,
-        "customerType": kind,
-        "priceListCode": None,
-        "status": "ACTIVE",
-        "dateModified": STAMP,
-    }
-    for code, kind in (("B2B-SAHKO", "B2B"), ("RESELLER-N", "RESELLER"))
-]
+SEGMENTS = [samples.segment("B2B-SAHKO"), samples.segment("RESELLER-N", customerType="RESELLER")]
 
 
-def customer(number: str, segments: list[str], contacts: list[tuple[str, str | None]], blocked: bool = False):
-    return {
-        "customerNumber": number,
-        "name": f"{number} | Oy",
-        "businessId": None,
-        "vatNumber": None,
-        "email": None,
-        "phone": None,
-        "segmentCodes": segments,
-        "priceListCode": None,
-        "paymentTermsCode": None,
-        "creditLimit": None,
-        "orderBlocked": blocked,
-        "addresses": [],
-        "contacts": [
-            {"contactId": f"{number}-{i}", "name": "N", "email": f"{number}-{i}@x.example", "role": role}
-            for i, (_, role) in enumerate(contacts, 1)
-        ],
-        "status": "ACTIVE",
-        "dateModified": STAMP,
-    }
+def customer(number: str, segments: list[str], roles: list[str | None], blocked: bool = False) -> dict[str, Any]:
+    """An ACTIVE customer named "<number> | Oy", one contact per role, `<number>-<i>@x.example`."""
+    contacts = [
+        {"contactId": f"{number}-{i}", "name": "N", "email": f"{number}-{i}@x.example", "role": role}
+        for i, role in enumerate(roles, 1)
+    ]
+    return samples.customer(number, segments, name=f"{number} | Oy", orderBlocked=blocked, contacts=contacts)
 
 
 def test_matrix_has_a_row_per_login_with_its_rule():
     accounts = build_accounts(
         [
-            customer("C2", ["RESELLER-N"], [("a", "ADMIN"), ("b", None)]),
-            customer("C1", ["B2B-SAHKO"], [("a", "BUYER")], blocked=True),
+            customer("C2", ["RESELLER-N"], ["ADMIN", None]),
+            customer("C1", ["B2B-SAHKO"], ["BUYER"], blocked=True),
         ],
         SEGMENTS,
     )

@@ -8,6 +8,7 @@ import pytest
 
 from sonet_pipeline.sonet.answer_shape import check_data, locate
 from sonet_pipeline.sonet.entities import entity
+from tests.store.samples import BILLING_ADDRESS
 
 CUSTOMERS = entity("customers")
 QUERY = CUSTOMERS.page_query()
@@ -23,16 +24,7 @@ CUSTOMER = {
     "paymentTermsCode": "N14",
     "creditLimit": "5000.00",
     "orderBlocked": False,
-    "addresses": [
-        {
-            "type": "BILLING",
-            "name": None,
-            "street": "Katu 1",
-            "postalCode": "00100",
-            "city": "Helsinki",
-            "countryCode": "FI",
-        }
-    ],
+    "addresses": [BILLING_ADDRESS],
     "contacts": [{"contactId": "C10001-1", "name": "Maija", "email": None, "role": "BUYER"}],
     "status": "ACTIVE",
     "dateModified": "2026-11-28T04:38:00.123+02:00",

@@ -18,6 +18,15 @@ INSTANTS = (
     "2026-11-28T04:38:00.120+00:00",
 )
 DECIMALS = ("59.90", "-1.5", "0.000", "1234567890.123456789", "7")
+#: A customer's billing address, as Sonet lists it.
+BILLING_ADDRESS = {
+    "type": "BILLING",
+    "name": None,
+    "street": "Katu 1",
+    "postalCode": "00100",
+    "city": "Helsinki",
+    "countryCode": "FI",
+}
 
 
 def node(entity: Entity, i: int, **overrides: Any) -> dict[str, Any]:
