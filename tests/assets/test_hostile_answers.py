@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterator
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -27,6 +25,7 @@ from sonet_pipeline.jobs.cli_runs import prepare_instance
 from sonet_pipeline.outbox import SENDING, SENT, open_outbox
 from sonet_pipeline.store import open_snapshot, open_store
 from tests.assets.test_orders import accepted_once, order
+from tests.local_http import recording_listener
 from tests.standin.standin_http import TOKENS, SonetClient
 
 pytestmark = pytest.mark.slow
@@ -102,24 +101,8 @@ def test_a_page_breaking_the_schema_fails_the_sync_and_stores_nothing_of_it(sone
 
 @pytest.fixture
 def listener() -> Iterator[tuple[str, list[str]]]:
-    seen: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            seen.append(self.path)
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(SECRET)))
-            self.end_headers()
-            self.wfile.write(SECRET.encode())
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    server.shutdown()
-    server.server_close()
+    with recording_listener(SECRET.encode()) as found:
+        yield found
 
 
 @pytest.mark.parametrize(

@@ -10,10 +10,9 @@ GraphQL JSON is a PROTOCOL problem; a 50 MB answer is refused after 16 MiB.
 from __future__ import annotations
 
 import random
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -25,6 +24,7 @@ from sonet_pipeline.sonet.query import SonetQueryClient
 from sonet_pipeline.sonet.query_errors import SonetAnswerError, SonetUnavailableError
 from sonet_pipeline.sonet.retry import RetryPolicy
 from sonet_pipeline.sonet.throttle import Throttle
+from tests.local_http import recording_listener, serving
 from tests.standin.standin_http import B2B_ORDER, TOKENS, SonetClient
 
 ITEMS = entity("items")
@@ -35,26 +35,8 @@ SECRET = "SECRET-MARKER-5b1f0c"
 @pytest.fixture
 def listener() -> Iterator[tuple[str, list[str]]]:
     """An HTTP server on a free loopback port that records every request it gets: (base URL, paths)."""
-    seen: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            seen.append(self.path)
-            body = f'<!ENTITY sonet "{SECRET}">'.encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    server.shutdown()
-    server.server_close()
+    with recording_listener(f'<!ENTITY sonet "{SECRET}">'.encode()) as found:
+        yield found
 
 
 def message_client(sonet: SonetClient) -> SonetMessageClient:
@@ -271,13 +253,9 @@ def canned() -> Iterator[tuple[str, dict]]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     answer["posts"] = posts
-    yield f"http://127.0.0.1:{server.server_address[1]}", answer
-    server.shutdown()
-    server.server_close()
+    with serving(Handler) as url:
+        yield url, answer
 
 
 HTML = {"Content-Type": "text/html"}
