@@ -24,6 +24,10 @@ S3_URL_ENV = "SONET_PIPELINE_S3_URL"
 BROKER_URL_ENV = "SONET_PIPELINE_BROKER_URL"
 #: Where workers leave each step's result; default: the broker itself for Redis, `rpc://` for RabbitMQ.
 RESULT_BACKEND_ENV = "SONET_PIPELINE_RESULT_BACKEND"
+#: The longest a step may run on a worker, in seconds: a worker stops it then, and the step of a worker
+#: that died is handed to another shortly after (`jobs/executor.py`).
+STEP_TIME_LIMIT_ENV = "SONET_PIPELINE_STEP_TIME_LIMIT"
+DEFAULT_STEP_TIME_LIMIT = 600
 _REDIS = ("redis", "rediss")
 _BROKERS = (*_REDIS, "amqp", "amqps", "pyamqp")
 
@@ -95,6 +99,14 @@ def result_backend() -> str | None:
             f"got {_scheme(value) or 'no scheme'}://..."
         )
     return value
+
+
+def step_time_limit() -> int:
+    """Seconds a step may run on a worker (`SONET_PIPELINE_STEP_TIME_LIMIT`, default 600)."""
+    text = os.environ.get(STEP_TIME_LIMIT_ENV) or str(DEFAULT_STEP_TIME_LIMIT)
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{STEP_TIME_LIMIT_ENV} must be a whole number of seconds, 1 or more, got {text!r}")
+    return int(text)
 
 
 def _scheme(url: str) -> str:

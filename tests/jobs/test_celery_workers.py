@@ -40,41 +40,10 @@ from tests.standin.standin_http import TOKENS, SonetClient
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
-#: The Redis server the test uses (no database number: the test claims an empty one).
-REDIS_URL = os.environ.get("SONET_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 BIN = Path(sys.executable).parent
-CLAIM_KEY = "sonet-test-claim"
 #: The RabbitMQ server the AMQP variant uses (guest/guest, a virtual host made per test with rabbitmqctl).
 RABBITMQ_ADDRESS = ("127.0.0.1", 5672)
 EXAMPLE = json.loads(read_text("examples/commerce-order-b2b.json"))
-
-
-@pytest.fixture
-def redis_db() -> Iterator[str]:
-    """The URL of a Redis database that was empty and is this test's alone (claimed, flushed after)."""
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
-        reachable = True
-    except redis.RedisError:
-        reachable = False
-    require_outside(reachable, f"Redis is not reachable at {REDIS_URL}")
-    claimed = None
-    for number in range(1, 16):
-        client = redis.Redis.from_url(f"{REDIS_URL}/{number}")
-        try:
-            if client.dbsize() == 0 and client.set(CLAIM_KEY, uuid.uuid4().hex, nx=True, ex=900):
-                if client.dbsize() == 1:
-                    claimed = number
-                    break
-                client.delete(CLAIM_KEY)
-        except redis.ResponseError:  # past the server's number of databases
-            break
-    if claimed is None:
-        pytest.fail(f"no empty Redis database at {REDIS_URL} to claim")
-    yield f"{REDIS_URL}/{claimed}"
-    client.flushdb()
 
 
 @pytest.fixture
@@ -123,13 +92,14 @@ def configure(sonet: SonetClient, folder: Path, monkeypatch: pytest.MonkeyPatch,
 class Worker:
     """`sonet-pipeline worker` in a process (and session) of its own, stopped with SIGTERM after the test."""
 
-    def __init__(self, name: str, log: Path) -> None:
+    def __init__(self, name: str, log: Path, env: dict[str, str] | None = None) -> None:
         self.node, self.log = f"{name}@{socket.gethostname()}", log
         self.process = subprocess.Popen(
             [str(BIN / "sonet-pipeline"), "worker", "--concurrency", "2", "--name", name],
             stdout=log.open("wb"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env=env,
         )
 
     def wait_ready(self, timeout: float = 60.0) -> None:
