@@ -12,7 +12,8 @@ from dagster_aws.s3 import S3Resource
 from dagster_aws.secretsmanager import SecretsManagerResource
 
 from sonet_pipeline.assets.freshness import build_freshness_checks
-from sonet_pipeline.assets.inbound import build_tenant_sync
+from sonet_pipeline.assets.inbound import build_tenant_sync, sync_status_spec
+from sonet_pipeline.assets.inbound_shards import build_minute_sync_job
 from sonet_pipeline.assets.orders import build_tenant_send, outbox_spec
 from sonet_pipeline.assets.shop import build_tenant_shop
 from sonet_pipeline.common.clock import Clock, SystemClock
@@ -44,16 +45,18 @@ def build_definitions(tenants: list[Tenant], *, clock: Clock | None = None) -> D
     sending = [build_tenant_send(t) for t in tenants]
     shop = [build_tenant_shop(t) for t in tenants]
     sync_job, freshness_job = build_sync_job(inbound, freshness), build_freshness_job(freshness)
+    shard_size = settings.sync_shard_size()
+    minute_job = build_minute_sync_job(tenants, shard_size)
     send_job, shop_job = build_send_job(sending), build_shop_job(shop)
     retention_job = build_retention_job(tenants, archive=True)
     # Leases and the outbox in PostgreSQL when it is configured (several machines), else local files.
     postgres = EnvVar(settings.POSTGRES_DSN_ENV) if settings.postgres_dsn() else None
     return Definitions(
-        assets=[*inbound, *sending, *shop, *(outbox_spec(t) for t in tenants)],
+        assets=[*inbound, *(sync_status_spec(t) for t in tenants), *sending, *shop, *(outbox_spec(t) for t in tenants)],
         asset_checks=freshness,
-        jobs=[sync_job, freshness_job, send_job, shop_job, resend_job, retention_job],
+        jobs=[minute_job, sync_job, freshness_job, send_job, shop_job, resend_job, retention_job],
         schedules=[
-            *build_sync_schedules(sync_job, freshness_job, tenants),
+            *build_sync_schedules(minute_job, sync_job, freshness_job, tenants, shard_size),
             build_retention_schedule(retention_job, deployment_retention().cron),
         ],
         sensors=[build_order_sensor(send_job, tenants), build_shop_sensor(shop_job, tenants)],

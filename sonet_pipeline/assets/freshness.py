@@ -1,4 +1,7 @@
-"""Freshness: each tenant's last successful sync is no older than a few of its cadences."""
+"""Freshness: each tenant's last successful sync is no older than a few of its cadences.
+
+A sync that changed nothing materializes nothing; every successful one is an observation of the
+tenant's `sync` asset (`tenant_sync.py`), so the age is from the newer of the two."""
 
 # No `from __future__ import annotations`: Dagster reads the annotations of the decorated functions.
 from collections.abc import Iterator
@@ -14,7 +17,7 @@ from dagster import (
     multi_asset_check,
 )
 
-from sonet_pipeline.assets.inbound import inbound_key
+from sonet_pipeline.assets.tenant_sync import inbound_key, sync_status_key
 from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.sonet.entities import SYNCED
@@ -35,9 +38,12 @@ def build_freshness_checks(tenant: Tenant) -> AssetChecksDefinition:
     )
     def fresh(context: AssetCheckExecutionContext, clock: ResourceParam[Clock]) -> Iterator[AssetCheckResult]:
         now = clock.now()
+        observed = context.instance.fetch_observations(sync_status_key(tenant.name), limit=1).records
+        synced_at = observed[0].timestamp if observed else None
         for key in keys:
             event = context.instance.get_latest_materialization_event(key)
-            age = None if event is None else now.timestamp() - event.timestamp
+            times = [t for t in (synced_at, None if event is None else event.timestamp) if t is not None]
+            age = now.timestamp() - max(times) if times else None
             yield AssetCheckResult(
                 asset_key=key,
                 check_name="fresh",
@@ -46,6 +52,7 @@ def build_freshness_checks(tenant: Tenant) -> AssetChecksDefinition:
                 metadata={
                     "age_seconds": MetadataValue.text("never") if age is None else MetadataValue.float(round(age, 1)),
                     "limit_seconds": MetadataValue.int(limit_seconds),
+                    **({"last_synced": MetadataValue.timestamp(max(times))} if times else {}),
                 },
             )
 

@@ -5,16 +5,19 @@ One step per tenant materializes its three assets (`<tenant>/sonet/<entity>`), h
 The window comes from `delta.choose_window`: the current hour syncs from the high-water mark, a
 past hour (or a range: one run per backfill) re-reads its window, config can ask for an explicit
 window or a full read. The tenant's store lease keeps every other writer out meanwhile.
+
+The outputs are optional: a delta that changed nothing materializes nothing (`tenant_sync.py`). The
+CLI's `sync`, the nightly full read and backfills run these assets; the minute schedule runs the
+shard steps of `inbound_shards.py`, whose events grow with changes only.
 """
 
 # No `from __future__ import annotations`: Dagster reads the annotations of the decorated functions.
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from dagster import (
     AssetCheckResult,
     AssetExecutionContext,
-    AssetKey,
     AssetsDefinition,
     AssetSpec,
     BackfillPolicy,
@@ -22,28 +25,21 @@ from dagster import (
     Failure,
     HourlyPartitionsDefinition,
     MaterializeResult,
-    MetadataValue,
     ResourceParam,
     multi_asset,
 )
 from pydantic import Field
 
-from sonet_pipeline.assets.inbound_checks import check_results, check_specs
+from sonet_pipeline.assets.inbound_checks import check_specs, result_key
+from sonet_pipeline.assets.tenant_sync import Request, inbound_key, sync_status_key, sync_tenant
 from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.config import settings
 from sonet_pipeline.config.tenants import Tenant
-from sonet_pipeline.inbound.sync import EntitySync, sync_entity
-from sonet_pipeline.inbound.windows import choose_window
 from sonet_pipeline.resources.leases import LeaseResource
 from sonet_pipeline.resources.run_guard import RunGuardResource
 from sonet_pipeline.resources.sonet import SonetResource
 from sonet_pipeline.resources.store import StoreResource
-from sonet_pipeline.sonet.entities import SYNCED, entity
-from sonet_pipeline.sonet.query import SonetAuthError, SonetQueryClient
-from sonet_pipeline.store import Store, quality
-from sonet_pipeline.store.publication_gate import Verdict
-
-SyncEvent = MaterializeResult | AssetCheckResult
+from sonet_pipeline.sonet.entities import SYNCED
 
 #: One partitions definition for every tenant, so one run can carry all tenants' current hour.
 SYNC_PARTITIONS = HourlyPartitionsDefinition(start_date="2025-01-01-00:00", end_offset=1)
@@ -62,12 +58,21 @@ class SyncConfig(Config):
     full: bool = Field(default=False, description="read everything: the periodic reconciliation")
 
 
-def inbound_key(tenant: str, entity_name: str) -> AssetKey:
-    return AssetKey([tenant, "sonet", entity_name])
+__all__ = ["SYNC_PARTITIONS", "SyncConfig", "build_tenant_sync", "inbound_key", "partition_key_for", "sync_op_name"]
 
 
 def sync_op_name(tenant: str) -> str:
     return f"{tenant}__sonet_sync"
+
+
+def sync_status_spec(tenant: Tenant) -> AssetSpec:
+    """The tenant's sync status: observed by every successful sync, never materialized."""
+    return AssetSpec(
+        sync_status_key(tenant.name),
+        group_name=tenant.name,
+        description=f"When company {tenant.sonet.company} was last synced, what changed and how far behind "
+        "Sonet its store is: one observation per successful sync, judged by the freshness checks.",
+    )
 
 
 def build_tenant_sync(tenant: Tenant) -> AssetsDefinition:
@@ -77,8 +82,10 @@ def build_tenant_sync(tenant: Tenant) -> AssetsDefinition:
             inbound_key(tenant.name, name),
             group_name=tenant.name,
             description=f"Sonet {name} of company {tenant.sonet.company}: the latest state per key, "
-            f"DELETED and PASSIVE included, in the tenant's {store_kind} store.",
+            f"DELETED and PASSIVE included, in the tenant's {store_kind} store. Materialized when its data "
+            "changed; every sync is observed on the tenant's `sync` asset.",
             kinds={"postgres" if settings.production() else "duckdb"},
+            skippable=True,
         )
         for name in SYNCED
     ]
@@ -99,95 +106,31 @@ def build_tenant_sync(tenant: Tenant) -> AssetsDefinition:
         leases: LeaseResource,
         run_guard: RunGuardResource,  # tags the run so that a dead one is failed
         clock: ResourceParam[Clock],
-    ) -> Iterator[SyncEvent]:
-        explicit = _explicit_window(config)
-        partition = _partition_window(context)
+    ) -> Iterator[MaterializeResult | AssetCheckResult]:
+        request = Request(_partition_window(context), _explicit_window(config), config.full, _partition_label(context))
         selected = [name for name in SYNCED if inbound_key(tenant.name, name) in context.selected_asset_keys]
-        owner = f"sync run {context.run.run_id}"
-        with (
-            leases.hold(f"store-{tenant.name}", owner),
-            store.writer(tenant.name) as writer,
-            sonet.query_client(tenant.name, clock) as client,
-        ):
-            synced: list[tuple[str, dict[str, MetadataValue]]] = []
-            try:
-                for name in selected:
-                    metadata = _sync_one(context, tenant, name, config, partition, explicit, client, writer, clock)
-                    synced.append((name, metadata))
-            except Exception:
-                yield from _materialized(tenant.name, synced, None)  # what was synced stays recorded
-                raise
-            # An entity's snapshot file moves only when it passes the blocking rules (publication_gate).
-            with quality.Tables(writer) as tables:
-                verdict = store.publish(tenant.name, writer, tables)
-                if not verdict.passed:
-                    held = [name for name in SYNCED if verdict.held(name)]
-                    context.log.error(
-                        "%s: snapshot of %s held back at the last state that passed: %s",
-                        tenant.name,
-                        ", ".join(held),
-                        verdict.describe(),
-                    )
-                yield from _materialized(tenant.name, synced, verdict)
-                yield from check_results(context, tenant.name, selected, tables, verdict)
+        outcome = sync_tenant(
+            context.log,
+            context.run.run_id,
+            tenant,
+            request,
+            sonet=sonet,
+            store=store,
+            leases=leases,
+            clock=clock,
+            entity_names=selected,
+        )
+        for done in outcome.materializations():  # what was synced stays recorded, even when the sync failed
+            yield MaterializeResult(asset_key=done.asset_key, metadata=done.metadata)
+        selected_checks = context.selected_asset_check_keys
+        yield from (c for c in outcome.checks if result_key(c) in selected_checks)
+        observation = outcome.observation()
+        if observation is not None:
+            context.log_event(observation)
+        if outcome.error is not None:
+            raise outcome.error
 
     return sonet_sync
-
-
-def _sync_one(
-    context: AssetExecutionContext,
-    tenant: Tenant,
-    name: str,
-    config: SyncConfig,
-    partition: tuple[datetime, datetime] | None,
-    explicit: tuple[datetime, datetime] | None,
-    client: SonetQueryClient,
-    writer: Store,
-    clock: Clock,
-) -> dict[str, MetadataValue]:
-    """Sync one entity into the store; its materialization's metadata."""
-    spec = entity(name)
-    window = choose_window(
-        high_water_mark=writer.high_water_mark(name),
-        lookback=timedelta(seconds=tenant.lookback_seconds),
-        now=clock.now(),
-        partition=partition,
-        explicit=explicit,
-        full=config.full,
-    )
-    context.log.info("%s %s: reading %s", tenant.name, name, window.describe())
-    before = client.stats.as_dict()
-    try:
-        result = sync_entity(
-            client,
-            writer,
-            spec,
-            window,
-            run_id=context.run.run_id,
-            partition=_partition_label(context),
-            clock=clock,
-        )
-    except SonetAuthError as exc:
-        raise Failure(description=str(exc), allow_retries=False) from None
-    _log_result(context, tenant.name, result)
-    return _metadata(result, _since(client.stats.as_dict(), before), clock.now(), writer.count(name))
-
-
-def _materialized(
-    tenant: str, synced: list[tuple[str, dict[str, MetadataValue]]], verdict: Verdict | None
-) -> Iterator[MaterializeResult]:
-    for name, metadata in synced:
-        extra = {} if verdict is None else _snapshot_metadata(verdict, name)
-        yield MaterializeResult(asset_key=inbound_key(tenant, name), metadata={**metadata, **extra})
-
-
-def _snapshot_metadata(verdict: Verdict, entity_name: str) -> dict[str, MetadataValue]:
-    """Whether the entity's snapshot file, the one readers use, moved; else which blocking rules held it."""
-    held = verdict.held(entity_name)
-    metadata: dict[str, MetadataValue] = {"snapshot_held": MetadataValue.bool(held)}
-    if held:
-        metadata["held_by"] = MetadataValue.text(verdict.describe())
-    return metadata
 
 
 def _explicit_window(config: SyncConfig) -> tuple[datetime, datetime] | None:
@@ -216,53 +159,3 @@ def _partition_label(context: AssetExecutionContext) -> str:
         keys = context.partition_key_range
         return f"{keys.start}..{keys.end}"
     return context.partition_key if context.has_partition_key else ""
-
-
-def _log_result(context: AssetExecutionContext, tenant: str, result: EntitySync) -> None:
-    context.log.info(
-        "%s %s: %d pages, %d fetched, %d inserted, %d updated, %d deleted",
-        tenant,
-        result.entity,
-        result.pages,
-        result.counts.fetched,
-        result.counts.inserted,
-        result.counts.updated,
-        result.counts.deleted,
-    )
-    if result.vanished:
-        context.log.warning(
-            "%s %s: %d keys in the store were not in Sonet's full list, e.g. %s",
-            tenant,
-            result.entity,
-            len(result.vanished),
-            ", ".join(result.vanished[:5]),
-        )
-
-
-def _since(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
-    return {name: value - before.get(name, 0) for name, value in after.items()}
-
-
-def _metadata(result: EntitySync, stats: dict[str, float], now: datetime, in_store: int) -> dict[str, MetadataValue]:
-    metadata: dict[str, MetadataValue] = {
-        "window": MetadataValue.text(result.window.describe()),
-        "pages": MetadataValue.int(result.pages),
-        "fetched": MetadataValue.int(result.counts.fetched),
-        "inserted": MetadataValue.int(result.counts.inserted),
-        "updated": MetadataValue.int(result.counts.updated),
-        "unchanged": MetadataValue.int(result.counts.unchanged),
-        "deleted": MetadataValue.int(result.counts.deleted),
-        "stale_ignored": MetadataValue.int(result.counts.stale),
-        "records_in_store": MetadataValue.int(in_store),
-        "retries": MetadataValue.int(int(stats.get("retries", 0))),
-        "throttled_429": MetadataValue.int(int(stats.get("throttled", 0))),
-        "unavailable_5xx": MetadataValue.int(int(stats.get("unavailable", 0))),
-    }
-    if result.high_water_mark is not None:
-        metadata["high_water_mark"] = MetadataValue.timestamp(result.high_water_mark)
-    lag = result.lag_seconds(now)
-    if lag is not None:
-        metadata["lag_seconds"] = MetadataValue.float(round(lag, 3))
-    if result.window.kind == "full":
-        metadata["vanished_keys"] = MetadataValue.int(len(result.vanished))
-    return metadata

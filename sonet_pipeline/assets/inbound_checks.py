@@ -9,15 +9,16 @@ exist, models whose items disagree, negative prices or stock. Freshness is `fres
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 from dagster import (
+    AssetCheckEvaluation,
     AssetCheckKey,
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
-    AssetExecutionContext,
     AssetKey,
+    DagsterLogManager,
     MetadataValue,
 )
 
@@ -51,24 +52,26 @@ def check_keys(tenant: str) -> list[AssetCheckKey]:
 
 
 def check_results(
-    context: AssetExecutionContext,
+    log: DagsterLogManager,
     tenant: str,
-    entity_names: list[str],
+    entity_names: Collection[str],
     tables: quality.Tables,
     verdict: Verdict,
+    selected: Collection[AssetCheckKey] | None = None,
 ) -> Iterator[AssetCheckResult]:
-    """Evaluate the selected checks of the synced entities; each failure names its records.
+    """Evaluate the checks of the entities `entity_names` (those `selected`, or all); each failure names
+    its records.
 
     The blocking checks report what the snapshot's gate found (`verdict`), so a check and the gate never
     disagree; each says whether its entity's snapshot file was held back, and by which rules."""
     held_by = MetadataValue.text(", ".join(verdict.failing) or "nothing")
     for check in CHECKS:
         key = AssetCheckKey(asset_key=_asset_key(tenant, check.entity), name=check.name)
-        if check.entity not in entity_names or key not in context.selected_asset_check_keys:
+        if check.entity not in entity_names or (selected is not None and key not in selected):
             continue
         offenders = verdict.findings[check.label] if check.blocking else check.find(tables)
         if offenders:
-            context.log.warning("%s %s: check %s found %d record(s)", tenant, check.entity, check.name, len(offenders))
+            log.warning("%s %s: check %s found %d record(s)", tenant, check.entity, check.name, len(offenders))
         yield AssetCheckResult(
             asset_key=key.asset_key,
             check_name=check.name,
@@ -84,3 +87,23 @@ def check_results(
                 ),
             },
         )
+
+
+def result_key(result: AssetCheckResult) -> AssetCheckKey:
+    assert result.asset_key is not None and result.check_name is not None  # check_results names both
+    return AssetCheckKey(asset_key=result.asset_key, name=result.check_name)
+
+
+def as_evaluation(result: AssetCheckResult) -> AssetCheckEvaluation:
+    """The same result as an event an op logs (the minute sync's shard steps have no check specs)."""
+    assert result.asset_key is not None and result.check_name is not None
+    return AssetCheckEvaluation(
+        asset_key=result.asset_key,
+        check_name=result.check_name,
+        passed=result.passed,
+        severity=result.severity,
+        metadata=result.metadata,
+        blocking=any(
+            c.blocking for c in CHECKS if (c.entity, c.name) == (result.asset_key.path[-1], result.check_name)
+        ),
+    )

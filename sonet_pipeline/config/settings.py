@@ -28,6 +28,8 @@ RESULT_BACKEND_ENV = "SONET_PIPELINE_RESULT_BACKEND"
 #: that died is handed to another shortly after (`jobs/executor.py`).
 STEP_TIME_LIMIT_ENV = "SONET_PIPELINE_STEP_TIME_LIMIT"
 DEFAULT_STEP_TIME_LIMIT = 600
+#: How many tenants share one step of the minute sync (one worker task with the celery executor); default 1.
+SYNC_SHARD_SIZE_ENV = "SONET_PIPELINE_SYNC_SHARD_SIZE"
 _REDIS = ("redis", "rediss")
 _BROKERS = (*_REDIS, "amqp", "amqps", "pyamqp")
 
@@ -107,6 +109,14 @@ def step_time_limit() -> int:
     if not text.isdigit() or int(text) < 1:
         raise ValueError(f"{STEP_TIME_LIMIT_ENV} must be a whole number of seconds, 1 or more, got {text!r}")
     return int(text)
+
+
+def sync_shard_size() -> int:
+    """Tenants per step of the minute sync (`SONET_PIPELINE_SYNC_SHARD_SIZE`, default 1: a step per tenant)."""
+    value = (os.environ.get(SYNC_SHARD_SIZE_ENV) or "1").strip()
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{SYNC_SHARD_SIZE_ENV} must be a whole number of tenants, 1 or more, got {value!r}")
+    return int(value)
 
 
 def _scheme(url: str) -> str:

@@ -1,4 +1,6 @@
-"""The sync jobs: one run carries every due tenant's inbound assets; one checks freshness."""
+"""The sync jobs: the tenants' inbound assets (the CLI, the nightly full read, backfills), the minute
+sync of the due tenants in shards (`assets/inbound_shards.py`, built there: its steps are ops), and
+the freshness checks."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from dagster import (
 from sonet_pipeline.jobs.instance import FLOW_TAG
 
 SYNC_JOB = "sonet_sync"
+#: The minute schedule's job: one step per shard of tenants (`SONET_PIPELINE_SYNC_SHARD_SIZE`).
+MINUTE_SYNC_JOB = "sonet_sync_minute"
 FRESHNESS_JOB = "sonet_freshness"
 
 #: What `define_asset_job` answers (Dagster does not export its class).

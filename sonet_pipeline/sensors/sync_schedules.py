@@ -1,7 +1,8 @@
 """The sync's schedules: every minute for the due tenants, a nightly full read, freshness every 5 minutes.
 
-The minute schedule asks for one run for all due tenants (runs per minute do not grow with tenants)
-and skips a tick while a sync run is queued or running, after failing any run whose process died.
+The minute schedule asks for one run of the minute sync job for all due tenants (runs per minute do
+not grow with tenants; each shard step syncs its due tenants) and skips a tick while a sync run is
+queued or running, after failing any run whose process died.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Sequence
 
 from dagster import (
     DefaultScheduleStatus,
+    JobDefinition,
     RunRequest,
     ScheduleDefinition,
     ScheduleEvaluationContext,
@@ -17,40 +19,44 @@ from dagster import (
     schedule,
 )
 
-from sonet_pipeline.assets.inbound import inbound_key, partition_key_for, sync_op_name
-from sonet_pipeline.assets.inbound_checks import check_keys
+from sonet_pipeline.assets.inbound import partition_key_for, sync_op_name
+from sonet_pipeline.assets.inbound_shards import tenant_shards
 from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.inbound.cadence import tenant_due
 from sonet_pipeline.jobs.instance import FLOW_TAG
 from sonet_pipeline.jobs.liveness import live_run_of
-from sonet_pipeline.jobs.sync import SYNC_JOB, AssetJob
-from sonet_pipeline.sonet.entities import SYNCED
+from sonet_pipeline.jobs.sync import MINUTE_SYNC_JOB, SYNC_JOB, AssetJob
 
 
 def build_sync_schedules(
-    sync_job: AssetJob, freshness_job: AssetJob, tenants: Sequence[Tenant]
+    minute_job: JobDefinition,
+    sync_job: AssetJob,
+    freshness_job: AssetJob,
+    tenants: Sequence[Tenant],
+    shard_size: int,
 ) -> list[ScheduleDefinition]:
+    steps = tenant_shards(tenants, shard_size)
+
     @schedule(
         name="sonet_sync_every_minute",
-        job=sync_job,
+        job=minute_job,
         cron_schedule="* * * * *",
         default_status=DefaultScheduleStatus.RUNNING,
         description="The delta sync of every tenant due this minute, in one run.",
     )
     def every_minute(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
-        busy = live_run_of(context.instance, SYNC_JOB)
-        if busy is not None:
-            return SkipReason(f"sync run {busy.run_id} is still {busy.status.value.lower()}")
+        for job_name in (MINUTE_SYNC_JOB, SYNC_JOB):
+            busy = live_run_of(context.instance, job_name)
+            if busy is not None:
+                return SkipReason(f"sync run {busy.run_id} is still {busy.status.value.lower()}")
         tick = context.scheduled_execution_time
-        due = [t for t in tenants if tenant_due(t.sync_every_seconds, tick)]
+        due = {t.name for t in tenants if tenant_due(t.sync_every_seconds, tick)}
         if not due:
             return SkipReason("no tenant is due this minute")
-        return RunRequest(
-            partition_key=partition_key_for(tick),
-            asset_selection=[inbound_key(t.name, name) for t in due for name in SYNCED],
-            asset_check_keys=[key for t in due for key in check_keys(t.name)],  # not the freshness checks
-            tags={FLOW_TAG: "sync"},
-        )
+        ops = {
+            step: {"config": {"tenants": [t.name for t in members if t.name in due]}} for step, members in steps.items()
+        }
+        return RunRequest(run_config={"ops": ops}, tags={FLOW_TAG: "sync"})
 
     @schedule(
         name="sonet_sync_nightly_full",

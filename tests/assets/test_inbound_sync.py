@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sonet_pipeline.assets import inbound
+from sonet_pipeline.assets import tenant_sync
 from sonet_pipeline.cli.main import main
 from sonet_pipeline.cli.runs.sync import run_sync
 from sonet_pipeline.config.tenants import load_tenants
@@ -175,8 +175,8 @@ def test_in_production_mode_the_store_in_postgresql_equals_sonet(
 def test_the_comparison_catches_a_sync_without_lookback(hard_sonet, tmp_path, monkeypatch):
     """Removing the lookback loses the change committed late: the store no longer equals Sonet."""
     write_tenants(hard_sonet, tmp_path, monkeypatch)
-    choose = inbound.choose_window
-    monkeypatch.setattr(inbound, "choose_window", lambda **kw: choose(**{**kw, "lookback": timedelta(0)}))
+    choose = tenant_sync.choose_window
+    monkeypatch.setattr(tenant_sync, "choose_window", lambda **kw: choose(**{**kw, "lookback": timedelta(0)}))
     assert "acme/items" in run_scenario(hard_sonet, Pipeline(hard_sonet))
 
 

@@ -24,7 +24,7 @@ from sonet_pipeline.common.process_tags import HOST_TAG, PID_TAG
 from sonet_pipeline.config.tenants import load_tenants
 from sonet_pipeline.definitions import build_definitions
 from sonet_pipeline.jobs.cli_runs import prepare_instance
-from sonet_pipeline.jobs.sync import SYNC_JOB
+from sonet_pipeline.jobs.sync import MINUTE_SYNC_JOB, SYNC_JOB
 
 TENANTS = """
 tenants:
@@ -57,16 +57,31 @@ def start_run(defs, instance: DagsterInstance, pid: int, host: str) -> str:
     return run.run_id
 
 
+def due_by_step(request: RunRequest) -> dict[str, list[str]]:
+    return {step: op["config"]["tenants"] for step, op in request.run_config["ops"].items()}
+
+
 def test_one_run_per_minute_for_all_due_tenants(defs):
-    """At minute 0 both tenants are due (one run, both tenants' assets); at minute 1 only the every-minute one."""
+    """At minute 0 both tenants are due (one run, a step per tenant by default); at minute 1 only the
+    every-minute one (the other's step has nothing to do)."""
     instance = prepare_instance()
     [request] = evaluate(defs, "sonet_sync_every_minute", datetime(2026, 11, 28, 7, 0, tzinfo=UTC), instance)
-    assert request.partition_key == "2026-11-28-07:00"
-    assert {key.path[0] for key in request.asset_selection} == {"every_minute", "every_third"}
     assert request.tags["sonet/flow"] == "sync"
-    assert request.asset_check_keys and "fresh" not in {key.name for key in request.asset_check_keys}
+    assert not request.asset_selection and not request.asset_check_keys  # the minute job's steps are ops
+    assert due_by_step(request) == {"sonet_sync_shard_000": ["every_minute"], "sonet_sync_shard_001": ["every_third"]}
     [request] = evaluate(defs, "sonet_sync_every_minute", datetime(2026, 11, 28, 7, 1, tzinfo=UTC), instance)
-    assert {key.path[0] for key in request.asset_selection} == {"every_minute"}
+    assert due_by_step(request) == {"sonet_sync_shard_000": ["every_minute"], "sonet_sync_shard_001": []}
+
+
+def test_a_shard_size_groups_the_tenants_into_one_step(tmp_path: Path, monkeypatch):
+    """`SONET_PIPELINE_SYNC_SHARD_SIZE=2`: both tenants in one step of the minute job."""
+    monkeypatch.setenv("SONET_PIPELINE_SYNC_SHARD_SIZE", "2")
+    path = tmp_path / "tenants.yaml"
+    path.write_text(TENANTS)
+    defs = build_definitions(load_tenants(path))
+    assert [node.name for node in defs.resolve_job_def(MINUTE_SYNC_JOB).nodes] == ["sonet_sync_shard_000"]
+    [request] = evaluate(defs, "sonet_sync_every_minute", datetime(2026, 11, 28, 7, 0, tzinfo=UTC), prepare_instance())
+    assert due_by_step(request) == {"sonet_sync_shard_000": ["every_minute", "every_third"]}
 
 
 def test_a_tick_is_skipped_while_a_live_sync_run_is_in_progress(defs):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-TIMESTAMP_FIELDS = ("high_water_mark",)
+TIMESTAMP_FIELDS = ("high_water_mark", "last_synced")
 
 
 @dataclass
@@ -33,12 +33,15 @@ class RunSummary:
 
 
 def summarize(result: Any) -> RunSummary:
-    """The summary of an `ExecuteInProcessResult`: its materializations' metadata and its step failures."""
+    """The summary of an `ExecuteInProcessResult`: its materializations' and observations' metadata (a
+    sync that changed nothing is only observed) and its step failures."""
     summary = RunSummary(run_id=result.run_id, success=result.success)
-    for event in result.get_asset_materialization_events():
-        materialization = event.step_materialization_data.materialization
-        path = materialization.asset_key.path
-        figures = {name: _plain(name, value.value) for name, value in materialization.metadata.items()}
+    recorded = [event for event in result.all_events if event.is_step_materialization or event.is_asset_observation]
+    for event in recorded:
+        data = event.step_materialization_data if event.is_step_materialization else event.asset_observation_data
+        found = data.materialization if event.is_step_materialization else data.asset_observation
+        path = found.asset_key.path
+        figures = {name: _plain(name, value.value) for name, value in found.metadata.items()}
         summary.tenants.setdefault(path[0], {})[path[-1]] = figures
     summary.failures = [_failure_text(event) for event in result.all_events if event.is_step_failure]
     return summary

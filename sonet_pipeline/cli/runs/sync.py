@@ -14,6 +14,7 @@ from dagster import DagsterInstance, Definitions
 
 from sonet_pipeline.assets.inbound import SYNC_PARTITIONS, inbound_key, partition_key_for, sync_op_name
 from sonet_pipeline.assets.inbound_checks import check_keys
+from sonet_pipeline.assets.tenant_sync import SYNC_STATUS
 from sonet_pipeline.cli.runs.summary import RunSummary, summarize
 from sonet_pipeline.cli.runs.tenant_leases import DEFAULT_WAIT_SECONDS, new_run_id, tenants_held
 from sonet_pipeline.config.tenants import Tenant
@@ -67,6 +68,11 @@ def run_sync(
     return summarize(result)
 
 
+def _no_changes(tenant: str, status: dict[str, Any]) -> str:
+    line = f"  {tenant}: no changes, synced at {status.get('last_synced', 'now')}"
+    return line + (f", newest change {status['lag_seconds']} s ago" if "lag_seconds" in status else "")
+
+
 def _range_tags(window: tuple[datetime, datetime], now: datetime) -> dict[str, str]:
     """The partition range covering `[start, end)`, clamped to the partitions that exist."""
     start, end = window
@@ -79,9 +85,16 @@ def _range_tags(window: tuple[datetime, datetime], now: datetime) -> dict[str, s
 
 
 def format_summary(summary: RunSummary) -> list[str]:
-    """Lines for a person: one per tenant and entity, then each tenant whose snapshot was held back."""
-    lines = summary.lines("sync", SUMMARY_FIELDS)
-    for tenant, by_entity in sorted(summary.tenants.items()):
+    """Lines for a person: one per tenant and changed entity ("no changes" for a tenant without one),
+    then the failures, then each tenant whose snapshot was held back."""
+    entities = {t: {n: f for n, f in by.items() if n != SYNC_STATUS} for t, by in summary.tenants.items()}
+    lines = [f"sync run {summary.run_id}: {'succeeded' if summary.success else 'FAILED'}"]
+    for tenant, by_entity in sorted(entities.items()):
+        shown = RunSummary(summary.run_id, summary.success, {tenant: by_entity}).lines("sync", SUMMARY_FIELDS)[1:]
+        status = summary.tenants[tenant].get(SYNC_STATUS)
+        lines += shown if shown or status is None else [_no_changes(tenant, status)]
+    lines += [f"  failure: {failure}" for failure in summary.failures]
+    for tenant, by_entity in sorted(entities.items()):
         held = {name: figures for name, figures in by_entity.items() if figures.get("snapshot_held")}
         if held:
             why = next(iter(held.values())).get("held_by")
