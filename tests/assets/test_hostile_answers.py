@@ -26,22 +26,19 @@ from sonet_pipeline.outbox import SENDING, SENT, open_outbox
 from sonet_pipeline.store import open_snapshot, open_store
 from tests.assets.test_orders import accepted_once, order
 from tests.local_http import recording_listener
-from tests.standin.standin_http import TOKENS, SonetClient
+from tests.standin.standin_http import SonetClient
+from tests.tenants_file import write_acme_tenant
 
 pytestmark = pytest.mark.slow
 SECRET = "SECRET-MARKER-e2e-41c9"
 
 
 def write_tenants(sonet: SonetClient, folder: Path, monkeypatch) -> None:
-    path = folder / "tenants.yaml"
-    path.write_text(
-        "tenants:\n  - name: acme\n"
-        f"    sonet: {{base_url: '{sonet.base_url}', company: '01', token_env: ACME_T,\n"
-        "            query_limits: {rate: 100, burst: 100, in_flight: 4},\n"
-        "            message_limits: {rate: 50, burst: 50, in_flight: 4}}\n"
+    limits = (
+        "query_limits: {rate: 100, burst: 100, in_flight: 4},\n"
+        "            message_limits: {rate: 50, burst: 50, in_flight: 4}"
     )
-    monkeypatch.setenv("ACME_T", TOKENS["01"])
-    monkeypatch.setenv("SONET_PIPELINE_TENANTS", str(path))
+    write_acme_tenant(sonet, folder, monkeypatch, limits=limits)
 
 
 class Deployment:

@@ -32,7 +32,8 @@ from sonet_pipeline.outbound.claims import CLAIM_SECONDS
 from sonet_pipeline.outbox import FAILED, SENDING, SENT, open_outbox
 from sonet_pipeline.sonet.retry import RetryPolicy
 from sonet_pipeline.standin.runtime import ApiLimits, Faults
-from tests.standin.standin_http import TOKENS, SonetClient
+from tests.standin.standin_http import SonetClient
+from tests.tenants_file import write_acme_tenant
 
 pytestmark = pytest.mark.slow
 
@@ -55,15 +56,8 @@ def order(number: str, **changes) -> dict:
 def write_tenants(
     sonet: SonetClient, folder: Path, monkeypatch, *, rate: float = 50, in_flight: int = 4, send_every: int = 10
 ) -> None:
-    path = folder / "tenants.yaml"
-    path.write_text(
-        "tenants:\n  - name: acme\n"
-        f"    sonet: {{base_url: '{sonet.base_url}', company: '01', token_env: ACME_T,\n"
-        f"            message_limits: {{rate: {rate}, burst: {max(1, int(rate))}, in_flight: {in_flight}}}}}\n"
-        f"    send_every_seconds: {send_every}\n"
-    )
-    monkeypatch.setenv("ACME_T", TOKENS["01"])
-    monkeypatch.setenv("SONET_PIPELINE_TENANTS", str(path))
+    limits = f"message_limits: {{rate: {rate}, burst: {max(1, int(rate))}, in_flight: {in_flight}}}"
+    write_acme_tenant(sonet, folder, monkeypatch, limits=limits, extra=f"    send_every_seconds: {send_every}\n")
 
 
 class Procession:

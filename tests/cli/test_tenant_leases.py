@@ -36,7 +36,8 @@ from sonet_pipeline.jobs.sync import SYNC_JOB
 from sonet_pipeline.outbox import SENT, open_outbox
 from sonet_pipeline.sonet.entities import SYNCED
 from tests.conftest import require_postgres
-from tests.standin.standin_http import TOKENS, SonetClient, wait_until
+from tests.standin.standin_http import SonetClient, wait_until
+from tests.tenants_file import write_acme_tenant
 
 pytestmark = pytest.mark.slow
 
@@ -49,14 +50,7 @@ NEVER_SHOWN = ("traceback", "duckdb", "database is locked", "could not set lock"
 @pytest.fixture
 def tenant_env(sonet: SonetClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """One tenant on the stand-in; the environment of a `sonet-pipeline` process on the test's data dir."""
-    path = tmp_path / "tenants.yaml"
-    path.write_text(
-        "tenants:\n  - name: acme\n"
-        f"    sonet: {{base_url: '{sonet.base_url}', company: '01', token_env: ACME_T,\n"
-        "            message_limits: {rate: 50, burst: 50, in_flight: 4}}\n"
-    )
-    monkeypatch.setenv("ACME_T", TOKENS["01"])
-    monkeypatch.setenv(settings.TENANTS_ENV, str(path))
+    write_acme_tenant(sonet, tmp_path, monkeypatch, limits="message_limits: {rate: 50, burst: 50, in_flight: 4}")
     return dict(os.environ)
 
 

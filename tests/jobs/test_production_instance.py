@@ -25,7 +25,8 @@ from sonet_pipeline.jobs.cli_runs import prepare_instance
 from sonet_pipeline.jobs.instance import dagster_yaml
 from sonet_pipeline.jobs.postgres_storage import dagster_url, libpq_dsn
 from sonet_pipeline.outbox import SENT, open_outbox
-from tests.standin.standin_http import TOKENS, SonetClient
+from tests.standin.standin_http import SonetClient
+from tests.tenants_file import write_acme_tenant
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -33,14 +34,7 @@ EXAMPLE = json.loads(read_text("examples/commerce-order-b2b.json"))
 
 
 def write_tenants(sonet: SonetClient, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = folder / "tenants.yaml"
-    path.write_text(
-        "tenants:\n  - name: acme\n"
-        f"    sonet: {{base_url: '{sonet.base_url}', company: '01', token_env: ACME_T}}\n"
-        "    send_every_seconds: 10\n"
-    )
-    monkeypatch.setenv("ACME_T", TOKENS["01"])
-    monkeypatch.setenv(settings.TENANTS_ENV, str(path))
+    write_acme_tenant(sonet, folder, monkeypatch, extra="    send_every_seconds: 10\n")
 
 
 def test_the_dagster_yaml_names_the_dsn_variable_and_never_a_password():

@@ -30,7 +30,8 @@ from sonet_pipeline.outbox import SENT, open_outbox
 from sonet_pipeline.shop.inputs import FILES, ORDER_STATUS
 from sonet_pipeline.shop.publish import destination_for
 from sonet_pipeline.shop.stale import find_stale
-from tests.standin.standin_http import TOKENS, SonetClient
+from tests.standin.standin_http import SonetClient
+from tests.tenants_file import write_acme_tenant
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -105,12 +106,7 @@ def test_a_second_host_carries_on_from_the_first_with_nothing_of_its_disk(
 ):
     monkeypatch.setenv(settings.POSTGRES_DSN_ENV, postgres_database)
     monkeypatch.setenv(settings.S3_URL_ENV, "s3://files/prod")
-    tenants = tmp_path / "tenants.yaml"
-    tenants.write_text(
-        f"tenants:\n  - name: acme\n    sonet: {{base_url: '{sonet.base_url}', company: '01', token_env: ACME_T}}\n"
-    )
-    monkeypatch.setenv("ACME_T", TOKENS["01"])
-    monkeypatch.setenv(settings.TENANTS_ENV, str(tenants))
+    write_acme_tenant(sonet, tmp_path, monkeypatch)
 
     host_a = Host(tmp_path / "host-a", sonet, monkeypatch)
     first = host_a.sync()
