@@ -79,17 +79,8 @@ def held(
     lease: Lease, owner: str, *, wait_seconds: float = 0.0, poll_seconds: float = 0.25, clock: Clock | None = None
 ) -> Iterator[Lease]:
     """Hold `lease` for the block, waiting up to `wait_seconds` for it; else `LeaseHeldError`."""
-    clock = clock or SystemClock()
-    deadline = clock.monotonic() + wait_seconds
-    while not lease.try_acquire(owner):
-        left = deadline - clock.monotonic()
-        if left <= 0:
-            raise LeaseHeldError(lease.name, lease.holder(), wait_seconds)
-        clock.sleep(min(poll_seconds, left))
-    try:
+    with held_together([lease], owner, wait_seconds=wait_seconds, poll_seconds=poll_seconds, clock=clock):
         yield lease
-    finally:
-        lease.release()
 
 
 @contextlib.contextmanager
