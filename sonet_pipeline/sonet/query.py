@@ -39,7 +39,7 @@ from sonet_pipeline.sonet.capped_read import AnswerRefused
 from sonet_pipeline.sonet.entities import Entity, entity
 from sonet_pipeline.sonet.query_connection import Connection, ValidatedQuery
 from sonet_pipeline.sonet.query_errors import SonetAnswerError, SonetQueryError, SonetUnavailableError, check_answer
-from sonet_pipeline.sonet.query_errors import SonetAuthError as SonetAuthError  # assets/inbound.py imports it from here
+from sonet_pipeline.sonet.query_errors import SonetAuthError as SonetAuthError  # assets/tenant_sync.py imports it here
 from sonet_pipeline.sonet.retry import RetryPolicy, parse_retry_after
 from sonet_pipeline.sonet.throttle import Throttle
 
