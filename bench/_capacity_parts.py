@@ -164,6 +164,8 @@ class ProbeTracker:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
+    #: tenant -> the catalogue's mtime when last read
+    _read: dict[str, int] = field(default_factory=dict)
 
     def add(self, probe: Probe) -> None:
         with self._lock:
@@ -206,10 +208,18 @@ class ProbeTracker:
                 self._look_in_shop(tenant, waiting, now)
 
     def _look_in_shop(self, tenant: str, waiting: list[Probe], now: float) -> None:
+        path = self.published / tenant / "catalogue.jsonl"
         try:
-            text = (self.published / tenant / "catalogue.jsonl").read_bytes()
+            mtime = path.stat().st_mtime_ns
         except OSError:
             return
+        if self._read.get(tenant) == mtime:  # read already as it is now: nothing new in it
+            return
+        try:
+            text = path.read_bytes()
+        except OSError:
+            return
+        self._read[tenant] = mtime
         with self._lock:
             markers = [(p.seq, p.marker) for p in self.probes if p.tenant == tenant]
         newest = max((seq for seq, marker in markers if marker.encode() in text), default=None)

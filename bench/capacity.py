@@ -166,8 +166,10 @@ def run_setting(count: int, workers: int, args: argparse.Namespace) -> dict[str,
                 pg_checked[0] = time.monotonic()
             return pg_pids
 
-        sampler = CpuSampler(lambda: [p.pid for p in processes] + [sonet.process.pid], extra)
+        sampler = CpuSampler(lambda: [p.pid for p in processes], extra)
+        sonet_cpu = CpuSampler(lambda: [sonet.process.pid], list)
         sampler.start()
+        sonet_cpu.start()
         published = work / "data" / "published"
         warmup = wait_for_initial_load(published, [t.name for t in tenants], processes, args.warmup_timeout)
         print(f"  initial load and first publish of every tenant: {warmup:.0f} s", flush=True)
@@ -177,7 +179,7 @@ def run_setting(count: int, workers: int, args: argparse.Namespace) -> dict[str,
         window_start = (int(time.time()) // 60 + 1) * 60
         time.sleep(max(0.0, window_start - time.time()))
         before = instance_figures(dsn, database)
-        cpu_before, machine_before = sampler.total(), machine_cpu_seconds()
+        cpu_before = (sampler.total(), sonet_cpu.total(), machine_cpu_seconds())
         rng, changes, seq = random.Random(args.seed), 0, 0
         for minute in range(args.minutes):
             plan = minute_plan(
@@ -197,13 +199,15 @@ def run_setting(count: int, workers: int, args: argparse.Namespace) -> dict[str,
             _check_alive(processes)
         time.sleep(max(0.0, window_start + 60 * args.minutes - time.time()))
         window = time.time() - window_start
-        cpu_after, machine_after = sampler.total(), machine_cpu_seconds()
+        cpu_after = (sampler.total(), sonet_cpu.total(), machine_cpu_seconds())
         after = instance_figures(dsn, database)
         deadline = time.time() + args.grace
         while tracker.pending() and time.time() < deadline:
             time.sleep(1)
         tracker.stop()
         sampler.stop()
+        sonet_cpu.stop()
+        final = instance_figures(dsn, database)  # the runs that finished the probes after the window too
         minutes = window / 60
         return summarize(
             count,
@@ -213,8 +217,8 @@ def run_setting(count: int, workers: int, args: argparse.Namespace) -> dict[str,
             tracker.probes,
             before,
             after,
-            cpu_after - cpu_before,
-            machine_after - machine_before,
+            final,
+            [b - a for a, b in zip(cpu_before, cpu_after, strict=True)],
             warmup,
             args.grace,
         )
@@ -310,7 +314,7 @@ def event_types(dsn: str, first: int, last: int) -> dict[str, int]:
     return {name: n for name, n in rows}
 
 
-def summarize(count, workers, minutes, changes, probes, before, after, cpu, machine, warmup, grace) -> dict[str, Any]:
+def summarize(count, workers, minutes, changes, probes, before, after, final, cpu, warmup, grace) -> dict[str, Any]:
     new_runs = {k: v for k, v in after["runs"].items() if k not in before["runs"]}
     by_job: dict[str, int] = {}
     for run in new_runs.values():
@@ -332,8 +336,9 @@ def summarize(count, workers, minutes, changes, probes, before, after, cpu, mach
         "runs_per_minute": {job: round(n / minutes, 2) for job, n in sorted(by_job.items())},
         "failed_runs_total": failed,
         "sync_run_wall_s": {"median": round(median(sync_walls), 1), "max": round(max(sync_walls, default=0), 1)},
-        "cpu_s_per_minute": round(cpu / minutes, 1),
-        "machine_cpu_s_per_minute": round(machine / minutes, 1),
+        "cpu_s_per_minute": round(cpu[0] / minutes, 1),
+        "standin_cpu_s_per_minute": round(cpu[1] / minutes, 1),
+        "machine_cpu_s_per_minute": round(cpu[2] / minutes, 1),
         "changes_per_minute": round(changes / minutes, 1),
         "events_per_minute": round(events / minutes, 1),
         "event_types_per_minute": {
@@ -347,7 +352,38 @@ def summarize(count, workers, minutes, changes, probes, before, after, cpu, mach
         "shop_fresh_s": percentiles(shop, len(probes) - len(shop)),
         "not_seen": {"store": len(probes) - len(store), "shop": len(probes) - len(shop), "grace_s": grace},
         "initial_load_s": round(warmup),
+        "where_the_time_goes_s": where_the_time_goes(probes, final["runs"]),
     }
+
+
+def where_the_time_goes(probes: list[Probe], runs: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """Medians over the probes: change -> start of the sync run that stored it (the latest sync run that
+    started before the probe was seen in the store) -> seen in the store; seen in the store -> start
+    of the shop run that published it -> seen in the shop file."""
+
+    def starts(job: str) -> list[float]:
+        return sorted(r["start"] for r in runs.values() if r["job"] == job and r["start"])
+
+    def last_before(times: list[float], moment: float) -> float | None:
+        earlier = [t for t in times if t <= moment]
+        return earlier[-1] if earlier else None
+
+    sync, shop = starts("sonet_sync"), starts("sonet_shop")
+    parts: dict[str, list[float]] = {
+        "to_sync_start": [],
+        "sync_start_to_store": [],
+        "store_to_shop_start": [],
+        "shop_start_to_file": [],
+    }
+    for probe in probes:
+        changed = probe.modified.timestamp()
+        if probe.store_seen is not None and (start := last_before(sync, probe.store_seen)) is not None:
+            parts["to_sync_start"].append(max(0.0, start - changed))
+            parts["sync_start_to_store"].append(probe.store_seen - max(start, changed))
+        if probe.store_seen and probe.shop_seen and (start := last_before(shop, probe.shop_seen)) is not None:
+            parts["store_to_shop_start"].append(max(0.0, start - probe.store_seen))
+            parts["shop_start_to_file"].append(probe.shop_seen - max(start, probe.store_seen))
+    return {name: round(median(values), 1) for name, values in parts.items()}
 
 
 def report(results: list[dict[str, Any]], args: argparse.Namespace, load: float) -> None:
@@ -355,7 +391,7 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, load: float)
         "tenants",
         "workers",
         "runs/min",
-        "CPU s/min (machine)",
+        "CPU s/min: ours, stand-in, machine",
         "changes/min",
         "events/min",
         "DB MB/h (dagster)",
@@ -371,7 +407,9 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, load: float)
                 str(r["tenants"]),
                 str(r["workers"]),
                 runs,
-                f"{r['cpu_s_per_minute']:.0f} ({r['machine_cpu_s_per_minute']:.0f})",
+                ", ".join(
+                    f"{r[k]:.0f}" for k in ("cpu_s_per_minute", "standin_cpu_s_per_minute", "machine_cpu_s_per_minute")
+                ),
                 f"{r['changes_per_minute']:.0f}",
                 f"{r['events_per_minute']:.0f}",
                 f"{r['db_growth_mb_per_hour']:.0f} ({r['dagster_growth_mb_per_hour']:.0f})",
@@ -388,6 +426,8 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, load: float)
             f"not seen within {args.grace:.0f} s: store {r['not_seen']['store']}, shop {r['not_seen']['shop']}; "
             f"failed runs {r['failed_runs_total']}; initial load {r['initial_load_s']} s"
         )
+        parts = ", ".join(f"{k.replace('_', ' ')} {v:g}" for k, v in r["where_the_time_goes_s"].items())
+        print(f"  {r['tenants']}/{r['workers']}: freshness, medians in s: {parts}")
 
 
 def _start(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
