@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,39 +33,12 @@ from sonet_pipeline.jobs.send import SEND_JOB
 from sonet_pipeline.jobs.sync import SYNC_JOB
 from sonet_pipeline.outbox import SENT, open_outbox
 from tests.assets.test_inbound_sync import COMPANIES, differences
-from tests.conftest import require_outside
 from tests.standin.standin_http import TOKENS, SonetClient
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 BIN = Path(sys.executable).parent
-#: The RabbitMQ server the AMQP variant uses (guest/guest, a virtual host made per test with rabbitmqctl).
-RABBITMQ_ADDRESS = ("127.0.0.1", 5672)
 EXAMPLE = json.loads(read_text("examples/commerce-order-b2b.json"))
-
-
-@pytest.fixture
-def rabbitmq_vhost() -> Iterator[str]:
-    """The URL of a RabbitMQ virtual host made for this test (guest's, on the machine's server), deleted after."""
-    rabbitmqctl = shutil.which("rabbitmqctl")
-    try:
-        socket.create_connection(RABBITMQ_ADDRESS, timeout=3).close()
-        reachable = rabbitmqctl is not None
-    except OSError:
-        reachable = False
-    require_outside(reachable, f"RabbitMQ (and rabbitmqctl) not available at {RABBITMQ_ADDRESS}")
-    assert rabbitmqctl is not None
-    vhost = f"sonet-test-{uuid.uuid4().hex[:8]}"
-
-    def ctl(*args: str) -> None:
-        subprocess.run([rabbitmqctl, *args], check=True, capture_output=True, timeout=120)
-
-    ctl("add_vhost", vhost)
-    try:
-        ctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-        yield f"amqp://guest:guest@{RABBITMQ_ADDRESS[0]}:{RABBITMQ_ADDRESS[1]}/{vhost}"
-    finally:
-        ctl("delete_vhost", vhost)
 
 
 @pytest.fixture
