@@ -11,7 +11,8 @@ catalogue published) the bench waits for a minute boundary and for `--minutes` m
 change mix through the stand-in's admin endpoints: most tenants idle, `--active-share` of them 10-100
 random changes, `--burst-share` (at least one tenant a minute) a burst of `--burst` changes, each at a
 random moment of the minute, each followed by a probe change (`_capacity_parts.py`) that times the
-change to the store and to the published catalogue.
+change to the store and to the published catalogue. The work is measured over the minutes one later
+than those of the changes (a minute's changes are synced by the tick that ends it).
 
 It prints per setting: runs per minute by job, CPU seconds per minute of our processes (the daemon,
 its code server and runs, the workers, the stand-in, and the database's PostgreSQL backends) and of
@@ -178,10 +179,19 @@ def run_setting(count: int, workers: int, args: argparse.Namespace) -> dict[str,
         tracker.start()
         window_start = (int(time.time()) // 60 + 1) * 60
         time.sleep(max(0.0, window_start - time.time()))
-        before = instance_figures(dsn, database)
-        cpu_before = (sampler.total(), sonet_cpu.total(), machine_cpu_seconds())
+
+        def figures() -> tuple[float, dict[str, Any], tuple[float, float, float]]:
+            cpu = (sampler.total(), sonet_cpu.total(), machine_cpu_seconds())
+            return time.time(), instance_figures(dsn, database), cpu
+
+        # The work is measured one minute later than the changes are made: the tick at the end of a
+        # minute syncs that minute's changes, so the measured ticks are those of the changed minutes.
+        start: tuple[float, dict[str, Any], tuple[float, float, float]] | None = None
         rng, changes, seq = random.Random(args.seed), 0, 0
         for minute in range(args.minutes):
+            if minute == 1:
+                time.sleep(max(0.0, window_start + 60 - time.time()))
+                start = figures()
             plan = minute_plan(
                 list(companies), rng, active_share=args.active_share, burst_share=args.burst_share, burst=args.burst
             )
@@ -197,10 +207,12 @@ def run_setting(count: int, workers: int, args: argparse.Namespace) -> dict[str,
                 flush=True,
             )
             _check_alive(processes)
-        time.sleep(max(0.0, window_start + 60 * args.minutes - time.time()))
-        window = time.time() - window_start
-        cpu_after = (sampler.total(), sonet_cpu.total(), machine_cpu_seconds())
-        after = instance_figures(dsn, database)
+        if start is None:
+            time.sleep(max(0.0, window_start + 60 - time.time()))
+            start = figures()
+        time.sleep(max(0.0, window_start + 60 * (args.minutes + 1) - time.time()))
+        end = figures()
+        (started_at, before, cpu_before), (ended_at, after, cpu_after) = start, end
         deadline = time.time() + args.grace
         while tracker.pending() and time.time() < deadline:
             time.sleep(1)
@@ -208,7 +220,7 @@ def run_setting(count: int, workers: int, args: argparse.Namespace) -> dict[str,
         sampler.stop()
         sonet_cpu.stop()
         final = instance_figures(dsn, database)  # the runs that finished the probes after the window too
-        minutes = window / 60
+        minutes = (ended_at - started_at) / 60
         return summarize(
             count,
             workers,
@@ -322,7 +334,7 @@ def summarize(count, workers, minutes, changes, probes, before, after, final, cp
     sync_walls = [
         after["runs"][k]["end"] - after["runs"][k]["start"]
         for k in new_runs
-        if after["runs"][k]["job"] == "sonet_sync" and after["runs"][k]["start"] and after["runs"][k]["end"]
+        if after["runs"][k]["job"].startswith("sonet_sync") and after["runs"][k]["start"] and after["runs"][k]["end"]
     ]
     failed = sum(1 for r in after["runs"].values() if r["status"] == "FAILURE")
     events = after["event_id"] - before["event_id"]
@@ -362,13 +374,13 @@ def where_the_time_goes(probes: list[Probe], runs: dict[str, dict[str, Any]]) ->
     of the shop run that published it -> seen in the shop file."""
 
     def starts(job: str) -> list[float]:
-        return sorted(r["start"] for r in runs.values() if r["job"] == job and r["start"])
+        return sorted(r["start"] for r in runs.values() if r["job"].startswith(job) and r["start"])
 
     def last_before(times: list[float], moment: float) -> float | None:
         earlier = [t for t in times if t <= moment]
         return earlier[-1] if earlier else None
 
-    sync, shop = starts("sonet_sync"), starts("sonet_shop")
+    sync, shop = starts("sonet_sync"), starts("sonet_shop")  # sonet_sync and sonet_sync_minute
     parts: dict[str, list[float]] = {
         "to_sync_start": [],
         "sync_start_to_store": [],
