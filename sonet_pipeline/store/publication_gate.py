@@ -141,6 +141,15 @@ def to_publish(verdict: Verdict, published: Mapping[str, Any] | None) -> tuple[s
     return tuple(name for name in names if name not in failing)
 
 
+def already_published(store: SqlStore, published: Mapping[str, Any] | None, names: Iterable[str]) -> bool:
+    """Whether the published files of `names` hold the store's records as they are (equal fingerprints:
+    the same records), so publishing them again would write the same files."""
+    described = (published or {}).get("entities", {})
+    return bool(described) and all(
+        name in described and described[name].get("fingerprint") == store.fingerprint(name) for name in names
+    )
+
+
 def blocking_findings(source: Source, rules: Iterable[Rule] = BLOCKING) -> dict[str, list[Finding]]:
     """Every blocking rule over the store's tables (read only), by label."""
     return {rule.label: rule.find(source) for rule in rules if rule.blocking}
@@ -151,10 +160,12 @@ def publish_if_passed(store: SqlStore, target: Blobs | Path, source: Source | No
     entities `to_publish` chooses; the files of the others stay as they were there."""
     verdict = judge(blocking_findings(store if source is None else source))
     blobs = target if isinstance(target, Blobs) else FolderBlobs(target)
-    published = Snapshot(blobs).manifest() if verdict.failing else None
+    published = Snapshot(blobs).manifest()
     chosen = to_publish(verdict, published)
     if not chosen:
         return verdict
+    if already_published(store, published, chosen):  # a sync that changed nothing: the files are these
+        return Verdict(verdict.findings, published=chosen)
     kept = {name: published["entities"][name] for name in verdict.failing_entities} if published else None
     store.publish_snapshot(blobs, keep=kept)
     return Verdict(verdict.findings, published=chosen)

@@ -11,7 +11,7 @@ from sonet_pipeline.definitions import build_definitions
 from sonet_pipeline.jobs.executor import VISIBILITY_MARGIN, celery_app, celery_settings, step_executor
 from sonet_pipeline.jobs.send import SEND_JOB
 from sonet_pipeline.jobs.shop import SHOP_JOB
-from sonet_pipeline.jobs.sync import SYNC_JOB
+from sonet_pipeline.jobs.sync import MINUTE_SYNC_JOB, SYNC_JOB
 
 
 @pytest.fixture(autouse=True)
@@ -22,14 +22,14 @@ def _no_broker(monkeypatch):
 
 def test_without_a_broker_every_job_runs_its_steps_in_process():
     defs = build_definitions(load_tenants())
-    for job in (SYNC_JOB, SEND_JOB, SHOP_JOB):
+    for job in (MINUTE_SYNC_JOB, SYNC_JOB, SEND_JOB, SHOP_JOB):
         assert defs.resolve_job_def(job).executor_def is in_process_executor
 
 
 def test_with_a_broker_the_sync_send_and_shop_steps_go_to_celery_workers(monkeypatch):
     monkeypatch.setenv(settings.BROKER_URL_ENV, "redis://127.0.0.1:6379/0")
     defs = build_definitions(load_tenants())
-    for job in (SYNC_JOB, SEND_JOB, SHOP_JOB):
+    for job in (MINUTE_SYNC_JOB, SYNC_JOB, SEND_JOB, SHOP_JOB):
         assert defs.resolve_job_def(job).executor_def.name == "sonet_celery"
 
 

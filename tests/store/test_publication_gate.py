@@ -107,3 +107,19 @@ def test_a_failing_store_keeps_the_snapshot_and_the_next_passing_one_publishes(b
         assert target.get("items.parquet") != published
     prices = {r["itemCode"]: r["listPrice"] for r in backend.snapshot().records(ITEMS)}
     assert prices == {"A": "59.90", "B": "59.90"}
+
+
+def test_a_store_unchanged_since_its_publish_is_not_written_again(backend: Backend) -> None:
+    """A sync that changed nothing leaves the published files as they are: same records, same files."""
+    target = backend.blobs()
+    with backend.open() as store:
+        load(store, [item("A", T1), item("B", T1)])
+        assert publish_if_passed(store, target).published
+        manifest = target.get("manifest.json")
+        load(store, [item("A", T1), item("B", T1)], run_id="r2")  # the lookback re-reads them, unchanged
+        again = publish_if_passed(store, target)
+        assert again.passed and again.published == ("items", "customers", "segments", "sales_orders")
+        assert target.get("manifest.json") == manifest  # not written again
+        load(store, [item("A", T2, listPrice="1.00")], run_id="r3")
+        assert publish_if_passed(store, target).published and target.get("manifest.json") != manifest
+    assert {r["itemCode"]: r["listPrice"] for r in backend.snapshot().records(ITEMS)}["A"] == "1.00"
