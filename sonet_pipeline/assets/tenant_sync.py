@@ -68,8 +68,9 @@ class Synced:
     name: str
     metadata: dict[str, MetadataValue]
     changed: bool
-    #: records inserted or updated (those deleted are among them)
+    #: records inserted or updated (those deleted are among them), and records read
     records_changed: int = 0
+    records_fetched: int = 0
     lag_seconds: float | None = None
 
 
@@ -104,6 +105,7 @@ class TenantSync:
             "last_synced": MetadataValue.timestamp(self.finished_at),
             "entities_changed": MetadataValue.int(sum(s.changed for s in self.synced)),
             "records_changed": MetadataValue.int(sum(s.records_changed for s in self.synced)),
+            "records_fetched": MetadataValue.int(sum(s.records_fetched for s in self.synced)),
             "snapshot": MetadataValue.text("published" if self.verdict.passed else f"held: {self.verdict.describe()}"),
         }
         if lags:
@@ -188,7 +190,8 @@ def _sync_one(
         _log_result(log, tenant.name, result)
     now = clock.now()
     metadata = _metadata(result, _since(client.stats.as_dict(), before), now, writer.count(name))
-    return Synced(name, metadata, changed, counts.inserted + counts.updated, result.lag_seconds(now))
+    lag = result.lag_seconds(now)
+    return Synced(name, metadata, changed, counts.inserted + counts.updated, counts.fetched, lag)
 
 
 def _snapshot_metadata(verdict: Verdict, entity_name: str) -> dict[str, MetadataValue]:
