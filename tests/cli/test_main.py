@@ -86,7 +86,6 @@ def test_orders_enqueue_reports_refused_orders_by_line_and_stores_the_rest(tmp_p
 
     from sonet_pipeline.contract import read_text
     from sonet_pipeline.outbox import open_outbox
-
     from sonet_pipeline.store import snapshot_dir
     from tests.intake.rights_snapshot import publish, seed_records
 
