@@ -90,10 +90,12 @@ def test_two_syncs_of_one_tenant_at_once_run_one_after_the_other(sonet, tenant_e
     results = [finish(first), finish(second)]
 
     assert [code for code, _, _ in results] == [0, 0]
-    summaries = sorted((summary for _, summary, _ in results), key=lambda s: s["tenants"]["acme"]["items"]["window"])
-    windows = [summary["tenants"]["acme"]["items"]["window"] for summary in summaries]
-    assert windows[0].startswith("delta") and windows[1].startswith("initial")  # the second read after the first
-    assert_one_after_the_other(prepare_instance(), [summary["run_id"] for summary in summaries])
+    # The one that ran first read everything (its items materialized); the other, after it, read a delta
+    # that changed nothing: no entity materialized, only the tenant's sync observation.
+    initial, delta = sorted((summary for _, summary, _ in results), key=lambda s: "items" not in s["tenants"]["acme"])
+    assert initial["tenants"]["acme"]["items"]["window"].startswith("initial")
+    assert "items" not in delta["tenants"]["acme"] and delta["tenants"]["acme"]["sync"]["entities_changed"] == 0
+    assert_one_after_the_other(prepare_instance(), [initial["run_id"], delta["run_id"]])
     dump = subprocess.run(
         [*CLI, "store", "dump", "--tenant", "acme", "--entity", "items"],
         env=tenant_env,
@@ -189,7 +191,8 @@ def test_a_sync_while_the_daemons_sync_holds_the_tenant_waits_or_says_it_is_busy
     thread.join(timeout=120)
     assert results and results[0].success
     code, summary, _ = finish(patient)
-    assert code == 0 and summary["tenants"]["acme"]["items"]["window"].startswith("delta")
+    assert code == 0 and summary["run_id"] is not None  # a delta after the daemon's run: nothing changed
+    assert summary["tenants"]["acme"]["sync"]["entities_changed"] == 0 and "items" not in summary["tenants"]["acme"]
     instance = prepare_instance()
     assert_one_after_the_other(instance, [daemon_run, summary["run_id"]])
     assert len(instance.get_runs()) == 2  # the busy command started no run
