@@ -84,10 +84,11 @@ def normalized(record: dict) -> dict:
     return {**record, "dateModified": datetime.fromisoformat(record["dateModified"]).astimezone(UTC)}
 
 
-def differences(sonet: SonetClient) -> dict[str, int]:
-    """Per tenant and entity: how many keys differ between the store's snapshot and Sonet's full state."""
+def differences(sonet: SonetClient, companies: dict[str, str] = COMPANIES) -> dict[str, int]:
+    """Per tenant and entity: how many keys differ between the store's snapshot and Sonet's full state
+    (`companies`: tenant -> its Sonet company)."""
     found = {}
-    for tenant, company in COMPANIES.items():
+    for tenant, company in companies.items():
         snapshot = open_snapshot(tenant)  # where the settings put it: the data dir, or PostgreSQL
         for name, (standin_entity, key) in ENTITIES.items():
             expected = {r[key]: normalized(r) for r in sonet.state(standin_entity, company=company)}

@@ -33,7 +33,7 @@ from sonet_pipeline.jobs.send import SEND_JOB
 from sonet_pipeline.jobs.sync import SYNC_JOB
 from sonet_pipeline.outbox import SENT, open_outbox
 from sonet_pipeline.standin.runtime import CompanyConfig, Faults, StandinConfig
-from tests.assets.test_inbound_sync import ENTITIES, normalized
+from tests.assets.test_inbound_sync import differences
 from tests.jobs.test_celery_workers import BIN, EXAMPLE, Worker
 from tests.standin.standin_http import SonetClient
 
@@ -127,24 +127,6 @@ def erp_changes(sonet: SonetClient, seed: int) -> None:
     for code in TENANTS.values():
         sonet.admin_json("POST", f"/companies/{code}/random-changes", json={"count": 15, "seed": seed})
     sonet.advance(60)
-
-
-def differences(sonet: SonetClient) -> dict[str, int]:
-    """Per tenant and entity: how many keys differ between the store's snapshot and Sonet's full state."""
-    from sonet_pipeline.store import open_snapshot
-
-    found = {}
-    for tenant, code in TENANTS.items():
-        snapshot = open_snapshot(tenant)
-        for name, (standin_entity, key) in ENTITIES.items():
-            expected = {r[key]: normalized(r) for r in sonet.state(standin_entity, company=code)}
-            stored = list(snapshot.records(name))
-            actual = {r[key]: normalized(r) for r in stored}
-            assert len(actual) == len(stored), f"{tenant} {name}: a key twice in the store"
-            wrong = {k for k in expected.keys() | actual.keys() if expected.get(k) != actual.get(k)}
-            if wrong:
-                found[f"{tenant}/{name}"] = len(wrong)
-    return found
 
 
 def in_hand(instance: DagsterInstance, ids: list[str]) -> dict[tuple[str, str], tuple[str, float]]:
@@ -262,7 +244,7 @@ def test_a_worker_killed_mid_step_loses_nothing(
         steps -= finished
     assert steps == set(), f"steps of the next tick not completed: {steps}"
 
-    assert differences(sonet) == {}
+    assert differences(sonet, TENANTS) == {}
     with open_outbox(postgres_database) as outbox:
         assert {outbox.get(m).state for ids in orders.values() for m in ids} == {SENT}
     for tenant, code in TENANTS.items():
