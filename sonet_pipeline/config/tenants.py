@@ -25,6 +25,7 @@ from pydantic import (
 
 from sonet_pipeline.config import settings
 from sonet_pipeline.config.errors import TenantConfigError
+from sonet_pipeline.config.owners import checked_owners, deployment_owners
 from sonet_pipeline.config.retention import TenantRetention
 from sonet_pipeline.config.secrets import ClientFactory, SecretRef, TokenSource, resolve_token
 from sonet_pipeline.config.shop import ShopConfig
@@ -117,6 +118,14 @@ class Tenant(_Strict):
     order_rights: OrderRights = OrderRights()
     #: How long the store's history, settled outbox orders and archived messages are kept (retention.py).
     retention: TenantRetention = TenantRetention()
+    #: Who answers for the tenant's assets (e-mails or `team:<name>`); unset: the deployment's
+    #: (`SONET_PIPELINE_OWNERS`, `config/owners.py`).
+    owners: list[str] | None = Field(default=None, min_length=1)
+
+    @field_validator("owners")
+    @classmethod
+    def _owners(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else checked_owners(value)
 
     @field_validator("sync_every_seconds")
     @classmethod
@@ -131,6 +140,10 @@ class Tenant(_Strict):
         if value is not None and info.data.get("intake_token_env") is not None:
             raise ValueError("give at most one of intake_token_env and intake_token_secret")
         return value
+
+    def asset_owners(self) -> list[str]:
+        """The owners of the tenant's assets: its own `owners`, else the deployment's."""
+        return list(self.owners) if self.owners is not None else deployment_owners()
 
     def sonet_token_source(self) -> TokenSource:
         """Where the Sonet bearer token comes from: `sonet.token_env` or `sonet.token_secret`."""
