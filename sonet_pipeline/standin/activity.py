@@ -16,9 +16,11 @@ import random
 import re
 from collections import Counter
 from collections.abc import Callable
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from sonet_pipeline.standin import price_list_activity
 from sonet_pipeline.standin.runtime import Company, Standin
 from sonet_pipeline.standin.seed_data import MISSING_ITEM_CODE, SPECIAL_CUSTOMER_NUMBERS, SPECIAL_ITEM_CODES
 from sonet_pipeline.standin.state import ENTITY_KEYS, Record
@@ -27,7 +29,9 @@ log = logging.getLogger(__name__)
 
 _CENT = Decimal("0.01")
 #: Records the contract's examples and the tests rely on: never changed, and never created.
-_PROTECTED = frozenset({*SPECIAL_ITEM_CODES, *SPECIAL_CUSTOMER_NUMBERS, MISSING_ITEM_CODE})
+_PROTECTED = frozenset(
+    {*SPECIAL_ITEM_CODES, *SPECIAL_CUSTOMER_NUMBERS, MISSING_ITEM_CODE, *price_list_activity.PROTECTED_LINES}
+)
 NEGATIVE_STOCK_SHARE = 0.01  # how often a sale may oversell into negative stock
 _WORDS = ["Arctic", "Boreal", "Kaamos", "Lumi", "Revontuli", "Tunturi", "Kivi", "Metsä", "Järvi", "Routa"]
 _FORMS = ["Oy", "Ab", "Ky", "Tmi", "Oyj"]
@@ -62,6 +66,9 @@ class _Context:
             if record.get("status") in statuses:
                 return record
         return None
+
+    def now(self) -> datetime:
+        return self.company.state.clock.now()
 
     def taken(self, entity: str, key: str) -> bool:
         return key in _PROTECTED or self.company.state.latest(entity, key) is not None
@@ -279,6 +286,7 @@ _KINDS: list[tuple[str, int, Change]] = [
     ("customer_new", 4, _customer_new),
     ("segment_renamed", 1, _edit("customerSegments", _LIVE, _rename_segment)),
     ("order_progressed", 6, _order_progressed),
+    *price_list_activity.KINDS,  # prices agreed per customer list (contract 1.1)
 ]
 
 
@@ -320,10 +328,11 @@ def bulk_update(
 ) -> int:
     """Raise a price field by `percent` on up to `count` records, all stamped with ONE millisecond.
 
-    Items change `listPrice`, customers `creditLimit` (null stays null); other entities are re-saved
-    as they are. DELETED and protected records are left alone. Answers how many records were written.
+    Items change `listPrice`, price list lines `price`, customers `creditLimit` (null stays null); other
+    entities are re-saved as they are. DELETED and protected records are left alone. Answers how many
+    records were written.
     """
-    field = {"items": "listPrice", "customers": "creditLimit"}.get(entity)
+    field = {"items": "listPrice", "priceListLines": "price", "customers": "creditLimit"}.get(entity)
     factor = 1 + Decimal(percent) / 100
     records: list[Record] = []
     with company.state.lock:

@@ -13,10 +13,10 @@ from datetime import datetime
 from functools import cache
 from typing import Any, cast
 
-from graphql import GraphQLNonNull, GraphQLObjectType, build_schema
+from graphql import GraphQLError, GraphQLNonNull, GraphQLObjectType, build_schema, get_named_type
 
 from sonet_pipeline.contract import graphql_sdl
-from sonet_pipeline.standin.graphql_api import format_datetime
+from sonet_pipeline.standin.graphql_api import format_datetime, parse_datetime_input
 from sonet_pipeline.standin.state import ENTITY_KEYS, CompanyState, Record
 
 #: The GraphQL type of each entity's records.
@@ -25,6 +25,7 @@ ENTITY_TYPES = {
     "customers": "Customer",
     "customerSegments": "CustomerSegment",
     "salesOrders": "SalesOrder",
+    "priceListLines": "PriceListLine",
 }
 
 
@@ -33,12 +34,13 @@ class RecordError(ValueError):
 
 
 @cache
-def _fields(entity: str) -> tuple[frozenset[str], frozenset[str]]:
-    """All field names of the entity's type, and the non-null ones."""
+def _fields(entity: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """All field names of the entity's type, the non-null ones, and the DateTime ones."""
     type_ = build_schema(graphql_sdl()).get_type(ENTITY_TYPES[entity])
     assert isinstance(type_, GraphQLObjectType)
     required = {name for name, field in type_.fields.items() if isinstance(field.type, GraphQLNonNull)}
-    return frozenset(type_.fields), frozenset(required)
+    instants = {name for name, field in type_.fields.items() if get_named_type(field.type).name == "DateTime"}
+    return frozenset(type_.fields), frozenset(required), frozenset(instants)
 
 
 def check_entity(entity: Any) -> str:
@@ -50,7 +52,7 @@ def check_entity(entity: Any) -> str:
 def merged_records(state: CompanyState, entity: str, changes: Iterable[Any]) -> list[Record]:
     """The whole records a list of (partial) records amounts to, on top of the newest versions."""
     key_field = ENTITY_KEYS[entity]
-    known, required = _fields(entity)
+    known, required, instants = _fields(entity)
     records: list[Record] = []
     for change in changes:
         if not isinstance(change, dict) or not isinstance(change.get(key_field), str):
@@ -59,6 +61,8 @@ def merged_records(state: CompanyState, entity: str, changes: Iterable[Any]) -> 
         if unknown:
             raise RecordError(f"{entity} records have no field(s) {', '.join(sorted(unknown))}")
         fields = {name: value for name, value in change.items() if name != "dateModified"}
+        for name in instants.intersection(fields):  # e.g. a price list line's validFrom, as the API reads it
+            fields[name] = _instant(entity, name, fields[name])
         previous = state.latest(entity, change[key_field])
         if entity == "salesOrders":
             _check_sales_order_change(change[key_field], fields, previous)
@@ -70,6 +74,16 @@ def merged_records(state: CompanyState, entity: str, changes: Iterable[Any]) -> 
         else:
             records.append({**previous, **fields})
     return records
+
+
+def _instant(entity: str, name: str, value: Any) -> datetime | None:
+    """A DateTime field of an admin change: null, or ISO-8601 text with an offset."""
+    if value is None:
+        return None
+    try:
+        return parse_datetime_input(value)
+    except GraphQLError as exc:
+        raise RecordError(f"{entity} field {name!r}: {exc.message}") from None
 
 
 #: What `SalesOrder.orderStatus` may be (schema.graphql).

@@ -1,4 +1,5 @@
-"""Building a stand-in from its settings: companies with their seed data, and the journal replayed.
+"""Building a stand-in from its settings: companies with their seed data (price list lines from their
+items and customers), and the journal replayed.
 
 Seed data is generated again on every start (the same seed gives the same data); with a state file,
 the journal then puts back every change and accepted order since, and records what follows.
@@ -10,6 +11,7 @@ from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.standin import seed_data
 from sonet_pipeline.standin.journal import Journal
 from sonet_pipeline.standin.runtime import Standin, StandinConfig
+from sonet_pipeline.standin.seed_price_lists import generate_price_list_lines
 
 
 def build_standin(config: StandinConfig, clock: Clock | None = None) -> Standin:
@@ -26,6 +28,13 @@ def build_standin(config: StandinConfig, clock: Clock | None = None) -> Standin:
         company.state.load("customerSegments", data.customer_segments)
         company.state.load("customers", data.customers)
         company.state.load("items", data.items)
+        lines = generate_price_list_lines(
+            settings.seed,
+            items=company.state.snapshot("items"),
+            customers=company.state.snapshot("customers"),
+            epoch=epoch,
+        )
+        company.state.load("priceListLines", lines)
     if config.state_file:
         journal = Journal(config.state_file)
         journal.replay(standin)

@@ -26,6 +26,7 @@ ENTITY_KEYS: dict[str, str] = {
     "customers": "customerNumber",
     "customerSegments": "segmentCode",
     "salesOrders": "messageId",
+    "priceListLines": "lineId",
 }
 
 Record = dict[str, Any]

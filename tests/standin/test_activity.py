@@ -56,7 +56,8 @@ def _item(code: str, **fields: object) -> dict:
 
 
 def build_records(items: int = 60) -> dict[str, list[dict]]:
-    """Seed records in the contract's shape: models with sizes and colours, odd stock, customers, segments."""
+    """Seed records in the contract's shape: models with sizes and colours, odd stock, customers, segments,
+    price list lines."""
     records: list[dict] = []
     for size in ("39", "40", "41", "42", "43", "45", "46"):  # the contract's model, without size 44
         attrs = [{"name": "Size", "value": size}]
@@ -111,7 +112,22 @@ def build_records(items: int = 60) -> dict[str, list[dict]]:
                 "dateModified": SEED_STAMP,
             }
         )
-    return {"items": records, "customers": customers, "customerSegments": segments}
+    lines = [  # price list lines (contract 1.1), none of the seed's special ones
+        {
+            "lineId": f"PLL-{n:07d}",
+            "priceListCode": "PL-B2B" if n % 2 else "PL-R",
+            "itemCode": records[n % len(records)]["itemCode"],
+            "price": "9.50",
+            "currency": "EUR",
+            "minQuantity": "10" if n % 3 == 0 else "1",
+            "validFrom": None,
+            "validTo": None,
+            "status": "ACTIVE",
+            "dateModified": SEED_STAMP,
+        }
+        for n in range(20, 60)
+    ]
+    return {"items": records, "customers": customers, "customerSegments": segments, "priceListLines": lines}
 
 
 def make_standin(
@@ -140,7 +156,7 @@ def test_random_changes_are_a_realistic_mix_of_whole_records_with_rising_stamps(
     standin, log = make_standin(clock), RecordingLog()
     standin.change_log = log
     company = standin.companies["C1"]
-    seed_fields = {e: set(build_records()[e][0]) for e in ("items", "customers", "customerSegments")}
+    seed_fields = {e: set(build_records()[e][0]) for e in ("items", "customers", "customerSegments", "priceListLines")}
     accepted = [
         {
             "messageId": f"m-{n}",
