@@ -1,26 +1,30 @@
-"""`sonet-pipeline demo`: the Sonet stand-in, the order intake and `dagster dev` with the demo tenants.
+"""`sonet-pipeline demo`: the Sonet stand-in, the order intake and `dagster dev` with the demo tenants,
+and a simulated web shop that orders.
 
-All three run as child processes. The stand-in serves the demo companies with their demo tokens, keeps its
-state under the data dir (so accepted orders survive a restart) and makes a little ERP activity.
+All three servers run as child processes. The stand-in serves the demo companies with their demo tokens,
+keeps its state under the data dir (so accepted orders survive a restart) and makes a little ERP activity.
 The intake takes web-shop orders into the outbox; `dagster dev` (with `DAGSTER_HOME` under the data dir)
-syncs every minute and sends what the intake stored. Ctrl-C (or SIGTERM) stops all three.
+syncs every minute, publishes the shop's files and sends what the intake stored. The web shop
+(`cli/demo_shop.py`, off with `--no-shop`) runs in this process: once a tenant's files are published it
+posts orders built from them to the intake, now and then one meant to be refused. Ctrl-C (or SIGTERM)
+stops them all. `demo --once` is `cli/demo_once.py`.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
-import requests
-
+from sonet_pipeline.cli.demo_processes import DemoError, port_free, start, stop_all, wait_for
 from sonet_pipeline.config import settings
+from sonet_pipeline.config.tenants import load_tenants
 from sonet_pipeline.jobs.instance import ensure_dagster_home
+from sonet_pipeline.webshop.pace import Pace
 
 #: The stand-in's demo tokens and the intake's demo tokens, under the env vars the demo tenants name.
 DEMO_TOKENS = {
@@ -31,8 +35,10 @@ DEMO_TOKENS = {
 }
 
 
-class DemoError(RuntimeError):
-    """The demo cannot start; the message says why and what to do."""
+__all__ = ["DEMO_TOKENS", "DemoError", "DemoOptions", "run_demo"]
+
+#: The web shop's default: 6 orders a minute, every 10th meant to be refused, no bursts.
+DEFAULT_SHOP_PACE = Pace()
 
 
 @dataclass(frozen=True)
@@ -44,37 +50,61 @@ class DemoOptions:
     changes_per_minute: int = 30
     items: int = 2000
     startup_seconds: float = 180.0
+    shop: Pace | None = DEFAULT_SHOP_PACE  # the simulated web shop's pace; None: no web shop
 
 
 def run_demo(options: DemoOptions) -> int:
-    """Start both, print where they are, wait until one stops or we are told to stop."""
+    """Start them all, print where they are, wait until one stops or we are told to stop."""
     ports = (("stand-in", options.standin_port), ("Dagster UI", options.ui_port), ("intake", options.intake_port))
     for name, port in ports:
-        if not _port_free(options.host, port):
+        if not port_free(options.host, port):
             raise DemoError(f"port {port} for the {name} is in use on {options.host}: free it or pick another")
     env = _demo_environment()
-    children: list[subprocess.Popen] = []
+    children: list[subprocess.Popen[bytes]] = []
     stop = _install_stop_handlers()
+    stop_shop: Callable[[], None] | None = None
     try:
-        children.append(_start(_standin_command(options), env))
+        children.append(start(_standin_command(options), env))
         standin_url = f"http://{options.host}:{options.standin_port}"
-        _wait_for(f"{standin_url}/health", children, options.startup_seconds, "the Sonet stand-in")
-        children.append(_start(_intake_command(options), env))
+        wait_for(f"{standin_url}/health", children, options.startup_seconds, "the Sonet stand-in")
+        children.append(start(_intake_command(options), env))
         intake_url = f"http://{options.host}:{options.intake_port}"
-        _wait_for(f"{intake_url}/health", children, options.startup_seconds, "the order intake")
-        children.append(_start(_dagster_command(options), env))
+        wait_for(f"{intake_url}/health", children, options.startup_seconds, "the order intake")
+        children.append(start(_dagster_command(options), env))
         ui_url = f"http://{options.host}:{options.ui_port}"
-        _wait_for(f"{ui_url}/server_info", children, options.startup_seconds, "the Dagster UI")
+        wait_for(f"{ui_url}/server_info", children, options.startup_seconds, "the Dagster UI")
         print(f"Sonet stand-in: {standin_url}", flush=True)
         print(f"Order intake:   {intake_url}/tenants/acme/orders   (Bearer {env['ACME_INTAKE_TOKEN']})", flush=True)
         print(f"Dagster UI:     {ui_url}", flush=True)
         print(f"Data dir:       {settings.data_dir()}   (Ctrl-C stops all three)", flush=True)
+        if options.shop is not None:
+            stop_shop = _start_shop(options.shop, intake_url, env)
         while not stop() and all(child.poll() is None for child in children):
             time.sleep(0.5)
         failed = [c for c in children if c.poll() not in (None, 0)]
         return 1 if failed and not stop() else 0
     finally:
-        _stop_all(children)
+        if stop_shop is not None:
+            stop_shop()
+        stop_all(children)
+
+
+def _start_shop(pace: Pace, intake_url: str, env: dict[str, str]) -> Callable[[], None]:
+    from sonet_pipeline.cli.demo_shop import shop_tenants, start_web_shop
+
+    tenants = shop_tenants(load_tenants(), env, say=_say)
+    burst = f", a burst of {pace.burst} every {pace.burst_every_seconds:g} s" if pace.burst else ""
+    refused = f", every {pace.refuse_every}th meant to be refused" if pace.refuse_every else ""
+    print(
+        f"Web shop:       {pace.orders_per_minute:g} orders/min{refused}{burst} for "
+        f"{', '.join(t.name for t in tenants) or 'no tenant'}, from their published files   (--no-shop: off)",
+        flush=True,
+    )
+    return start_web_shop(intake_url, tenants, pace, say=_say)
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
 
 
 def _demo_environment() -> dict[str, str]:
@@ -119,39 +149,6 @@ def _dagster_command(options: DemoOptions) -> list[str]:
     ]  # fmt: skip
 
 
-def _start(command: Sequence[str], env: dict[str, str]) -> subprocess.Popen:
-    # A child of a non-interactive shell ignores SIGINT unless it is restored (field notes).
-    return subprocess.Popen(
-        command, env=env, start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
-    )
-
-
-def _wait_for(url: str, children: list[subprocess.Popen], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if any(child.poll() is not None for child in children):
-            raise DemoError(f"{what} stopped while starting (see its output above)")
-        try:
-            if requests.get(url, timeout=2).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    raise DemoError(f"{what} did not answer at {url} within {seconds:.0f} s")
-
-
-def _stop_all(children: list[subprocess.Popen]) -> None:
-    for child in reversed(children):
-        if child.poll() is None:
-            child.send_signal(signal.SIGINT)
-    for child in reversed(children):
-        try:
-            child.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(child.pid, signal.SIGKILL)
-            child.wait(timeout=10)
-
-
 def _install_stop_handlers():
     stopping = {"now": False}
 
@@ -161,13 +158,3 @@ def _install_stop_handlers():
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     return lambda: stopping["now"]
-
-
-def _port_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True

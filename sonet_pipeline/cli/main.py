@@ -16,6 +16,7 @@ from typing import Any
 
 from sonet_pipeline import __version__
 from sonet_pipeline.cli.aws_clients import secrets_client
+from sonet_pipeline.cli.demo_command import add_demo_command
 from sonet_pipeline.cli.outbox import add_outbox_commands
 from sonet_pipeline.cli.retention import add_retention_command
 from sonet_pipeline.cli.runs.tenant_leases import DEFAULT_WAIT_SECONDS, TenantBusy
@@ -52,18 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sonet-pipeline {__version__}")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
-    demo = commands.add_parser(
-        "demo", help="run the Sonet stand-in and the Dagster UI with the demo tenants", description=_doc("demo")
-    )
-    demo.add_argument("--host", default="127.0.0.1", help="address both listen on (default: %(default)s)")
-    demo.add_argument("--standin-port", type=int, default=8765, help="the stand-in's port (default: %(default)s)")
-    demo.add_argument("--ui-port", type=int, default=3000, help="the Dagster UI's port (default: %(default)s)")
-    demo.add_argument("--intake-port", type=int, default=8780, help="the order intake's port (default: %(default)s)")
-    demo.add_argument("--items", type=int, default=2000, help="items per demo company (default: %(default)s)")
-    demo.add_argument(
-        "--changes-per-minute", type=int, default=30, help="simulated ERP activity (default: %(default)s)"
-    )
-    demo.set_defaults(handler=_run_demo)
+    add_demo_command(commands)
 
     standin = commands.add_parser(
         "standin", help="run the Sonet stand-in server", description="Serve a fake Sonet that keeps the contract."
@@ -138,8 +128,6 @@ def _add_wait_argument(parser: argparse.ArgumentParser, while_: str) -> None:
 
 def _doc(command: str) -> str:
     return {
-        "demo": "Start the Sonet stand-in (demo companies 01 and 02) and `dagster dev` with the demo tenants, "
-        "print both addresses, and run until Ctrl-C. State lives under SONET_PIPELINE_DATA_DIR (default ./.data).",
         "sync": "Run the sync job now through Dagster (the run shows in the UI), wait for it and print a summary. "
         "On an empty store: the initial load, then the current window; after that: from the high-water mark "
         "(minus the lookback) to now. --from/--to re-read exactly that window (plus the lookback). "
@@ -280,25 +268,6 @@ def _store_dump(args: argparse.Namespace) -> int:
     for record in snapshot.records(args.entity):
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
     return EXIT_OK
-
-
-def _run_demo(args: argparse.Namespace) -> int:
-    from sonet_pipeline.cli.demo import DemoError, DemoOptions, run_demo
-
-    load_tenants()  # a broken tenants file fails here, before anything starts
-    options = DemoOptions(
-        host=args.host,
-        standin_port=args.standin_port,
-        ui_port=args.ui_port,
-        intake_port=args.intake_port,
-        items=args.items,
-        changes_per_minute=args.changes_per_minute,
-    )
-    try:
-        return run_demo(options)
-    except DemoError as exc:
-        print(f"sonet-pipeline demo: {exc}", file=sys.stderr)
-        return EXIT_FAILED
 
 
 def _tenants_check(args: argparse.Namespace) -> int:

@@ -5,8 +5,8 @@
 as one batch request. It says what it did through `report` (a line a person reads). A tenant whose
 files are not yet published is skipped (said once); an order that got no decision (no answer, 503) is
 kept and posted again first. `meant(order, answer)` is whether the intake answered as the order's kind
-means: taken for `valid` and `refused_by_sonet`, 422 NOT_ALLOWED and nothing stored for
-`refused_at_door`.
+means: taken for `valid` and `refused_by_sonet`, 422 NOT_ALLOWED for `refused_at_door` (nothing stored, or
+kept `failed` when the tenant's `order_rights.not_allowed` is `store_failed`).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class ShopTenant:
 def meant(order: ShopOrder, answer: Answer) -> bool:
     """Whether the intake answered as the order's kind means."""
     if order.kind == REFUSED_AT_DOOR:
-        return answer.status == 422 and answer.error_code == order.expected_error and not answer.stored
+        return answer.status == 422 and answer.error_code == order.expected_error
     return answer.status in (200, 202)
 
 
