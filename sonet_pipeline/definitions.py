@@ -11,7 +11,7 @@ from dagster import Definitions, EnvVar
 from dagster_aws.s3 import S3Resource
 from dagster_aws.secretsmanager import SecretsManagerResource
 
-from sonet_pipeline.assets.freshness import build_freshness_checks
+from sonet_pipeline.assets.freshness import build_freshness_checks, freshness_check_key
 from sonet_pipeline.assets.inbound import build_tenant_sync, sync_status_spec
 from sonet_pipeline.assets.inbound_shards import build_minute_sync_job
 from sonet_pipeline.assets.orders import build_tenant_send, outbox_spec
@@ -32,6 +32,7 @@ from sonet_pipeline.resources.publish import PublishResource
 from sonet_pipeline.resources.run_guard import RunGuardResource
 from sonet_pipeline.resources.sonet import SonetResource
 from sonet_pipeline.resources.store import StoreResource
+from sonet_pipeline.sensors.freshness_sensor import build_freshness_sensor
 from sonet_pipeline.sensors.order_sensor import build_order_sensor
 from sonet_pipeline.sensors.retention_schedule import build_retention_schedule
 from sonet_pipeline.sensors.shop_sensor import build_shop_sensor
@@ -40,8 +41,9 @@ from sonet_pipeline.sensors.sync_schedules import build_sync_schedules
 
 def build_definitions(tenants: list[Tenant], *, clock: Clock | None = None) -> Definitions:
     """Everything Dagster loads, for these tenants; `clock` is the time every asset reads (tests move it)."""
+    clock = clock or SystemClock()
     inbound = [build_tenant_sync(t) for t in tenants]
-    freshness = [build_freshness_checks(t) for t in tenants]
+    freshness = build_freshness_checks(tenants)
     sending = [build_tenant_send(t) for t in tenants]
     shop = [build_tenant_shop(t) for t in tenants]
     sync_job, freshness_job = build_sync_job(inbound, freshness), build_freshness_job(freshness)
@@ -56,10 +58,14 @@ def build_definitions(tenants: list[Tenant], *, clock: Clock | None = None) -> D
         asset_checks=freshness,
         jobs=[minute_job, sync_job, freshness_job, send_job, shop_job, resend_job, retention_job],
         schedules=[
-            *build_sync_schedules(minute_job, sync_job, freshness_job, tenants, shard_size),
+            *build_sync_schedules(minute_job, sync_job, tenants, shard_size),
             build_retention_schedule(retention_job, deployment_retention().cron),
         ],
-        sensors=[build_order_sensor(send_job, tenants), build_shop_sensor(shop_job, tenants)],
+        sensors=[
+            build_freshness_sensor(freshness_job, [freshness_check_key(t.name) for t in tenants], clock),
+            build_order_sensor(send_job, tenants),
+            build_shop_sensor(shop_job, tenants),
+        ],
         resources={
             # Every tenant's Sonet APIs; each token bound as an EnvVar of the variable its file names, or
             # read from the Secrets Manager secret it names (region and credentials from the usual AWS chain).
@@ -73,7 +79,7 @@ def build_definitions(tenants: list[Tenant], *, clock: Clock | None = None) -> D
             # The audit archive: <data dir>/archive, or <SONET_PIPELINE_S3_URL>/archive/ in production.
             "archive": ArchiveResource(s3=S3Resource(), s3_url=settings.s3_url()),
             "run_guard": RunGuardResource(),
-            "clock": clock or SystemClock(),
+            "clock": clock,
         },
         # Runs are I/O-bound and small: in process by default, one process per run starts in 2.2 s instead
         # of 3.9 s (docs/process-model.md); with SONET_PIPELINE_BROKER_URL set, the steps go to workers.

@@ -30,6 +30,8 @@ from dagster import (
 )
 from pydantic import Field
 
+from sonet_pipeline.assets.column_schemas import column_schema_metadata
+from sonet_pipeline.assets.freshness import ENTITY_FRESHNESS
 from sonet_pipeline.assets.inbound_checks import check_specs, result_key
 from sonet_pipeline.assets.tenant_sync import Request, inbound_key, sync_status_key, sync_tenant
 from sonet_pipeline.common.clock import Clock
@@ -71,7 +73,9 @@ def sync_status_spec(tenant: Tenant) -> AssetSpec:
         sync_status_key(tenant.name),
         group_name=tenant.name,
         description=f"When company {tenant.sonet.company} was last synced, what changed and how far behind "
-        "Sonet its store is: one observation per successful sync, judged by the freshness checks.",
+        "Sonet its store is: one observation per successful sync (none when a sync fails). Its "
+        "`freshness_check` fails when the last successful sync is older than three sync cadences.",
+        owners=tenant.asset_owners(),
     )
 
 
@@ -83,9 +87,13 @@ def build_tenant_sync(tenant: Tenant) -> AssetsDefinition:
             group_name=tenant.name,
             description=f"Sonet {name} of company {tenant.sonet.company}: the latest state per key, "
             f"DELETED and PASSIVE included, in the tenant's {store_kind} store. Materialized when its data "
-            "changed; every sync is observed on the tenant's `sync` asset.",
+            "changed and by the nightly full read (its freshness fails after 26 h without one); every sync "
+            "is observed on the tenant's `sync` asset.",
             kinds={"postgres" if settings.production() else "duckdb"},
             skippable=True,
+            owners=tenant.asset_owners(),
+            metadata=column_schema_metadata(name),
+            freshness_policy=ENTITY_FRESHNESS,  # the nightly full read materializes every entity
         )
         for name in SYNCED
     ]

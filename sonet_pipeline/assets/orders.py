@@ -69,7 +69,10 @@ def outbox_spec(tenant: Tenant) -> AssetSpec:
     return AssetSpec(
         outbox_key(tenant.name),
         group_name=tenant.name,
-        description="Web-shop orders stored by the intake (`POST /tenants/{tenant}/orders`) in the outbox.",
+        description=f"Web-shop orders of {tenant.name} as the intake stored them in the outbox "
+        f"(`POST /tenants/{tenant.name}/orders`, `orders enqueue`), outside Dagster; `outbox status` counts "
+        "them by state.",
+        owners=tenant.asset_owners(),
     )
 
 
@@ -80,14 +83,18 @@ def build_tenant_send(tenant: Tenant) -> AssetsDefinition:
             built_key(name),
             group_name=name,
             deps=[outbox_key(name), inbound_key(name, "items")],
-            description="SalesOrder messages built from web-shop orders, stored as built.",
+            description="SalesOrder XML messages built from the due web-shop orders, stored as built so that "
+            "a resend sends the same bytes; an order that cannot become a valid message fails as UNMAPPABLE.",
             kinds={"xml"},
+            owners=tenant.asset_owners(),
         ),
         AssetSpec(
             delivered_key(name),
             group_name=name,
             deps=[built_key(name)],
-            description="Messages delivered to Sonet's Message API within the tenant's limits.",
+            description="Messages handed to Sonet's Message API within the tenant's rate limits, each settled "
+            "by Sonet's answer: sent, failed (needs an operator) or pending again for a retry.",
+            owners=tenant.asset_owners(),
         ),
     ]
     checks = [

@@ -102,8 +102,9 @@ def build_tenant_shop(tenant: Tenant) -> AssetsDefinition:
             shop_key(name, file),
             group_name=name,
             deps=[dep(*d) for d in _DEPS[file]] + ([outbox_key(name)] if file == ORDER_STATUS else []),
-            description=_DESCRIPTIONS[file],
+            description=f"{_DESCRIPTIONS[file]} Published as {file}.jsonl (JSON Lines) for the web shop.",
             kinds={"json"},
+            owners=tenant.asset_owners(),
         )
         for file in FILES
     ]
@@ -184,7 +185,8 @@ def _publish_step(
             "bytes": MetadataValue.int(entry["bytes"]),
             "sha256": MetadataValue.text(entry["sha256"]),
             "changed": MetadataValue.bool(entry["changed"]),  # False: same bytes, not rewritten
-            "published_to": MetadataValue.url(f"{destination.describe()}/{file}.jsonl"),
+            # Dagster's name for where the file is (a file:// or s3:// URL); the CLI calls it published_to.
+            "dagster/uri": MetadataValue.text(f"{destination.describe()}/{file}.jsonl"),
             **results[file].metadata,
         }
         yield MaterializeResult(asset_key=shop_key(name, file), metadata=metadata)

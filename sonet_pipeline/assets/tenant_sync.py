@@ -7,7 +7,7 @@ change is not materialized and its checks are not evaluated (the gate still judg
 time, and a held entity is reported every time); a read other than the routine delta (initial, full,
 an explicit window, a backfill) is always materialized, its figures are what an operator asked for.
 Every successful sync is one observation of the tenant's `sync` asset: when, what changed, how far
-behind Sonet the store is; the freshness checks judge it.
+behind Sonet the store is; Dagster's freshness check judges it (`freshness.py`).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from dagster import (
     MetadataValue,
 )
 
+from sonet_pipeline.assets.column_schemas import column_schema_metadata
 from sonet_pipeline.assets.inbound_checks import check_results
 from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.config.tenants import Tenant
@@ -43,6 +44,10 @@ _LOG = logging.getLogger(__name__)
 
 #: The last part of the key of each tenant's sync asset, which every successful sync observes.
 SYNC_STATUS = "sync"
+#: The metadata of an observation that Dagster's freshness checks take as the asset's last update.
+LAST_UPDATED = "dagster/last_updated_timestamp"
+#: The metadata Dagster shows (and plots) as a table's number of rows.
+ROW_COUNT = "dagster/row_count"
 
 
 def inbound_key(tenant: str, entity_name: str) -> AssetKey:
@@ -103,6 +108,8 @@ class TenantSync:
         lags = [s.lag_seconds for s in self.synced if s.lag_seconds is not None]
         metadata: dict[str, MetadataValue] = {
             "last_synced": MetadataValue.timestamp(self.finished_at),
+            # What Dagster's freshness check reads as the asset's last update (`freshness.py`).
+            LAST_UPDATED: MetadataValue.timestamp(self.finished_at),
             "entities_changed": MetadataValue.int(sum(s.changed for s in self.synced)),
             "records_changed": MetadataValue.int(sum(s.records_changed for s in self.synced)),
             "records_fetched": MetadataValue.int(sum(s.records_fetched for s in self.synced)),
@@ -238,7 +245,9 @@ def _metadata(result: EntitySync, stats: dict[str, float], now: datetime, in_sto
         "unchanged": MetadataValue.int(result.counts.unchanged),
         "deleted": MetadataValue.int(result.counts.deleted),
         "stale_ignored": MetadataValue.int(result.counts.stale),
-        "records_in_store": MetadataValue.int(in_store),
+        # Dagster's names: the records in the tenant's store now, and their columns (the contract's).
+        ROW_COUNT: MetadataValue.int(in_store),
+        **column_schema_metadata(result.entity),
         "retries": MetadataValue.int(int(stats.get("retries", 0))),
         "throttled_429": MetadataValue.int(int(stats.get("throttled", 0))),
         "unavailable_5xx": MetadataValue.int(int(stats.get("unavailable", 0))),

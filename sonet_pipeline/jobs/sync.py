@@ -1,6 +1,6 @@
 """The sync jobs: the tenants' inbound assets (the CLI, the nightly full read, backfills), the minute
 sync of the due tenants in shards (`assets/inbound_shards.py`, built there: its steps are ops), and
-the freshness checks."""
+the freshness checks (`assets/freshness.py`), run by `sensors/freshness_sensor.py`."""
 
 from __future__ import annotations
 
@@ -40,5 +40,7 @@ def build_freshness_job(checks: Sequence[AssetChecksDefinition]) -> AssetJob:
     return define_asset_job(
         FRESHNESS_JOB,
         selection=AssetSelection.checks(*checks),
-        description="Whether each tenant's last successful sync is recent enough.",
+        tags={FLOW_TAG: "freshness"},
+        description="Dagster's freshness check of each tenant: its last successful sync (the `sync` asset's "
+        "last observation) is within three of its cadences; started by sonet_freshness_sensor.",
     )

@@ -1,4 +1,4 @@
-"""The sync's schedules: every minute for the due tenants, a nightly full read, freshness every 5 minutes.
+"""The sync's schedules: every minute for the due tenants, and a nightly full read (freshness: `freshness_sensor.py`).
 
 The minute schedule asks for one run of the minute sync job for all due tenants (runs per minute do
 not grow with tenants; each shard step syncs its due tenants) and skips a tick while a sync run is
@@ -31,7 +31,6 @@ from sonet_pipeline.jobs.sync import MINUTE_SYNC_JOB, SYNC_JOB, AssetJob
 def build_sync_schedules(
     minute_job: JobDefinition,
     sync_job: AssetJob,
-    freshness_job: AssetJob,
     tenants: Sequence[Tenant],
     shard_size: int,
 ) -> list[ScheduleDefinition]:
@@ -72,10 +71,4 @@ def build_sync_schedules(
             tags={FLOW_TAG: "sync"},
         )
 
-    freshness = ScheduleDefinition(
-        name="sonet_freshness_every_5_minutes",
-        job=freshness_job,
-        cron_schedule="*/5 * * * *",
-        default_status=DefaultScheduleStatus.RUNNING,
-    )
-    return [every_minute, nightly_full, freshness]
+    return [every_minute, nightly_full]

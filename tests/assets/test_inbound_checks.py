@@ -1,20 +1,17 @@
 """The inbound assets' checks: blocking where bad data must not flow on, warnings that name records,
-and freshness judged on its own."""
+and freshness judged on its own (`test_freshness.py`)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 import pytest
-from dagster import AssetCheckSeverity, AssetKey, AssetMaterialization, DagsterEventType
+from dagster import AssetCheckSeverity, DagsterEventType
 
 from sonet_pipeline.cli.runs.sync import run_sync
-from sonet_pipeline.common.clock import ManualClock
 from sonet_pipeline.config.tenants import load_tenants
 from sonet_pipeline.definitions import build_definitions
-from sonet_pipeline.jobs.cli_runs import execute_job, prepare_instance
-from sonet_pipeline.jobs.sync import FRESHNESS_JOB
-from sonet_pipeline.sonet.entities import SYNCED
+from sonet_pipeline.jobs.cli_runs import prepare_instance
 from tests.standin.standin_http import TOKENS
 
 pytestmark = pytest.mark.slow
@@ -65,24 +62,3 @@ def test_an_unparseable_decimal_fails_a_blocking_check(sonet, tenants_file):
     assert not decimals.passed and decimals.severity == AssetCheckSeverity.ERROR
     assert "GLOVE-WORK" in decimals.metadata["sample"].value
     assert decimals.metadata["snapshot_held"].value is True
-
-
-def test_freshness_fails_after_three_missed_cadences(tmp_path, monkeypatch):
-    """A tenant synced a minute ago is fresh; one last synced four minutes ago (cadence 60 s) is not."""
-    path = tmp_path / "tenants.yaml"
-    path.write_text(
-        "tenants:\n  - {name: acme, sonet: {base_url: 'http://127.0.0.1:9', company: '01', token_env: T}}\n"
-    )
-    monkeypatch.setenv("T", "x")
-    clock = ManualClock(datetime.now(UTC))
-    defs = build_definitions(load_tenants(path), clock=clock)
-    instance = prepare_instance()
-    for entity in SYNCED:
-        instance.report_runless_asset_event(AssetMaterialization(AssetKey(["acme", "sonet", entity])))
-    clock.advance(60)
-    fresh = execute_job(defs.resolve_job_def(FRESHNESS_JOB), instance).get_asset_check_evaluations()
-    assert len(fresh) == len(SYNCED) and all(e.passed for e in fresh)
-    clock.advance(180)
-    stale = execute_job(defs.resolve_job_def(FRESHNESS_JOB), instance).get_asset_check_evaluations()
-    assert not any(e.passed for e in stale)
-    assert stale[0].metadata["limit_seconds"].value == 180

@@ -8,6 +8,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 TIMESTAMP_FIELDS = ("high_water_mark", "last_synced")
+#: Dagster's metadata names, under the names the CLI's figures always had (its JSON is stable); None:
+#: not a figure (the columns; when a sync finished is `last_synced` already).
+DAGSTER_NAMES = {
+    "dagster/row_count": "records_in_store",
+    "dagster/uri": "published_to",
+    "dagster/column_schema": None,
+    "dagster/last_updated_timestamp": None,
+}
 
 
 @dataclass
@@ -41,7 +49,8 @@ def summarize(result: Any) -> RunSummary:
         data = event.step_materialization_data if event.is_step_materialization else event.asset_observation_data
         found = data.materialization if event.is_step_materialization else data.asset_observation
         path = found.asset_key.path
-        figures = {name: _plain(name, value.value) for name, value in found.metadata.items()}
+        named = {DAGSTER_NAMES.get(name, name): value for name, value in found.metadata.items()}
+        figures = {name: _plain(name, value.value) for name, value in named.items() if name is not None}
         summary.tenants.setdefault(path[0], {})[path[-1]] = figures
     summary.failures = [_failure_text(event) for event in result.all_events if event.is_step_failure]
     return summary
