@@ -17,6 +17,7 @@ from sonet_pipeline.store.publication_gate import (
     judge,
     publish_if_passed,
     to_publish,
+    unchanged_since_published,
 )
 from tests.store.conftest import Backend
 from tests.store.samples import SYNCED_AT, customer, item
@@ -39,12 +40,12 @@ def test_judge_passes_only_when_no_blocking_rule_found_a_record() -> None:
 
 
 def test_to_publish_holds_only_the_failing_entities_and_only_once_they_were_published() -> None:
-    everything = ("items", "customers", "segments", "sales_orders")
+    everything = ("items", "customers", "segments", "sales_orders", "price_list_lines")
     clean = judge({rule.label: [] for rule in BLOCKING})
     bad_items = judge({rule.label: [] for rule in BLOCKING} | {"items/unique_keys": [{"key": "A"}]})
     published = {"entities": {name: {"fingerprint": "f"} for name in everything}}
     assert to_publish(clean, None) == to_publish(clean, published) == everything
-    assert to_publish(bad_items, published) == ("customers", "segments", "sales_orders")
+    assert to_publish(bad_items, published) == ("customers", "segments", "sales_orders", "price_list_lines")
     assert bad_items.held("items") and bad_items.failing_entities == ("items",)
     assert to_publish(bad_items, None) == ()  # before a first snapshot: nothing, never a missing entity
     assert to_publish(bad_items, {"entities": {"customers": {}}}) == ()
@@ -91,7 +92,7 @@ def test_a_failing_store_keeps_the_snapshot_and_the_next_passing_one_publishes(b
         with quality.Tables(store) as tables:
             held = publish_if_passed(store, target, tables)
         assert set(held.failing) == {"items/unique_keys", "items/decimals_parse"}
-        assert held.held("items") and held.published == ("customers", "segments", "sales_orders")
+        assert held.held("items") and held.published == ("customers", "segments", "sales_orders", "price_list_lines")
         assert target.get("customers.parquet") != customers  # a passing entity still publishes
         fresh = backend.blobs("fresh")  # no snapshot yet: nothing until every entity passes
         assert publish_if_passed(store, fresh).published == () and fresh.get("manifest.json") is None
@@ -103,7 +104,7 @@ def test_a_failing_store_keeps_the_snapshot_and_the_next_passing_one_publishes(b
         load(store, [item("A", "2026-11-28T04:40:00.000Z"), item("B", "2026-11-28T04:40:00.000Z")])
         assert all(found == [] for found in blocking_findings(store).values())
         fixed = publish_if_passed(store, target)
-        assert fixed.published == ("items", "customers", "segments", "sales_orders")
+        assert fixed.published == ("items", "customers", "segments", "sales_orders", "price_list_lines")
         assert target.get("items.parquet") != published
     prices = {r["itemCode"]: r["listPrice"] for r in backend.snapshot().records(ITEMS)}
     assert prices == {"A": "59.90", "B": "59.90"}
@@ -118,8 +119,37 @@ def test_a_store_unchanged_since_its_publish_is_not_written_again(backend: Backe
         manifest = target.get("manifest.json")
         load(store, [item("A", T1), item("B", T1)], run_id="r2")  # the lookback re-reads them, unchanged
         again = publish_if_passed(store, target)
-        assert again.passed and again.published == ("items", "customers", "segments", "sales_orders")
+        assert again.passed and again.published == (
+            "items",
+            "customers",
+            "segments",
+            "sales_orders",
+            "price_list_lines",
+        )
         assert target.get("manifest.json") == manifest  # not written again
         load(store, [item("A", T2, listPrice="1.00")], run_id="r3")
         assert publish_if_passed(store, target).published and target.get("manifest.json") != manifest
     assert {r["itemCode"]: r["listPrice"] for r in backend.snapshot().records(ITEMS)}["A"] == "1.00"
+
+
+def test_an_entity_whose_records_are_its_published_files_is_not_judged_again(backend: Backend) -> None:
+    target = backend.blobs()
+    with backend.open() as store:
+        load(store, [item("A", T1)])
+        assert publish_if_passed(store, target).published  # the first snapshot: every entity judged
+        manifest = backend.snapshot().manifest()
+        assert set(unchanged_since_published(store, manifest)) == set(manifest["entities"])
+
+        class Unreadable:  # a rule that read an unchanged entity would fail here
+            def __getattr__(self, name: str) -> object:
+                raise AssertionError(f"the rules read the store ({name}) though nothing changed")
+
+        idle = publish_if_passed(store, target, Unreadable())  # type: ignore[arg-type]
+        assert idle.passed and set(idle.published) == set(manifest["entities"])
+
+        load(store, [item("A", T2, listPrice="4,15")], run_id="r2")  # items changed, and fail now
+        assert "items" not in unchanged_since_published(store, manifest)
+        held = publish_if_passed(store, target)
+        assert held.held("items") and set(held.failing) == {"items/decimals_parse"}
+        again = publish_if_passed(store, target)  # still held: judged (and reported) every time
+        assert again.held("items") and set(again.failing) == {"items/decimals_parse"}
