@@ -33,6 +33,7 @@ from pydantic import Field
 from sonet_pipeline.assets.column_schemas import column_schema_metadata
 from sonet_pipeline.assets.freshness import ENTITY_FRESHNESS
 from sonet_pipeline.assets.inbound_checks import check_specs, result_key
+from sonet_pipeline.assets.progress import step_progress
 from sonet_pipeline.assets.tenant_sync import Request, inbound_key, sync_status_key, sync_tenant
 from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.config import settings
@@ -127,6 +128,7 @@ def build_tenant_sync(tenant: Tenant) -> AssetsDefinition:
             leases=leases,
             clock=clock,
             entity_names=selected,
+            progress=step_progress(context, clock, flow="sync", tenant=tenant.name),
         )
         for done in outcome.materializations():  # what was synced stays recorded, even when the sync failed
             yield MaterializeResult(asset_key=done.asset_key, metadata=done.metadata)

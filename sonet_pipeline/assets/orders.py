@@ -30,6 +30,7 @@ from dagster import (
 )
 
 from sonet_pipeline.assets.inbound import inbound_key
+from sonet_pipeline.assets.progress import SendProgress, step_progress
 from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.outbound.send_report import SendReport
@@ -148,10 +149,14 @@ def build_tenant_send(tenant: Tenant) -> AssetsDefinition:
                 lookup=lookup_client.sales_order,
                 archive=archived,
             )
+            limit = int(limits.rate * max(tenant.send_every_seconds, 10)) + limits.burst
+            reporter = step_progress(context, clock, flow="send", tenant=name)
+            told = SendProgress(reporter, lambda: messages.backlog(name, clock.now())[0], limit)
             try:
-                report = sender.send_due(limit=int(limits.rate * max(tenant.send_every_seconds, 10)) + limits.burst)
+                report = sender.send_due(limit=limit, on_answer=told.on_answer)
             except TenantRefusedError as exc:
                 raise Failure(description=str(exc), allow_retries=False) from None
+            told.finished(report)
             context.log.info(
                 "%s: %d claimed, %d built, %d sent, %d duplicate, %d failed, %d retried, %d without answer",
                 name,

@@ -10,7 +10,7 @@ collide, and e-mails that two customers share.
 
 # No `from __future__ import annotations`: Dagster reads the annotations of the decorated functions.
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from dagster import (
@@ -32,6 +32,7 @@ from dagster import (
 from sonet_pipeline.assets.inbound import inbound_key
 from sonet_pipeline.assets.markdown_table import markdown_table
 from sonet_pipeline.assets.orders import outbox_key
+from sonet_pipeline.assets.progress import FilesProgress, step_progress
 from sonet_pipeline.common.blobs import Blobs
 from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.common.streaming import streaming_runtime
@@ -163,6 +164,7 @@ def _publish_step(
     """Compute the selected files of `tenant` from its snapshot and the outbox, publish them, report."""
     name = tenant.name
     selected = [file for file in FILES if shop_key(name, file) in context.selected_asset_keys]
+    told = FilesProgress(step_progress(context, clock, flow="shop", tenant=name), selected)
     with outbox.open() as opened:
         mark = opened.change_mark(name)  # before reading: a later move is seen by the next run
         messages = opened.list(name) if ORDER_STATUS in selected else []
@@ -171,11 +173,13 @@ def _publish_step(
     if now_inputs is None or snapshot_manifest is None:
         raise Failure(description=f"tenant {name!r} has no synced snapshot yet: run its Sonet sync first")
     with streaming_runtime():  # fewer young-generation collections while 100,000s of records stream
-        files, results = _compute(tenant, snapshot, selected, messages, cache)
+        files, results = _compute(tenant, snapshot, selected, messages, cache, told.doing)
     published = read_manifest(destination)
     marks = {e: d.get("high_water_mark") for e, d in snapshot_manifest.get("entities", {}).items()}
     source = shop_inputs.merged_source(published, now_inputs, selected, marks)
+    told.doing(len(selected), "publishing")
     manifest = publish(destination, files, tenant=name, source=source, now=clock.now())
+    told.finished()
     written = {entry["name"]: entry for entry in manifest["files"]}
     context.log.info("%s: published %s to %s", name, ", ".join(selected), destination.describe())
     for file in selected:
@@ -199,17 +203,29 @@ class _Result:
 
 
 def _compute(
-    tenant: Tenant, snapshot: Snapshot, selected: list[str], messages: list[Any], cache: Blobs | None = None
+    tenant: Tenant,
+    snapshot: Snapshot,
+    selected: list[str],
+    messages: list[Any],
+    cache: Blobs | None = None,
+    doing: Callable[[int, str], None] | None = None,
 ) -> tuple[dict[str, Sequence[Mapping[str, Any]] | EncodedLines], dict[str, _Result]]:
     """The selected files' content and results; the catalogue's cache in `cache` (default: where the
-    settings keep the tenant's caches)."""
+    settings keep the tenant's caches). `doing(built, what)` hears what is built next."""
     files: dict[str, Sequence[Mapping[str, Any]] | EncodedLines] = {}
     results: dict[str, _Result] = {}
+
+    def building(what: str) -> None:
+        if doing is not None:
+            doing(len(files), f"building {what}")
+
     if CATALOGUE in selected:
+        building(CATALOGUE)
         builder = IncrementalCatalogue(cache if cache is not None else cache_blobs(tenant.name))
         built = builder.build(snapshot, strategy=tenant.variant_strategy, shop=tenant.shop)
         files[CATALOGUE], results[CATALOGUE] = built.lines, _catalogue_result(tenant.name, built)
     if {ACCOUNTS, LOGINS, RIGHTS} & set(selected):
+        building("accounts")
         accounts = build_accounts(snapshot.records("customers"), snapshot.records("segments"))
         if ACCOUNTS in selected:
             files[ACCOUNTS], results[ACCOUNTS] = accounts.accounts, _accounts_result(accounts)
@@ -219,6 +235,7 @@ def _compute(
             matrix = rights_matrix(accounts, tenant.shop.rights)
             files[RIGHTS], results[RIGHTS] = matrix, _rights_result(matrix)
     if ORDER_STATUS in selected:
+        building(ORDER_STATUS)
         statuses = order_statuses(messages, snapshot.records("sales_orders"))
         files[ORDER_STATUS], results[ORDER_STATUS] = statuses, _order_status_result(statuses)
     return files, results

@@ -28,7 +28,9 @@ from dagster import (
 
 from sonet_pipeline.assets.column_schemas import column_schema_metadata
 from sonet_pipeline.assets.inbound_checks import check_results
+from sonet_pipeline.assets.progress import EntityProgress
 from sonet_pipeline.common.clock import Clock
+from sonet_pipeline.common.progress import ProgressReporter
 from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.inbound.sync import EntitySync, sync_entity
 from sonet_pipeline.inbound.windows import BACKFILL, FULL, WINDOW, choose_window
@@ -131,8 +133,10 @@ def sync_tenant(
     leases: LeaseResource,
     clock: Clock,
     entity_names: list[str] | None = None,
+    progress: ProgressReporter | None = None,
 ) -> TenantSync:
-    """Sync `tenant`'s entities (`entity_names`, default all) under its store lease; never raises."""
+    """Sync `tenant`'s entities (`entity_names`, default all) under its store lease; never raises.
+    `progress` hears each entity's pages and records as they are read (`assets/progress.py`)."""
     outcome = TenantSync(tenant.name)
     names = list(SYNCED) if entity_names is None else entity_names
     try:
@@ -142,7 +146,7 @@ def sync_tenant(
             sonet.query_client(tenant.name, clock) as client,
         ):
             for name in names:
-                outcome.synced.append(_sync_one(log, run_id, tenant, name, request, client, writer, clock))
+                outcome.synced.append(_sync_one(log, run_id, tenant, name, request, client, writer, clock, progress))
             # An entity's snapshot file moves only when it passes the blocking rules (publication_gate).
             with quality.Tables(writer) as tables:
                 verdict = store.publish(tenant.name, writer, tables)
@@ -172,6 +176,7 @@ def _sync_one(
     client: SonetQueryClient,
     writer: Store,
     clock: Clock,
+    progress: ProgressReporter | None = None,
 ) -> Synced:
     """Sync one entity into the store: its materialization's metadata, and whether its data changed."""
     window = choose_window(
@@ -184,13 +189,22 @@ def _sync_one(
     )
     _LOG.debug("%s %s: reading %s", tenant.name, name, window.describe())  # the step's stderr, not its events
     before = client.stats.as_dict()
+    told = EntityProgress(progress, name, window, in_store=lambda: writer.count(name))
     try:
         result = sync_entity(
-            client, writer, entity(name), window, run_id=run_id, partition=request.partition_label, clock=clock
+            client,
+            writer,
+            entity(name),
+            window,
+            run_id=run_id,
+            partition=request.partition_label,
+            clock=clock,
+            on_page=told.page,
         )
     except SonetAuthError as exc:
         raise Failure(description=str(exc), allow_retries=False) from None
     counts = result.counts
+    told.finished(result.pages, counts.fetched)
     asked = window.kind in (FULL, WINDOW, BACKFILL)  # an operator's or the nightly read: its figures are wanted
     changed = counts.inserted + counts.updated + counts.deleted > 0 or asked or bool(result.vanished)
     if changed:

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TextIO
 
 from sonet_pipeline import __version__
 from sonet_pipeline.cli.aws_clients import secrets_client
@@ -178,7 +178,15 @@ def _sync(args: argparse.Namespace) -> int:
 
     defs, instance = build_definitions(load_tenants()), prepare_instance()
     try:
-        summary = run_sync(defs, instance, tenants, window=window, full=args.full, wait_seconds=args.wait)
+        summary = run_sync(
+            defs,
+            instance,
+            tenants,
+            window=window,
+            full=args.full,
+            wait_seconds=args.wait,
+            progress=_progress_stream(args.json),
+        )
     except TenantBusy as busy:
         return _busy("sync", busy, as_json=args.json)
     if args.json:
@@ -197,11 +205,19 @@ def _send(args: argparse.Namespace) -> int:
 
     defs, instance = build_definitions(load_tenants()), prepare_instance()
     try:
-        summary = run_send(defs, instance, tenants, wait_seconds=args.wait)
+        summary = run_send(defs, instance, tenants, wait_seconds=args.wait, progress=_progress_stream(args.json))
     except TenantBusy as busy:
         return _busy("send", busy, as_json=args.json)
     print(json.dumps(summary.as_json()) if args.json else "\n".join(format_summary(summary)))
     return EXIT_OK if summary.success else EXIT_FAILED
+
+
+def _progress_stream(as_json: bool) -> TextIO | None:
+    """stderr, where a run's progress is drawn, when there is a person at a terminal to see it (never
+    under `--json` or when the output goes to a pipe or a file: scripts read what they always read)."""
+    from sonet_pipeline.cli.runs.progress_line import shows_progress
+
+    return sys.stderr if shows_progress(as_json, sys.stdout, sys.stderr) else None
 
 
 def _busy(command: str, busy: TenantBusy, *, as_json: bool) -> int:

@@ -102,6 +102,7 @@ def _selected(names: list[str] | None) -> list[Tenant]:
 def _publish(args: argparse.Namespace) -> int:
     tenants = _selected(args.tenant)
 
+    from sonet_pipeline.cli.runs.progress_line import shows_progress
     from sonet_pipeline.cli.runs.shop import format_summary, run_shop
     from sonet_pipeline.definitions import build_definitions
     from sonet_pipeline.jobs.cli_runs import prepare_instance
@@ -121,7 +122,8 @@ def _publish(args: argparse.Namespace) -> int:
         return _fail("publish", str(exc), EXIT_USAGE)
     except _storage_errors() as exc:
         return _fail("publish", f"cannot read a published manifest: {exc}")
-    summary = run_shop(build_definitions(load_tenants()), instance, found)
+    progress = sys.stderr if shows_progress(args.json, sys.stdout, sys.stderr) else None
+    summary = run_shop(build_definitions(load_tenants()), instance, found, progress=progress)
     print(json.dumps(summary.as_json(), ensure_ascii=False) if args.json else "\n".join(format_summary(summary)))
     return EXIT_OK if summary.success else EXIT_FAILED
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -58,9 +58,12 @@ def sync_entity(
     clock: Clock,
     batch_rows: int = BATCH_ROWS,
     page_size: int = PAGE_SIZE,
+    on_page: Callable[[int, int], None] | None = None,
 ) -> EntitySync:
-    """Read `window` of `entity` from Sonet into `store`; idempotent, so any window may be re-read."""
+    """Read `window` of `entity` from Sonet into `store`; idempotent, so any window may be re-read.
+    `on_page(pages, records)` hears after each page how many pages and records were read so far."""
     result = EntitySync(entity.name, window)
+    records_read = 0
     seen_keys: set[str] | None = set() if window.kind == FULL else None
     newest_read: datetime | None = None
     batch: list[dict[str, Any]] = []
@@ -86,9 +89,12 @@ def sync_entity(
     with streaming_runtime():
         for page in prefetched(pages, PREFETCH_PAGES):
             result.pages += 1
+            records_read += len(page.records)
             batch.extend(page.records)
             if len(batch) >= batch_rows:
                 flush()
+            if on_page is not None:
+                on_page(result.pages, records_read)
         flush(last=True)
 
     if window.moves_high_water_mark and newest_read is not None:

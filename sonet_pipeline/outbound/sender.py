@@ -101,9 +101,10 @@ class Sender:
             lookup=self.lookup,
         )
 
-    def send_due(self, *, limit: int = 1000) -> SendReport:
+    def send_due(self, *, limit: int = 1000, on_answer: Callable[[SendReport], None] | None = None) -> SendReport:
         """Claim, build and send up to `limit` due messages (resends of this run's lost answers count),
-        a few seconds' worth at a time; settle each by its answer."""
+        a few seconds' worth at a time; settle each by its answer. `on_answer` hears the report so far
+        after each answer is settled."""
         report = SendReport(self.tenant)
         started = self.clock.monotonic()
         size = claim_size(self.rate, self.in_flight)
@@ -168,6 +169,8 @@ class Sender:
                             raise result
                         outcome, kept = result
                         self._answered(message, outcome, kept, held, lost, report)
+                        if on_answer is not None:
+                            on_answer(report)
                         if outcome is not None and outcome.kind == REFUSED and not stop.is_set():
                             stop.set()
                             refusal.append(outcome)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
 from dagster import DagsterInstance, Definitions
 
 from sonet_pipeline.assets.shop import shop_selection
+from sonet_pipeline.cli.runs.progress_watch import execute_shown
 from sonet_pipeline.cli.runs.summary import RunSummary, summarize
-from sonet_pipeline.jobs.cli_runs import execute_job
+from sonet_pipeline.cli.runs.tenant_leases import new_run_id
 from sonet_pipeline.jobs.instance import FLOW_TAG
 from sonet_pipeline.jobs.shop import SHOP_JOB
 from sonet_pipeline.shop.inputs import FILES, TenantStaleness
@@ -55,8 +56,11 @@ class ShopSummary:
         }
 
 
-def run_shop(defs: Definitions, instance: DagsterInstance, found: Sequence[TenantStaleness]) -> ShopSummary:
-    """Publish the files `found` names now, in one run of the shop job; no run when none is stale."""
+def run_shop(
+    defs: Definitions, instance: DagsterInstance, found: Sequence[TenantStaleness], *, progress: TextIO | None = None
+) -> ShopSummary:
+    """Publish the files `found` names now, in one run of the shop job; no run when none is stale. Its
+    progress is drawn on `progress`, a terminal, when given."""
     requested = {t.tenant: t.files for t in found if t.files}
     summary = ShopSummary(
         requested=requested,
@@ -66,9 +70,11 @@ def run_shop(defs: Definitions, instance: DagsterInstance, found: Sequence[Tenan
     if not requested:
         return summary
     assets, checks = shop_selection(requested)
-    result = execute_job(
+    result = execute_shown(
         defs.resolve_job_def(SHOP_JOB),
         instance,
+        progress=progress,
+        run_id=new_run_id(),
         tags={FLOW_TAG: "shop"},
         asset_selection=assets,
         asset_check_selection=checks,

@@ -1,24 +1,25 @@
 """`sonet-pipeline sync`: the sync job run now, through Dagster, for some tenants and perhaps a window.
 
-Without a window: the hour in progress (an empty store gets its initial load first). With `--from`
-and `--to`: the hours covering that window, in one run, each tenant reading exactly that window plus
-its lookback. The run is stored in the instance, so it shows in the UI.
+Without a window: the month in progress (an empty store gets its initial load first, which records
+every month since the first partition). With `--from` and `--to`: the months covering that window, in
+one run, each tenant reading exactly that window plus its lookback. The run is stored in the
+instance, so it shows in the UI.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TextIO
 
 from dagster import DagsterInstance, Definitions
 
 from sonet_pipeline.assets.inbound import SYNC_PARTITIONS, inbound_key, partition_key_for, sync_op_name
 from sonet_pipeline.assets.inbound_checks import check_keys
 from sonet_pipeline.assets.tenant_sync import SYNC_STATUS
+from sonet_pipeline.cli.runs.progress_watch import execute_shown
 from sonet_pipeline.cli.runs.summary import RunSummary, summarize
 from sonet_pipeline.cli.runs.tenant_leases import DEFAULT_WAIT_SECONDS, new_run_id, tenants_held
 from sonet_pipeline.config.tenants import Tenant
-from sonet_pipeline.jobs.cli_runs import execute_job
 from sonet_pipeline.jobs.instance import FLOW_TAG
 from sonet_pipeline.jobs.sync import SYNC_JOB
 from sonet_pipeline.sonet.entities import SYNCED
@@ -37,9 +38,10 @@ def run_sync(
     full: bool = False,
     now: datetime | None = None,
     wait_seconds: float = DEFAULT_WAIT_SECONDS,
+    progress: TextIO | None = None,
 ) -> RunSummary:
     """The sync of `tenants` now, once no other run holds their stores (waiting up to `wait_seconds`;
-    else `TenantBusy` and no run)."""
+    else `TenantBusy` and no run); its progress drawn on `progress`, a terminal, when given."""
     now = now or datetime.now(UTC)
     tags = {FLOW_TAG: "sync"}
     run_config: dict[str, Any] = {"ops": {}}
@@ -55,9 +57,10 @@ def run_sync(
             run_config["ops"][sync_op_name(tenant.name)] = {"config": bounds}
     run_id = new_run_id()
     with tenants_held("sync", tenants, run_id, wait_seconds=wait_seconds):
-        result = execute_job(
+        result = execute_shown(
             defs.resolve_job_def(SYNC_JOB),
             instance,
+            progress=progress,
             tags=tags,
             run_config=run_config,
             partition_key=partition_key,
