@@ -11,6 +11,7 @@ from dagster import Definitions, EnvVar
 from dagster_aws.s3 import S3Resource
 from dagster_aws.secretsmanager import SecretsManagerResource
 
+from sonet_pipeline.assets.alerts import alerts_spec
 from sonet_pipeline.assets.freshness import build_freshness_checks, freshness_check_key
 from sonet_pipeline.assets.inbound import build_tenant_sync, sync_status_spec
 from sonet_pipeline.assets.inbound_shards import build_minute_sync_job
@@ -18,6 +19,7 @@ from sonet_pipeline.assets.orders import build_tenant_send, outbox_spec
 from sonet_pipeline.assets.shop import build_tenant_shop
 from sonet_pipeline.common.clock import Clock, SystemClock
 from sonet_pipeline.config import settings
+from sonet_pipeline.config.alerts import deployment_alerts
 from sonet_pipeline.config.retention import deployment_retention
 from sonet_pipeline.config.tenants import Tenant, load_tenants
 from sonet_pipeline.jobs.executor import step_executor
@@ -25,6 +27,7 @@ from sonet_pipeline.jobs.retention import build_retention_job
 from sonet_pipeline.jobs.send import build_send_job, resend_job
 from sonet_pipeline.jobs.shop import build_shop_job
 from sonet_pipeline.jobs.sync import build_freshness_job, build_sync_job
+from sonet_pipeline.resources.alerts import AlertsResource, channel_sections
 from sonet_pipeline.resources.archive import ArchiveResource
 from sonet_pipeline.resources.leases import LeaseResource
 from sonet_pipeline.resources.outbox import OutboxResource
@@ -32,9 +35,11 @@ from sonet_pipeline.resources.publish import PublishResource
 from sonet_pipeline.resources.run_guard import RunGuardResource
 from sonet_pipeline.resources.sonet import SonetResource
 from sonet_pipeline.resources.store import StoreResource
+from sonet_pipeline.sensors.alert_sensor import build_alert_sensor
 from sonet_pipeline.sensors.freshness_sensor import build_freshness_sensor
 from sonet_pipeline.sensors.order_sensor import build_order_sensor
 from sonet_pipeline.sensors.retention_schedule import build_retention_schedule
+from sonet_pipeline.sensors.run_failure_alerts import build_run_failure_alert_sensor
 from sonet_pipeline.sensors.shop_sensor import build_shop_sensor
 from sonet_pipeline.sensors.sync_schedules import build_sync_schedules
 
@@ -53,8 +58,16 @@ def build_definitions(tenants: list[Tenant], *, clock: Clock | None = None) -> D
     retention_job = build_retention_job(tenants, archive=True)
     # Leases and the outbox in PostgreSQL when it is configured (several machines), else local files.
     postgres = EnvVar(settings.POSTGRES_DSN_ENV) if settings.postgres_dsn() else None
+    alert_default = deployment_alerts()  # SONET_PIPELINE_ALERT_*: every tenant's alerts also go there
     return Definitions(
-        assets=[*inbound, *(sync_status_spec(t) for t in tenants), *sending, *shop, *(outbox_spec(t) for t in tenants)],
+        assets=[
+            *inbound,
+            *(sync_status_spec(t) for t in tenants),
+            *sending,
+            *shop,
+            *(outbox_spec(t) for t in tenants),
+            alerts_spec(),
+        ],
         asset_checks=freshness,
         jobs=[minute_job, sync_job, freshness_job, send_job, shop_job, resend_job, retention_job],
         schedules=[
@@ -65,6 +78,8 @@ def build_definitions(tenants: list[Tenant], *, clock: Clock | None = None) -> D
             build_freshness_sensor(freshness_job, [freshness_check_key(t.name) for t in tenants], clock),
             build_order_sensor(send_job, tenants),
             build_shop_sensor(shop_job, tenants),
+            build_alert_sensor(tenants, alert_default, freshness=freshness, checked=inbound),
+            build_run_failure_alert_sensor(tenants, alert_default, shard_size),
         ],
         resources={
             # Every tenant's Sonet APIs; each token bound as an EnvVar of the variable its file names, or
@@ -79,6 +94,10 @@ def build_definitions(tenants: list[Tenant], *, clock: Clock | None = None) -> D
             # The audit archive: <data dir>/archive, or <SONET_PIPELINE_S3_URL>/archive/ in production.
             "archive": ArchiveResource(s3=S3Resource(), s3_url=settings.s3_url()),
             "run_guard": RunGuardResource(),
+            # The alert channels' SMTP passwords, each bound as an EnvVar of the variable its config names.
+            "alerts": AlertsResource.for_channels(
+                channel_sections(alert_default, tenants), secrets=SecretsManagerResource()
+            ),
             "clock": clock,
         },
         # Runs are I/O-bound and small: in process by default, one process per run starts in 2.2 s instead

@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from sonet_pipeline.config import settings
+from sonet_pipeline.config.alerts import AlertChannels
 from sonet_pipeline.config.errors import TenantConfigError
 from sonet_pipeline.config.owners import checked_owners, deployment_owners
 from sonet_pipeline.config.retention import TenantRetention
@@ -118,6 +119,8 @@ class Tenant(_Strict):
     order_rights: OrderRights = OrderRights()
     #: How long the store's history, settled outbox orders and archived messages are kept (retention.py).
     retention: TenantRetention = TenantRetention()
+    #: Where this tenant's alerts go (a webhook, e-mail), besides the deployment's default (config/alerts.py).
+    alerts: AlertChannels | None = None
     #: Who answers for the tenant's assets (e-mails or `team:<name>`); unset: the deployment's
     #: (`SONET_PIPELINE_OWNERS`, `config/owners.py`).
     owners: list[str] | None = Field(default=None, min_length=1)
