@@ -1,10 +1,12 @@
 """Inbound: each tenant's Sonet items, customers, segments and accepted sales orders, synced into its store.
 
-One step per tenant materializes its three assets (`<tenant>/sonet/<entity>`), hourly-partitioned by
-`dateModified` with the hour in progress included, so a minute's run for every tenant is one run.
-The window comes from `delta.choose_window`: the current hour syncs from the high-water mark, a
-past hour (or a range: one run per backfill) re-reads its window, config can ask for an explicit
-window or a full read. The tenant's store lease keeps every other writer out meanwhile.
+One step per tenant materializes its three assets (`<tenant>/sonet/<entity>`), partitioned by month
+of `dateModified` with the month in progress included (`sync_partitions.py`), so a run for every
+tenant is one run. The window comes from `windows.choose_window`: the month in progress syncs from
+the high-water mark, a past month (or a range: one run per backfill) re-reads its window, config can
+ask for an explicit window or a full read. A read to now also records the months it covered that the
+instance does not show yet (the initial load: every month since the first). The tenant's store lease
+keeps every other writer out meanwhile.
 
 The outputs are optional: a delta that changed nothing materializes nothing (`tenant_sync.py`). The
 CLI's `sync`, the nightly full read and backfills run these assets; the minute schedule runs the
@@ -13,7 +15,7 @@ shard steps of `inbound_shards.py`, whose events grow with changes only.
 
 # No `from __future__ import annotations`: Dagster reads the annotations of the decorated functions.
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 
 from dagster import (
     AssetCheckResult,
@@ -23,7 +25,6 @@ from dagster import (
     BackfillPolicy,
     Config,
     Failure,
-    HourlyPartitionsDefinition,
     MaterializeResult,
     ResourceParam,
     multi_asset,
@@ -34,6 +35,7 @@ from sonet_pipeline.assets.column_schemas import column_schema_metadata
 from sonet_pipeline.assets.freshness import ENTITY_FRESHNESS
 from sonet_pipeline.assets.inbound_checks import check_specs, result_key
 from sonet_pipeline.assets.progress import step_progress
+from sonet_pipeline.assets.sync_partitions import SYNC_PARTITIONS, coverage_events, partition_key_for
 from sonet_pipeline.assets.tenant_sync import Request, inbound_key, sync_status_key, sync_tenant
 from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.config import settings
@@ -43,14 +45,6 @@ from sonet_pipeline.resources.run_guard import RunGuardResource
 from sonet_pipeline.resources.sonet import SonetResource
 from sonet_pipeline.resources.store import StoreResource
 from sonet_pipeline.sonet.entities import SYNCED
-
-#: One partitions definition for every tenant, so one run can carry all tenants' current hour.
-SYNC_PARTITIONS = HourlyPartitionsDefinition(start_date="2025-01-01-00:00", end_offset=1)
-
-
-def partition_key_for(instant: datetime) -> str:
-    """The key of the hourly partition holding `instant` (the hour in progress for now)."""
-    return instant.astimezone(UTC).strftime("%Y-%m-%d-%H:00")
 
 
 class SyncConfig(Config):
@@ -130,6 +124,10 @@ def build_tenant_sync(tenant: Tenant) -> AssetsDefinition:
             entity_names=selected,
             progress=step_progress(context, clock, flow="sync", tenant=tenant.name),
         )
+        now = clock.now()
+        in_current = context.has_partition_key and context.partition_key == partition_key_for(now)
+        for covered in coverage_events(context.instance, outcome, now, reported_in_current=in_current):
+            context.log_event(covered)  # the months the read covered, before its figures (the CLI's summary)
         for done in outcome.materializations():  # what was synced stays recorded, even when the sync failed
             yield MaterializeResult(asset_key=done.asset_key, metadata=done.metadata)
         selected_checks = context.selected_asset_check_keys

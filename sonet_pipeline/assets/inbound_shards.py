@@ -13,12 +13,14 @@ shard's other tenants are done, naming it.
 
 # No `from __future__ import annotations`: Dagster reads the annotations of the decorated functions.
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 
 from dagster import (
     AssetCheckEvaluation,
     AssetMaterialization,
     AssetObservation,
     Config,
+    DagsterInstance,
     DagsterLogManager,
     Failure,
     GraphDefinition,
@@ -31,6 +33,7 @@ from dagster import (
 from pydantic import Field
 
 from sonet_pipeline.assets.inbound_checks import as_evaluation
+from sonet_pipeline.assets.sync_partitions import coverage_events, partition_key_for
 from sonet_pipeline.assets.tenant_sync import Request, TenantSync, sync_tenant
 from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.config.tenants import Tenant
@@ -90,7 +93,7 @@ def _shard_op(name: str, members: list[Tenant]) -> OpDefinition:
             outcome = sync_tenant(
                 context.log, context.run.run_id, tenant, Request(), sonet=sonet, store=store, leases=leases, clock=clock
             )
-            yield from _events(outcome)
+            yield from _events(outcome, context.instance, clock.now())
             problem = _problem(context.log, outcome)
             if problem:
                 problems.append(problem)
@@ -100,9 +103,11 @@ def _shard_op(name: str, members: list[Tenant]) -> OpDefinition:
     return shard_sync
 
 
-def _events(outcome: TenantSync) -> Iterator[ShardEvent]:
-    """What the tenant's sync did, as the step's events."""
-    yield from outcome.materializations()
+def _events(outcome: TenantSync, instance: DagsterInstance, now: datetime) -> Iterator[ShardEvent]:
+    """What the tenant's sync did, as the step's events, in the month in progress; first the months its
+    read covered that the instance lacks (`sync_partitions.py`: once a month, not every minute)."""
+    yield from coverage_events(instance, outcome, now, reported_in_current=True)
+    yield from outcome.materializations(partition_key_for(now))
     yield from (as_evaluation(check) for check in outcome.checks)
     observation = outcome.observation()
     if observation is not None:

@@ -79,6 +79,8 @@ class Synced:
     records_changed: int = 0
     records_fetched: int = 0
     lag_seconds: float | None = None
+    #: the window's kind (`inbound/windows.py`): which partitions the read covered (`sync_partitions.py`)
+    window_kind: str = ""
 
 
 @dataclass
@@ -96,10 +98,13 @@ class TenantSync:
         """The entities to materialize: those that changed, and, once judged, those whose file is held."""
         return [s for s in self.synced if s.changed or (self.verdict is not None and self.verdict.held(s.name))]
 
-    def materializations(self) -> list[AssetMaterialization]:
+    def materializations(self, partition: str | None = None) -> list[AssetMaterialization]:
+        """The reported entities' materializations, in `partition` when given (an op's events)."""
         extra = {} if self.verdict is None else {s.name: _snapshot_metadata(self.verdict, s.name) for s in self.synced}
         return [
-            AssetMaterialization(inbound_key(self.tenant, s.name), metadata={**s.metadata, **extra.get(s.name, {})})
+            AssetMaterialization(
+                inbound_key(self.tenant, s.name), metadata={**s.metadata, **extra.get(s.name, {})}, partition=partition
+            )
             for s in self.reported()
         ]
 
@@ -212,7 +217,7 @@ def _sync_one(
     now = clock.now()
     metadata = _metadata(result, _since(client.stats.as_dict(), before), now, writer.count(name))
     lag = result.lag_seconds(now)
-    return Synced(name, metadata, changed, counts.inserted + counts.updated, counts.fetched, lag)
+    return Synced(name, metadata, changed, counts.inserted + counts.updated, counts.fetched, lag, window.kind)
 
 
 def _snapshot_metadata(verdict: Verdict, entity_name: str) -> dict[str, MetadataValue]:

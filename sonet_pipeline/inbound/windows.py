@@ -7,7 +7,7 @@ Every window that is not the initial load starts `lookback` early: a change can 
 - initial: an empty store reads everything Sonet has;
 - delta: the regular sync reads from its high-water mark minus the lookback to now, whatever the
   partition, so after downtime it catches up;
-- backfill: a past partition (or a range of them) re-reads its own window plus the lookback;
+- backfill: a past partition (a month, or a range of them) re-reads its own window plus the lookback;
 - window: an operator's explicit `--from/--to`, plus the lookback;
 - full: everything again, for the periodic reconciliation.
 """
@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 INITIAL, DELTA, BACKFILL, WINDOW, FULL = "initial", "delta", "backfill", "window", "full"
+#: The longest single partition (a month): a partition window longer than this is a range of them.
+LONGEST_PARTITION = timedelta(days=31)
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ def choose_window(
     partition: tuple[datetime, datetime] | None = None,
     explicit: tuple[datetime, datetime] | None = None,
     full: bool = False,
-    partition_length: timedelta = timedelta(hours=1),
+    partition_length: timedelta = LONGEST_PARTITION,
 ) -> Window:
     """The window one entity's sync reads, by the rules above (first match wins)."""
     if explicit is not None:
@@ -60,7 +62,7 @@ def choose_window(
         in_progress = end > now
         if not in_progress:
             return Window(start - lookback, end, BACKFILL)
-        if end - start > partition_length:  # a range reaching into the hour in progress
+        if end - start > partition_length:  # a range reaching into the partition in progress
             return Window(start - lookback, None, BACKFILL)
     if high_water_mark is None:
         return Window(None, None, INITIAL)

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sonet_pipeline.assets.sync_partitions import COVERED_BY
+
 TIMESTAMP_FIELDS = ("high_water_mark", "last_synced")
 #: Dagster's metadata names, under the names the CLI's figures always had (its JSON is stable); None:
 #: not a figure (the columns; when a sync finished is `last_synced` already).
@@ -48,6 +50,8 @@ def summarize(result: Any) -> RunSummary:
     for event in recorded:
         data = event.step_materialization_data if event.is_step_materialization else event.asset_observation_data
         found = data.materialization if event.is_step_materialization else data.asset_observation
+        if COVERED_BY in found.metadata:
+            continue  # a month the read covered, recorded as materialized: no figures of its own
         path = found.asset_key.path
         named = {DAGSTER_NAMES.get(name, name): value for name, value in found.metadata.items()}
         figures = {name: _plain(name, value.value) for name, value in named.items() if name is not None}

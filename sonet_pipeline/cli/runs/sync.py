@@ -1,8 +1,9 @@
 """`sonet-pipeline sync`: the sync job run now, through Dagster, for some tenants and perhaps a window.
 
-Without a window: the hour in progress (an empty store gets its initial load first). With `--from`
-and `--to`: the hours covering that window, in one run, each tenant reading exactly that window plus
-its lookback. The run is stored in the instance, so it shows in the UI.
+Without a window: the month in progress (an empty store gets its initial load first, which records
+every month since the first partition). With `--from` and `--to`: the months covering that window, in
+one run, each tenant reading exactly that window plus its lookback. The run is stored in the
+instance, so it shows in the UI.
 """
 
 from __future__ import annotations
