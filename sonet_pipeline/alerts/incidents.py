@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sonet_pipeline.alerts.alert import Alert
@@ -38,13 +38,31 @@ class OpenIncidents:
     def opened_at(self, key: str) -> float:
         return float(self.entries[key]["at"])
 
-    def record(self, alert: Alert) -> None:
+    def record(self, alert: Alert, *, delivered: bool = True) -> None:
+        """`alert`'s incident is open; `delivered` false: no channel got it yet (someone retries it)."""
         self.entries[alert.key] = {
             "at": round(alert.at.timestamp(), 3),
             "kind": alert.kind,
             "tenant": alert.tenant,
             "summary": alert.summary,
+            "details": alert.details,
+            "delivered": delivered,
         }
+
+    def undelivered(self) -> list[Alert]:
+        """The open incidents whose alert reached no channel yet, as they were first told."""
+        return [
+            Alert(
+                str(e["kind"]),
+                key,
+                str(e["summary"]),
+                datetime.fromtimestamp(float(e["at"]), UTC),
+                e.get("tenant"),
+                details=dict(e.get("details") or {}),
+            )
+            for key, e in self.entries.items()
+            if e.get("delivered") is False
+        ]
 
     def clear(self, key: str, now: datetime, why: str) -> Alert:
         """Forget `key`; the alert that says it cleared."""

@@ -8,8 +8,9 @@ Each minute it reads:
   incident until all of them pass again;
 - the latest evaluation of every blocking check: each failing one is a `check_failed` incident until it
   passes;
-- the failed-run incidents open in the instance (`run_failure_alerts.py`): each one over (the job has
-  succeeded since, the tenant has synced since) gets its clear, once.
+- the failed-run incidents open in the instance (`run_failure_alerts.py`): one whose alert reached no
+  channel is sent again until one gets it; each one over (the job has succeeded since, the tenant has
+  synced since) gets its clear, once.
 """
 
 # No `from __future__ import annotations`: Dagster reads the sensor's resource annotations.
@@ -89,10 +90,23 @@ def build_alert_sensor(
         problems += checks.open_new(notifier, [*stale, *held])
         cleared = checks.close_gone(notifier, {a.key for a in stale}, f"{STALE}:", now, "every freshness check passes")
         cleared += checks.close_gone(notifier, {a.key for a in held}, f"{CHECK_FAILED}:", now, "the check passes")
-        runs_cleared = _clear_runs(context.instance, notifier, cursor.get("runs_cleared", {}), now)
-        context.update_cursor(json.dumps({"orders": recent, "checks": checks.to_json(), "runs_cleared": runs_cleared}))
-        if problems:  # recorded first: what did reach a channel is not sent again
-            raise RuntimeError(f"alerts not delivered to any channel: {'; '.join(problems)}")
+        runs = read_open(context.instance)
+        runs_cleared = _clear_runs(context.instance, notifier, runs, cursor.get("runs_cleared", {}), now)
+        runs_retried, failures = _retry_runs(notifier, runs, cursor.get("runs_retried", {}))
+        problems += failures
+        context.update_cursor(
+            json.dumps(
+                {
+                    "orders": recent,
+                    "checks": checks.to_json(),
+                    "runs_cleared": runs_cleared,
+                    "runs_retried": runs_retried,
+                }
+            )
+        )
+        if problems:  # not raised: Dagster would drop the cursor, and what did reach a channel would go again
+            context.log.warning("alerts not delivered to any channel (tried again next tick): %s", "; ".join(problems))
+            return SkipReason(f"alerts not delivered to any channel, tried again next tick: {'; '.join(problems)}")
         return SkipReason(f"{len(checks.open_keys())} check incident(s) open; {cleared} cleared this tick")
 
     return alert_sensor
@@ -181,9 +195,25 @@ def _held(latest: dict[AssetCheckKey, Any], keys: list[AssetCheckKey], open_: Op
     return alerts
 
 
-def _clear_runs(instance: DagsterInstance, notifier: Notifier, sent: dict[str, float], now: datetime):
+def _retry_runs(notifier: Notifier, state: OpenIncidents, sent: dict[str, float]):
+    """Each failed-run alert that reached no channel, again until one gets it; (key -> when opened) of
+    those delivered here, and what still reached no channel."""
+    done = {key: at for key, at in sent.items() if key in state and state.opened_at(key) == at}
+    problems: list[str] = []
+    for alert in state.undelivered():
+        if done.get(alert.key) == state.opened_at(alert.key):
+            continue
+        delivery = notifier.notify(alert)
+        if delivery.reached_anyone or not delivery.addressed:
+            done[alert.key] = state.opened_at(alert.key)
+        else:
+            problems.extend(f"{alert.key}: {f}" for f in delivery.failures)
+    return done, problems
+
+
+def _clear_runs(instance: DagsterInstance, notifier: Notifier, state: OpenIncidents, sent: dict[str, float], now):
     """The clear of each failed-run incident that is over, once; what was cleared (key -> when opened)."""
-    state = read_open(instance)
+    state = OpenIncidents(dict(state.entries))  # clearing pops: the caller's copy stays whole
     done = {key: at for key, at in sent.items() if key in state and state.opened_at(key) == at}
     for key in state.open_keys():
         opened = state.opened_at(key)

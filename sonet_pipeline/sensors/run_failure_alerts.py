@@ -7,7 +7,8 @@ failing steps (`<tenant>__...` steps, or the minute sync's shards), or of the jo
 A run that fails like the one before it continues the incident: no message. An incident is over when the
 job has succeeded since (`run_failed`) or the tenant has synced since (`credentials_refused`); the alert
 sensor then sends its clear, and the next failure is a new incident. Open incidents are kept in the
-instance, as the latest observation of `sonet_alerts` (the UI lists them).
+instance, as the latest observation of `sonet_alerts` (the UI lists them). Dagster evaluates each failed
+run once: an alert that reached no channel is kept as undelivered, and the alert sensor tries it again.
 """
 
 # No `from __future__ import annotations`: Dagster reads the sensor's resource annotations.
@@ -71,13 +72,16 @@ def build_run_failure_alert_sensor(
         found = incidents_of_run(run.job_name, run.run_id, failures, names, shards, now)
         state = read_open(context.instance)
         fresh = [a for a in found if a.key not in state or over(context.instance, a.key, state.opened_at(a.key))]
+        undelivered: list[str] = []
         for alert in fresh:
-            state.entries.pop(alert.key, None)
-        undelivered = state.open_new(notifier, fresh)
-        if fresh and len(undelivered) < len(fresh):
-            write_open(context.instance, state, [a.key for a in fresh if a.key in state])
-        if undelivered:  # the sensor fails: Dagster shows it and evaluates this run again
-            raise RuntimeError(f"alerts not delivered to any channel: {'; '.join(undelivered)}")
+            delivery = notifier.notify(alert)
+            delivered = delivery.reached_anyone or not delivery.addressed
+            state.record(alert, delivered=delivered)  # undelivered: the alert sensor tries again each tick
+            undelivered += [] if delivered else [f"{alert.key}: {f}" for f in delivery.failures]
+        if fresh:
+            write_open(context.instance, state, [a.key for a in fresh])
+        if undelivered:  # shown on the sensor's tick in the UI
+            raise RuntimeError(f"alerts not delivered to any channel yet: {'; '.join(undelivered)}")
 
     return run_failure_alerts
 

@@ -24,6 +24,8 @@ from tests.local_http import serving
 @dataclass
 class Received:
     items: list[Any] = field(default_factory=list)
+    #: The status the webhook answers with (a test may change it between deliveries).
+    status: int = 204
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, item: Any) -> None:
@@ -44,14 +46,17 @@ class Received:
 
 @contextmanager
 def webhook_receiver(status: int = 204) -> Iterator[tuple[str, Received]]:
-    """A webhook that answers every POST with `status` and keeps (path, headers, JSON body)."""
-    received = Received()
+    """A webhook that answers every POST with `status` (later: `received.status`) and keeps (path, headers,
+    JSON body) of each POST it answered with a 2xx."""
+    received = Received(status=status)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            received.add((self.path, dict(self.headers), json.loads(body)))
-            self.send_response(status)
+            answer = received.status
+            if 200 <= answer < 300:
+                received.add((self.path, dict(self.headers), json.loads(body)))
+            self.send_response(answer)
             self.send_header("Content-Length", "0")
             self.end_headers()
 

@@ -181,6 +181,19 @@ def test_a_stale_sync_is_one_incident_per_tenant_until_fresh(world):
     assert [b["state"] for b in world.bodies("/acme")] == ["open", "cleared"]
 
 
+def test_an_order_alert_no_channel_took_is_tried_again_next_tick(world):
+    """A webhook answering 503 leaves the failed order unnotified (the tick says so); the next tick, with
+    the webhook answering again, sends it once; the cursor kept through the failing tick."""
+    world.received.status = 503
+    fail("WEB-9", "acme", NOW)
+    result = world.tick()
+    assert isinstance(result, SkipReason) and "not delivered to any channel" in (result.skip_message or "")
+    world.received.status = 204
+    world.tick()
+    world.tick()
+    assert [b["details"]["orders"][0]["order_number"] for b in world.bodies("/acme")] == ["WEB-9"]
+
+
 def test_no_channel_no_work(tmp_path, monkeypatch):
     """Without any channel the sensor skips, saying why."""
     monkeypatch.setenv("T1", "x")

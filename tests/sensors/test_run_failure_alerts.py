@@ -118,6 +118,23 @@ def test_a_failing_job_is_one_incident_until_it_succeeds(world):
     assert [b["state"] for _, _, b in received.items] == ["open", "cleared", "open"]
 
 
+def test_an_alert_no_channel_took_is_sent_again_by_the_alert_sensor(world):
+    """Dagster evaluates a failed run once: when the webhook refuses the alert, the tick fails (shown in
+    the UI) and the incident is kept as undelivered; the alert sensor sends it once the webhook takes it,
+    and only once; the next failed run of the same incident sends nothing."""
+    defs, clock, instance, received = world
+    received.status = 503
+    with pytest.raises(Exception, match="not delivered to any channel"):
+        on_failure(defs, clock, instance, run_send(instance, REFUSED))
+    cursor = alert_tick(defs, clock, instance, None)  # still refused by the webhook: kept for the next tick
+    assert received.items == []
+    received.status = 204
+    cursor = alert_tick(defs, clock, instance, cursor)
+    cursor = alert_tick(defs, clock, instance, cursor)
+    on_failure(defs, clock, instance, run_send(instance, REFUSED))
+    assert [(b["kind"], b["state"]) for _, _, b in received.items] == [("credentials_refused", "open")]
+
+
 def test_what_a_failed_run_shows():
     """Refused tenants in a shard's failure are credentials incidents; the others of the shard are run
     failures; a held snapshot is left to the check alert; a step of no tenant is the job's."""
