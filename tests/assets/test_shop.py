@@ -195,6 +195,8 @@ def test_first_publish_covers_every_product_type_account_login_and_right(deploym
         "order_status.jsonl",
     }
     assert manifest["source"]["high_water_marks"]["items"]
+    for name, figures in deployment.metadata.items():  # Dagster's `dagster/uri`: where each file is
+        assert figures["dagster/uri"].value == (deployment.folder / f"{name}.jsonl").absolute().as_uri()
     assert isinstance(deployment.tick(), SkipReason)  # up to date
 
 
@@ -339,11 +341,13 @@ def test_a_tenant_publishing_to_s3_gets_the_files_and_the_manifest_there(start_s
         deployment = Deployment(start_standin(items=100, lag_seconds=0), tmp_path, monkeypatch, shop=to_s3)
         deployment.sync()
         deployment.publish()
+        uri = deployment.metadata["catalogue"]["dagster/uri"].value
         listed = {o["Key"] for o in s3.list_objects_v2(Bucket="shop-files")["Contents"]}
         manifest = json.loads(s3.get_object(Bucket="shop-files", Key="sonet/acme/manifest.json")["Body"].read())
         catalogue = s3.get_object(Bucket="shop-files", Key="sonet/acme/catalogue.jsonl")["Body"].read()
     assert listed == {f"sonet/acme/{name}" for name in ("manifest.json", *(f["name"] for f in manifest["files"]))}
     assert len(manifest["files"]) == 5
+    assert uri == "s3://shop-files/sonet/acme/catalogue.jsonl"
     assert "BOOT-PRO" in {json.loads(line)["sku"] for line in catalogue.decode().splitlines()}
     assert not deployment.folder.exists()
 
