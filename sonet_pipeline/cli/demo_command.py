@@ -24,7 +24,7 @@ DESCRIPTION = (
     "Ctrl-C. State lives under SONET_PIPELINE_DATA_DIR (default ./.data). --once instead runs one cycle "
     "headless (stand-in, sync, shop publish, web-shop orders in through the intake, send, order status "
     "published), checks it, prints a summary and exits 0 when every stage passed, 1 naming the stage that "
-    "failed; it works in <data dir>/demo-once (emptied first), embedded, on free ports."
+    "failed; it works in <data dir>/demo-once (emptied first) with the demo tenants, embedded, on free ports."
 )
 
 

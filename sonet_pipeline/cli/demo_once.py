@@ -30,7 +30,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ import requests
 import yaml
 
 from sonet_pipeline.cli.demo import DEMO_TOKENS
+from sonet_pipeline.cli.demo_once_report import OnceReport, Stage, StageFailed, stage_line
 from sonet_pipeline.cli.demo_processes import DemoError, free_port, start, stop_all, wait_for
 from sonet_pipeline.cli.demo_shop import order_prefix
 from sonet_pipeline.common.blobs import FolderBlobs
@@ -61,57 +62,6 @@ _NOT_EMBEDDED = (
     settings.RESULT_BACKEND_ENV,
     "DAGSTER_HOME",
 )
-
-
-class StageFailed(Exception):
-    """A stage did not do what it must; the message says what happened."""
-
-
-@dataclass
-class Stage:
-    name: str
-    ok: bool
-    seconds: float
-    detail: str
-
-    def as_json(self) -> dict[str, Any]:
-        return {"name": self.name, "ok": self.ok, "seconds": round(self.seconds, 1), "detail": self.detail}
-
-
-@dataclass
-class OnceReport:
-    world: Path
-    stages: list[Stage] = field(default_factory=list)
-    #: tenant -> kind of order -> the order numbers posted
-    orders: dict[str, dict[str, list[str]]] = field(default_factory=dict)
-    seconds: float = 0.0
-
-    @property
-    def failed_stage(self) -> str | None:
-        return next((stage.name for stage in self.stages if not stage.ok), None)
-
-    @property
-    def success(self) -> bool:
-        return bool(self.stages) and self.failed_stage is None
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "success": self.success,
-            "failed_stage": self.failed_stage,
-            "seconds": round(self.seconds, 1),
-            "data_dir": str(self.world),
-            "stages": [stage.as_json() for stage in self.stages],
-            "orders": self.orders,
-        }
-
-    def closing_line(self) -> str:
-        if self.success:
-            return f"demo --once: every stage passed in {self.seconds:.1f} s ({self.world})"
-        return f"demo --once: FAILED at stage {self.failed_stage!r}; logs in {self.world / 'logs'}"
-
-
-def stage_line(stage: Stage) -> str:
-    return f"  {'ok' if stage.ok else 'FAILED':6} {stage.name:13} {stage.detail}   ({stage.seconds:.1f} s)"
 
 
 @dataclass(frozen=True)
