@@ -172,9 +172,12 @@ def _stale(latest: dict[AssetCheckKey, Any], keys: list[AssetCheckKey], open_: O
         key = f"{STALE}:{tenant}"
         if not failing and not (unknown and key in open_):
             continue
-        ages = {k.asset_key.to_user_string(): _meta(latest[k], "age_seconds") for k in failing}
-        summary = f"the sync of tenant {tenant!r} is behind its freshness limit: {', '.join(ages) or 'stale'}"
-        alerts.append(Alert(STALE, key, summary, now, tenant, details={"age_seconds": ages}))
+        checks = {
+            f"{k.asset_key.to_user_string()}:{k.name}": {name: _meta(latest[k], name) for name in latest[k].metadata}
+            for k in failing
+        }
+        summary = f"the sync of tenant {tenant!r} is behind its freshness limit: {', '.join(checks) or 'stale'}"
+        alerts.append(Alert(STALE, key, summary, now, tenant, details={"checks": checks}))
     return alerts
 
 

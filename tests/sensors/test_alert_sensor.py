@@ -176,6 +176,7 @@ def test_a_stale_sync_is_one_incident_per_tenant_until_fresh(world):
     world.tick()
     (alert,) = world.bodies("/acme")
     assert alert["kind"] == "sync_stale" and alert["key"] == "sync_stale:acme"
+    assert alert["details"]["checks"] == {f"{key.asset_key.to_user_string()}:{key.name}": {"offenders": 3}}
     world.evaluate(key, passed=True, severity=AssetCheckSeverity.WARN, blocking=False)
     world.tick()
     assert [b["state"] for b in world.bodies("/acme")] == ["open", "cleared"]

@@ -4,6 +4,7 @@ alert sensor announces once, and the next failure is a new incident."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -21,11 +22,16 @@ from sonet_pipeline.alerts.alert import Alert
 from sonet_pipeline.assets.tenant_sync import sync_status_key
 from sonet_pipeline.common.clock import ManualClock
 from sonet_pipeline.config.tenants import load_tenants
+from sonet_pipeline.contract import read_text
 from sonet_pipeline.definitions import build_definitions
+from sonet_pipeline.jobs.send import SEND_JOB
+from sonet_pipeline.jobs.sync import MINUTE_SYNC_JOB
+from sonet_pipeline.outbox import open_outbox
 from sonet_pipeline.resources.alerts import AlertsResource
 from sonet_pipeline.resources.outbox import OutboxResource
 from sonet_pipeline.sensors.run_failure_alerts import incidents_of_run
 from tests.alerts.receivers import webhook_receiver
+from tests.tenants_file import write_acme_tenant
 
 REFUSED = "tenant 'acme': Sonet refused the token (UNAUTHENTICATED): check the tenant's credentials"
 AT = datetime(2026, 11, 28, 7, 0, tzinfo=UTC)
@@ -133,6 +139,47 @@ def test_an_alert_no_channel_took_is_sent_again_by_the_alert_sensor(world):
     cursor = alert_tick(defs, clock, instance, cursor)
     on_failure(defs, clock, instance, run_send(instance, REFUSED))
     assert [(b["kind"], b["state"]) for _, _, b in received.items] == [("credentials_refused", "open")]
+
+
+@pytest.mark.slow
+def test_the_minute_sync_refused_by_sonet_is_a_credentials_alert(sonet, tmp_path, monkeypatch):
+    """The real path: the minute sync against the stand-in with a wrong token fails its shard's step
+    with Sonet's 401; the run-failure sensor reads it as `credentials_refused` of that tenant, once."""
+    with webhook_receiver() as (url, received):
+        write_acme_tenant(sonet, tmp_path, monkeypatch, extra=f"    alerts: {{webhook: {url}/acme}}\n")
+        monkeypatch.setenv("ACME_T", "not-the-token")
+        clock = ManualClock(datetime.now(UTC))
+        defs = build_definitions(load_tenants(), clock=clock)
+        instance = DagsterInstance.ephemeral()
+        job = defs.resolve_job_def(MINUTE_SYNC_JOB)
+        for _ in range(2):
+            result = job.execute_in_process(instance=instance, raise_on_error=False)
+            assert not result.success
+            on_failure(defs, clock, instance, result)
+        bodies = [body for _, _, body in received.items]
+    assert [(b["kind"], b["key"]) for b in bodies] == [("credentials_refused", "credentials_refused:acme")]
+    assert "UNAUTHENTICATED" in bodies[0]["details"]["error"] and "not-the-token" not in json.dumps(bodies)
+
+
+@pytest.mark.slow
+def test_a_send_refused_by_sonet_is_the_same_credentials_incident(sonet, tmp_path, monkeypatch):
+    """The send run's 401 from the Message API and the minute sync's from the Query API are one incident."""
+    with webhook_receiver() as (url, received):
+        write_acme_tenant(sonet, tmp_path, monkeypatch, extra=f"    alerts: {{webhook: {url}/acme}}\n")
+        monkeypatch.setenv("ACME_T", "not-the-token")
+        clock = ManualClock(datetime.now(UTC))
+        defs = build_definitions(load_tenants(), clock=clock)
+        instance = DagsterInstance.ephemeral()
+        outbox = open_outbox()
+        outbox.enqueue("acme", json.loads(read_text("examples/commerce-order-b2b.json")), actor="t", now=clock.now())
+        outbox.close()
+        sent = defs.resolve_job_def(SEND_JOB).execute_in_process(instance=instance, raise_on_error=False)
+        assert not sent.success
+        on_failure(defs, clock, instance, sent)
+        synced = defs.resolve_job_def(MINUTE_SYNC_JOB).execute_in_process(instance=instance, raise_on_error=False)
+        on_failure(defs, clock, instance, synced)
+        bodies = [body for _, _, body in received.items]
+    assert [(b["key"], b["details"]["job"]) for b in bodies] == [("credentials_refused:acme", SEND_JOB)]
 
 
 def test_what_a_failed_run_shows():
