@@ -113,3 +113,22 @@ class Stream(io.StringIO):
 )
 def test_progress_only_for_a_person_at_a_terminal(as_json, stdout, stderr, term, shown) -> None:
     assert shows_progress(as_json, Stream(stdout), Stream(stderr), {"TERM": term}) is shown
+
+
+class BrokenEventLog:
+    """An instance whose event log cannot be read."""
+
+    def has_run(self, run_id: str) -> bool:
+        return True
+
+    def get_records_for_run(self, run_id: str, cursor: str | None = None) -> object:
+        raise OSError("event log unreachable")
+
+
+def test_an_event_log_that_cannot_be_read_stops_the_drawing_never_the_run() -> None:
+    from sonet_pipeline.cli.runs.progress_watch import drawn
+
+    stream = io.StringIO()
+    with drawn(BrokenEventLog(), "r1", TerminalLine(stream, width=lambda: 80)):  # type: ignore[arg-type]
+        finished = True
+    assert finished and stream.getvalue() == ""

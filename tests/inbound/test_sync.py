@@ -52,3 +52,21 @@ def test_a_key_listed_twice_is_a_conflict_wherever_the_batches_split(tmp_path, b
         )
         assert result.counts.fetched == 5 and store.count(ITEMS) == 4
         assert [(f["key"], f["rows"]) for f in quality.duplicate_keys(store, ITEMS)] == [("K2", 2)]
+
+
+def test_the_listener_hears_the_pages_and_records_read_after_each_page(tmp_path) -> None:
+    records = [item(f"K{i}", T1) for i in range(5)]
+    heard: list[tuple[int, int]] = []
+    with TenantStore.open(tmp_path / "t.duckdb") as store:
+        sync_entity(
+            ListedPages(records, size=2),  # type: ignore[arg-type]
+            store,
+            ITEMS,
+            Window(None, None, INITIAL),
+            run_id="r",
+            partition="",
+            clock=ManualClock(datetime(2026, 11, 28, 5, tzinfo=UTC)),
+            page_size=2,
+            on_page=lambda pages, read: heard.append((pages, read)),
+        )
+    assert heard == [(1, 2), (2, 4), (3, 5)]

@@ -241,3 +241,12 @@ def test_a_run_waiting_for_a_lost_answers_retry_time_sends_new_orders_meanwhile(
     assert late.at - first.at <= timedelta(seconds=1), "sent while the run waited"
     assert again.at - first.at == timedelta(seconds=backoff)
     assert (report.sent, report.duplicate, report.unknown) == (1, 1, 1)
+
+
+def test_the_run_tells_its_listener_after_every_answer(outbox):
+    """`on_answer` hears the report after each settled answer: as many times as answers, sent counting up."""
+    clock = ManualClock(T0)
+    enqueue(outbox, 6, clock)
+    heard: list[int] = []
+    report = sender(outbox, ScriptedSonet(clock), clock).send_due(on_answer=lambda r: heard.append(r.sent))
+    assert report.sent == 6 and heard == [1, 2, 3, 4, 5, 6]
