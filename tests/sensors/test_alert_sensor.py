@@ -26,7 +26,7 @@ from sonet_pipeline.definitions import build_definitions
 from sonet_pipeline.outbox import open_outbox
 from sonet_pipeline.resources.alerts import AlertsResource
 from sonet_pipeline.resources.outbox import OutboxResource
-from tests.alerts.receivers import Received, webhook_receiver
+from tests.alerts.receivers import Received, smtp_server, webhook_receiver
 
 NOW = datetime(2026, 11, 28, 7, 0, tzinfo=UTC)
 
@@ -210,3 +210,37 @@ def test_no_channel_no_work(tmp_path, monkeypatch):
     with build_sensor_context(instance=DagsterInstance.ephemeral(), resources=resources) as context:
         result = sensor(context)
     assert isinstance(result, SkipReason) and "no alert channel" in (result.skip_message or "")
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_the_deployments_smtp_password_is_bound_as_an_env_var(tmp_path, monkeypatch):
+    """SONET_PIPELINE_ALERT_SMTP_*: the definitions' `alerts` resource holds the password as an EnvVar of
+    SONET_PIPELINE_ALERT_SMTP_PASSWORD and logs in with it; the e-mail reaches the server's mailbox."""
+    monkeypatch.setenv("T1", "x")
+    path = tmp_path / "tenants.yaml"
+    path.write_text(
+        'tenants:\n  - {name: acme, sonet: {base_url: "http://127.0.0.1:9", company: "01", token_env: T1}}\n'
+    )
+    with smtp_server(login=("pipeline", "s3cret")) as (port, mails):
+        for name, value in {
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "SECURITY": "none",
+            "FROM": "pipeline@example.com",
+            "TO": "ops@example.com",
+            "USERNAME": "pipeline",
+            "PASSWORD": "s3cret",
+        }.items():
+            monkeypatch.setenv(f"SONET_PIPELINE_ALERT_SMTP_{name}", value)
+        clock = ManualClock(NOW)
+        defs = build_definitions(load_tenants(path), clock=clock)
+        alerts = defs.resources["alerts"]
+        assert "s3cret" not in repr(alerts)
+        fail("WEB-1", "acme", NOW)
+        sensor = defs.resolve_sensor_def("sonet_alert_sensor")
+        resources = {"alerts": alerts, "outbox": OutboxResource(), "clock": clock}
+        with build_sensor_context(instance=DagsterInstance.ephemeral(), resources=resources) as context:
+            sensor(context)
+        (_, recipients, message), *rest = mails.wait_for(1)
+    assert recipients == ["ops@example.com"] and not rest
+    assert "order_failed" in str(message["Subject"]) and "WEB-1" in message.get_payload(decode=True).decode()
