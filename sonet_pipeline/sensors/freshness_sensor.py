@@ -5,23 +5,26 @@ runs a failed check again only after the asset is *materialized*, and a tenant's
 ever observed (an idle tenant records one observation a minute, `assets/tenant_sync.py`), so a tenant
 that recovered would stay failed. This sensor keeps Dagster's rules with "updated" meaning observed:
 
-- a check never evaluated runs;
-- a check that passed runs again once its `dagster/fresh_until_timestamp` is past;
+- a check never evaluated (or whose run ended without evaluating it) runs;
+- a check that passed runs again once it could fail: its `dagster/fresh_until_timestamp`, moved on by
+  the syncs observed since (the same limit from the newest one), is past;
 - a check that failed runs again once the tenant's sync has been observed since;
 - nothing runs while a run of the freshness job is queued or running.
 
-One run carries every check that is due, so runs follow the tenants' limits (three cadences), not
-their number: about one run every three minutes when every tenant syncs each minute.
+So while every tenant keeps syncing no run is needed (a passed result stays true), and a tenant that
+stops is judged within its limit (three cadences) plus the sensor's interval plus a run's start. One
+run carries every check that is due.
 """
 
 # No `from __future__ import annotations`: Dagster reads the annotations of the decorated functions.
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from dagster import (
     AssetCheckEvaluation,
     AssetCheckKey,
     DagsterInstance,
     DefaultSensorStatus,
+    MetadataValue,
     RunRequest,
     SensorDefinition,
     SensorEvaluationContext,
@@ -29,6 +32,7 @@ from dagster import (
     sensor,
 )
 
+from sonet_pipeline.assets.tenant_sync import LAST_UPDATED
 from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.jobs.liveness import live_run_of
 from sonet_pipeline.jobs.sync import FRESHNESS_JOB, AssetJob
@@ -71,8 +75,19 @@ def check_due(instance: DagsterInstance, key: AssetCheckKey, now: float) -> bool
     evaluation = record.evaluation if record is not None else None
     if record is None or record.event is None or not isinstance(evaluation, AssetCheckEvaluation):
         return True
-    if evaluation.passed:
-        fresh_until = evaluation.metadata.get(FRESH_UNTIL)
-        return fresh_until is None or float(fresh_until.value) <= now  # type: ignore[arg-type]
     observed = instance.fetch_observations(key.asset_key, limit=1).records
-    return bool(observed) and observed[0].timestamp > record.event.timestamp
+    if not evaluation.passed:
+        return bool(observed) and observed[0].timestamp > record.event.timestamp
+    fresh_until, judged_update = _number(evaluation.metadata, FRESH_UNTIL), _number(evaluation.metadata, LAST_UPDATED)
+    if fresh_until is None:
+        return True
+    last = observed[0].asset_observation if observed else None
+    latest_update = _number(last.metadata, LAST_UPDATED) if last is not None else None
+    if judged_update is not None and latest_update is not None and latest_update > judged_update:
+        fresh_until += latest_update - judged_update  # the same limit, from the newest sync
+    return fresh_until <= now
+
+
+def _number(metadata: Mapping[str, MetadataValue], name: str) -> float | None:
+    value = metadata.get(name)
+    return float(value.value) if value is not None and isinstance(value.value, int | float) else None

@@ -75,8 +75,9 @@ def test_a_stale_tenant_fails_and_a_fresh_one_passes(tenants_file):
 
 
 def test_the_sensor_runs_a_check_only_when_its_result_can_change(tenants_file):
-    """Never run: every check. Then nothing until a passed check's fresh-until time is past, or a tenant
-    whose check failed is synced again (an observation: Dagster's own sensor waits for a materialization)."""
+    """Never run: every check. Then nothing until a passed check could fail (its fresh-until time, moved
+    on by later syncs, is past), or a tenant whose check failed is synced again (an observation: Dagster's
+    own sensor waits for a materialization)."""
     clock = ManualClock(datetime.now(UTC) - timedelta(seconds=240))
     defs = build_definitions(load_tenants(tenants_file), clock=clock)
     sensor = defs.resolve_sensor_def(FRESHNESS_SENSOR)
@@ -97,6 +98,10 @@ def test_the_sensor_runs_a_check_only_when_its_result_can_change(tenants_file):
     assert requested() == {"nordic"}
     assert evaluations(defs, instance)["nordic"].passed
 
-    clock.advance(181)  # acme's and nordic's last syncs may be overdue now
+    clock.advance(100)
+    synced(instance, "acme", clock)  # acme keeps syncing: its passed check stays true, no run needed
+    clock.advance(81)  # nordic's last sync (181 s ago) may be overdue now, acme's (81 s) not
+    assert requested() == {"nordic"}
+    clock.advance(100)
     assert requested() == {"acme", "nordic"}
     assert freshness_check_key("acme").name == FRESHNESS_CHECK
