@@ -24,7 +24,8 @@ from sonet_pipeline.jobs.cli_runs import execute_job
 
 #: How often the CLI reads the run's new events (real seconds).
 POLL_SECONDS = 0.5
-#: The console logger of a run whose progress is drawn: warnings and errors only.
+#: The console logger of a run whose progress is drawn (Dagster's default logger, when the job has it):
+#: warnings and errors only.
 QUIET_CONSOLE = {"console": {"config": {"log_level": "WARNING"}}}
 
 
@@ -41,12 +42,13 @@ def execute_shown(
     """`execute_job`, its progress drawn on `progress` (a terminal's stream) while it runs; None: not drawn."""
     if progress is None:
         return execute_job(job, instance, tags=tags, run_config=run_config, run_id=run_id, **options)
+    quiet = {"loggers": QUIET_CONSOLE} if set(QUIET_CONSOLE) <= set(job.loggers) else {}
     with drawn(instance, run_id, TerminalLine(progress)):
         return execute_job(
             job,
             instance,
             tags={**tags, PROGRESS_TAG: str(PROGRESS_SECONDS)},
-            run_config={**(run_config or {}), "loggers": QUIET_CONSOLE},
+            run_config={**(run_config or {}), **quiet},
             run_id=run_id,
             **options,
         )
