@@ -4,7 +4,8 @@ Blocking (bad data must not flow on to the shop model): unique keys, decimals th
 held the snapshot back (`store.publication_gate`), so the shop and the sender keep reading the last
 state that passed; Dagster then fails the sync step, naming the check. Warnings,
 named record by record, for what the shop model handles downstream: segment codes that do not
-exist, models whose items disagree, negative prices or stock. Freshness is `freshness.py`.
+exist, models whose items disagree, negative prices or stock, price list lines of unknown items or
+that tie. Freshness is `freshness.py`.
 """
 
 from __future__ import annotations

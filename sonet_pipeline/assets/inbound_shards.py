@@ -2,7 +2,7 @@
 syncing its due tenants in turn with `tenant_sync.py`, under each tenant's store lease.
 
 Its events grow with changes, not with tenants × minutes. A run of the tenants' multi-assets records,
-for every selected asset and check, a "planned" event before any step starts (4 entities and 14
+for every selected asset and check, a "planned" event before any step starts (5 entities and 13
 checks: 18 events a tenant, changed or not); these steps are ops, so the run plans nothing, and each
 logs what its tenants' syncs did: a materialization per changed (or held) entity, the checks of those,
 and one observation of the tenant's `sync` asset (when it was synced, what changed). An idle tenant

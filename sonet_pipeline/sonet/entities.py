@@ -2,7 +2,8 @@
 
 Field names, types and nesting come from the packaged schema, so the queries, the store's columns and
 `store dump` follow the contract and cannot drift from it. Scalars become columns of their own kind;
-lists and objects (variantAttributes, addresses, contacts, segmentCodes) are kept as JSON text.
+lists and objects (variantAttributes, addresses, contacts, segmentCodes) are kept as JSON text;
+DateTimes (dateModified, a price list line's validFrom and validTo) as instants.
 Decimals are kept as the exact text Sonet sent ("59.90" stays "59.90").
 """
 
@@ -37,7 +38,8 @@ class Field:
 
 @dataclass(frozen=True)
 class Entity:
-    #: The pipeline's name (asset keys, store tables, CLI): items, customers, segments, sales_orders.
+    #: The pipeline's name (asset keys, store tables, CLI): items, customers, segments, sales_orders,
+    #: price_list_lines.
     name: str
     #: The Query API list that serves it.
     list_field: str
@@ -68,10 +70,12 @@ _LISTS = {
     "customers": ("customers", "customerNumber"),
     "segments": ("customerSegments", "segmentCode"),
     "sales_orders": ("salesOrders", "messageId"),
+    "price_list_lines": ("priceListLines", "lineId"),  # contract 1.1
 }
 
-#: What the inbound sync brings in: the shop's records, and the orders Sonet accepted (their status).
-SYNCED = ("items", "customers", "segments", "sales_orders")
+#: What the inbound sync brings in: the shop's records, the orders Sonet accepted (their status), and
+#: the lines of the customers' price lists.
+SYNCED = ("items", "customers", "segments", "sales_orders", "price_list_lines")
 
 
 @cache

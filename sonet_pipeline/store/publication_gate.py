@@ -80,6 +80,21 @@ RULES = (
     ),
     Rule("segments", "unique_keys", True, "every segmentCode once", _duplicates("segments")),
     Rule("sales_orders", "unique_keys", True, "every messageId once", _duplicates("sales_orders")),
+    Rule("price_list_lines", "unique_keys", True, "every lineId once", _duplicates("price_list_lines")),
+    Rule(
+        "price_list_lines",
+        "decimals_parse",
+        True,
+        "prices and quantity breaks are numbers",
+        _decimals("price_list_lines"),
+    ),
+    Rule(
+        "price_list_lines",
+        "lines_price_clearly",
+        False,
+        "every ACTIVE line names a known item, and no two tie on list, item, quantity break and validity",
+        quality.unclear_price_list_lines,
+    ),
 )
 BLOCKING = tuple(rule for rule in RULES if rule.blocking)
 

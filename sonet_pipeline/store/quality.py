@@ -177,6 +177,39 @@ def negative_price_or_stock(store: Source) -> list[Finding]:
     return [{"entity": "items", "key": key, "listPrice": price, "stockBalance": stock} for key, price, stock in rows]
 
 
+def unclear_price_list_lines(store: Source) -> list[Finding]:
+    """ACTIVE price list lines that do not price as meant: a line of an item the store does not have (it
+    prices nothing), and lines that tie on list, item, quantity break (as numbers) and validity (its
+    start, which the contract ranks by: of lines with one start the greatest lineId wins, by accident).
+    One finding per line of an unknown item and per tie, naming the lines (`keys`)."""
+    rows = _rows(
+        store,
+        ["price_list_lines", "items"],
+        """WITH active AS (SELECT * FROM "price_list_lines" WHERE "status" = ?)
+           SELECT 'unknown item', [l."lineId"], l."priceListCode", l."itemCode", l."minQuantity", l."validFrom"
+           FROM active AS l WHERE NOT EXISTS (SELECT 1 FROM "items" AS i WHERE i."itemCode" = l."itemCode")
+           UNION ALL
+           SELECT 'tie', list("lineId" ORDER BY "lineId"), "priceListCode", "itemCode", min("minQuantity"),
+                  "validFrom"
+           FROM active GROUP BY "priceListCode", "itemCode", TRY_CAST("minQuantity" AS DECIMAL(38, 9)), "validFrom"
+           HAVING count(*) > 1
+           ORDER BY 3, 4, 2""",
+        ["ACTIVE"],
+    )
+    return [
+        {
+            "entity": "price_list_lines",
+            "problem": problem,
+            "keys": keys,
+            "priceListCode": price_list,
+            "itemCode": item,
+            "minQuantity": quantity,
+            "validFrom": None if valid_from is None else format_instant(valid_from),
+        }
+        for problem, keys, price_list, item, quantity, valid_from in rows
+    ]
+
+
 def all_findings(store: Source) -> dict[str, list[Finding]]:
     """Every rule at once, by rule name (a rule over one entity runs for each synced entity it applies to)."""
     findings: dict[str, list[Finding]] = {}
@@ -184,7 +217,13 @@ def all_findings(store: Source) -> dict[str, list[Finding]]:
         for name in SYNCED:
             findings[f"duplicate_keys.{name}"] = duplicate_keys(tables, name)
             findings[f"unparseable_decimals.{name}"] = unparseable_decimals(tables, name)
-        rules = (unknown_segment_codes, model_name_disagreements, shared_variant_attributes, negative_price_or_stock)
+        rules = (
+            unknown_segment_codes,
+            model_name_disagreements,
+            shared_variant_attributes,
+            negative_price_or_stock,
+            unclear_price_list_lines,
+        )
         for rule in rules:
             findings[rule.__name__] = rule(tables)
     return findings

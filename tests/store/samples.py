@@ -114,6 +114,24 @@ def segment(code: str, **overrides: Any) -> dict[str, Any]:
     return record
 
 
+def price_line(line_id: str, item_code: str, **overrides: Any) -> dict[str, Any]:
+    """An ACTIVE base line (from 1, open-ended) of list PL-A; overrides set any field."""
+    record = {
+        "lineId": line_id,
+        "priceListCode": "PL-A",
+        "itemCode": item_code,
+        "price": "49.90",
+        "currency": "EUR",
+        "minQuantity": "1",
+        "validFrom": None,
+        "validTo": None,
+        "status": "ACTIVE",
+        "dateModified": "2026-11-28T04:38:00.000Z",
+    }
+    record.update(overrides)
+    return record
+
+
 def instant(text: str) -> datetime:
     """An ISO-8601 instant with an offset, as an aware UTC datetime (microseconds; finer digits cut)."""
     stamp, fraction, offset = re.fullmatch(r"([^.]+?)(?:\.(\d+))?([Zz]|[+-]\d\d:\d\d)", text).groups()  # type: ignore[union-attr]

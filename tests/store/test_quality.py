@@ -8,9 +8,10 @@ import duckdb
 
 from sonet_pipeline.sonet.entities import entity
 from sonet_pipeline.store import SqlStore, quality, to_frame
-from tests.store.samples import SYNCED_AT, customer, item, segment
+from tests.store.samples import SYNCED_AT, customer, item, price_line, segment
 
 ITEMS, CUSTOMERS, SEGMENTS = entity("items"), entity("customers"), entity("segments")
+LINES = entity("price_list_lines")
 
 
 def size(value: str) -> list[dict[str, str]]:
@@ -136,6 +137,61 @@ def test_negative_price_or_stock(store: SqlStore) -> None:
         {"entity": "items", "key": "P", "listPrice": "-0.01", "stockBalance": "12"},
         {"entity": "items", "key": "S", "listPrice": "59.90", "stockBalance": "-3"},
     ]
+
+
+def test_unclear_price_list_lines(store: SqlStore) -> None:
+    """ACTIVE lines of items the store lacks are named one by one; ACTIVE lines that tie on list, item,
+    quantity break (as numbers: 10 and 10.00 tie) and start of validity are named together. Other lists,
+    breaks or starts, and PASSIVE or DELETED lines, do not tie; a line of a DELETED item names a known item."""
+    load(store, ITEMS, [item("BOOT"), item("GLOVE"), item("OLD", status="DELETED")])
+    spring = "2026-03-01T00:00:00.000Z"
+    load(
+        store,
+        LINES,
+        [
+            price_line("L01", "BOOT"),
+            price_line("L02", "BOOT", minQuantity="10"),
+            price_line("L03", "BOOT", minQuantity="10.00", price="44.90"),  # ties with L02
+            price_line("L04", "BOOT", validFrom=spring, validTo="2026-04-01T00:00:00.000Z"),
+            price_line("L05", "BOOT", validFrom="2026-03-01T02:00:00+02:00"),  # the same start: ties with L04
+            price_line("L06", "BOOT", priceListCode="PL-B"),
+            price_line("L07", "BOOT", status="PASSIVE"),
+            price_line("L08", "GHOST"),
+            price_line("L09", "GHOST", status="DELETED"),
+            price_line("L10", "OLD"),
+            price_line("L11", "GLOVE"),
+        ],
+    )
+    assert quality.unclear_price_list_lines(store) == [
+        {
+            "entity": "price_list_lines",
+            "problem": "tie",
+            "keys": ["L02", "L03"],
+            "priceListCode": "PL-A",
+            "itemCode": "BOOT",
+            "minQuantity": "10",
+            "validFrom": None,
+        },
+        {
+            "entity": "price_list_lines",
+            "problem": "tie",
+            "keys": ["L04", "L05"],
+            "priceListCode": "PL-A",
+            "itemCode": "BOOT",
+            "minQuantity": "1",
+            "validFrom": spring,
+        },
+        {
+            "entity": "price_list_lines",
+            "problem": "unknown item",
+            "keys": ["L08"],
+            "priceListCode": "PL-A",
+            "itemCode": "GHOST",
+            "minQuantity": "1",
+            "validFrom": None,
+        },
+    ]
+    assert quality.all_findings(store)["unclear_price_list_lines"] == quality.unclear_price_list_lines(store)
 
 
 def test_duplicate_keys_on_any_connection() -> None:
