@@ -26,6 +26,8 @@ from sonet_pipeline.config.tenants import load_tenants
 from sonet_pipeline.jobs.instance import ensure_dagster_home
 from sonet_pipeline.webshop.pace import Pace
 
+__all__ = ["DEFAULT_SHOP_PACE", "DEMO_TOKENS", "DemoError", "DemoOptions", "run_demo"]
+
 #: The stand-in's demo tokens and the intake's demo tokens, under the env vars the demo tenants name.
 DEMO_TOKENS = {
     "ACME_SONET_TOKEN": "demo-token-acme",
@@ -33,9 +35,6 @@ DEMO_TOKENS = {
     "ACME_INTAKE_TOKEN": "demo-intake-acme",
     "NORDIC_INTAKE_TOKEN": "demo-intake-nordic",
 }
-
-
-__all__ = ["DEMO_TOKENS", "DemoError", "DemoOptions", "run_demo"]
 
 #: The web shop's default: 6 orders a minute, every 10th meant to be refused, no bursts.
 DEFAULT_SHOP_PACE = Pace()

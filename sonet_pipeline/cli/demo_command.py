@@ -13,6 +13,9 @@ import json
 import sys
 
 from sonet_pipeline.config.tenants import load_tenants
+from sonet_pipeline.webshop.pace import Pace
+
+_PACE = Pace()  # the web shop's defaults
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEMO_ITEMS = 2000
@@ -44,25 +47,29 @@ def add_demo_command(commands: argparse._SubParsersAction[argparse.ArgumentParse
     shop.add_argument(
         "--shop-orders-per-minute",
         type=_rate,
-        default=6.0,
+        default=_PACE.orders_per_minute,
         metavar="N",
         help="orders it posts a minute, tenants in turn (default: %(default)s)",
     )
     shop.add_argument(
         "--shop-refuse-every",
         type=_count,
-        default=10,
+        default=_PACE.refuse_every,
         metavar="N",
         help="every N-th order is one meant to be refused, by Sonet (UNKNOWN_ITEM) and at the intake's door "
         "(NOT_ALLOWED) in turn; 0: never (default: %(default)s)",
     )
     shop.add_argument(
-        "--shop-burst", type=_count, default=0, metavar="N", help="also post N orders in one batch now and then"
+        "--shop-burst",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="also post N orders in one batch request every --shop-burst-every seconds (default: none)",
     )
     shop.add_argument(
         "--shop-burst-every",
         type=_rate,
-        default=300.0,
+        default=_PACE.burst_every_seconds,
         metavar="SECONDS",
         help="how often a burst comes (default: %(default)s)",
     )
@@ -79,7 +86,6 @@ def run_demo_command(args: argparse.Namespace) -> int:
     if args.once:
         return _once(args)
     from sonet_pipeline.cli.demo import DemoError, DemoOptions, run_demo
-    from sonet_pipeline.webshop.pace import Pace
 
     load_tenants()  # a broken tenants file fails here, before anything starts
     try:
