@@ -52,6 +52,19 @@ def test_seed_data_warnings_name_their_records(sonet, tenants_file):
     assert segments.metadata["offenders"].value >= 1
 
 
+def test_price_list_lines_of_unknown_items_and_ties_fail_a_warning_naming_them(sonet, tenants_file):
+    """The seed's price lists name items that do not exist and hold a double entry (GLOVE-WORK twice in
+    PL-RESELLER): a WARN check names those lines; their blocking checks pass, the snapshot publishes."""
+    checks = sync_checks(sonet, tenants_file)
+    assert checks["price_list_lines/unique_keys"].passed and checks["price_list_lines/decimals_parse"].passed
+    lines = checks["price_list_lines/lines_price_clearly"]
+    assert not lines.passed and lines.severity == AssetCheckSeverity.WARN
+    sample = lines.metadata["sample"].value
+    assert "unknown item" in sample and "BOOT-PRO-44" in sample and "PLL-0000008" in sample
+    assert "tie" in sample and "PLL-0000005" in sample and "PLL-0000006" in sample
+    assert checks["price_list_lines/unique_keys"].metadata["snapshot_held"].value is False
+
+
 def test_an_unparseable_decimal_fails_a_blocking_check(sonet, tenants_file):
     """A price that is not the contract's decimal text is stored as sent, and the blocking check fails,
     naming the item and holding the snapshot back: a string is the Decimal scalar's wire type, so the

@@ -32,8 +32,12 @@ ENTITIES = {
     "items": ("items", "itemCode"),
     "customers": ("customers", "customerNumber"),
     "segments": ("customerSegments", "segmentCode"),
+    "price_list_lines": ("priceListLines", "lineId"),
 }
 LATE_ITEM = "GLOVE-WORK"  # the stand-in's activity never touches it: the late change below stays the last
+LATE_LINE = "PLL-0000001"  # nor this price list line (BOOT-PRO-43 in PL-RAKENNUS)
+#: The fields that hold instants, compared as instants (the stand-in may write them with +02:00).
+INSTANT_FIELDS = ("dateModified", "validFrom", "validTo")
 
 
 @pytest.fixture
@@ -81,7 +85,8 @@ class Pipeline:
 
 
 def normalized(record: dict) -> dict:
-    return {**record, "dateModified": datetime.fromisoformat(record["dateModified"]).astimezone(UTC)}
+    instants = {name: record[name] for name in INSTANT_FIELDS if record.get(name) is not None}
+    return {**record, **{name: datetime.fromisoformat(text).astimezone(UTC) for name, text in instants.items()}}
 
 
 def differences(sonet: SonetClient, companies: dict[str, str] = COMPANIES) -> dict[str, int]:
@@ -102,20 +107,23 @@ def differences(sonet: SonetClient, companies: dict[str, str] = COMPANIES) -> di
 
 
 def erp_activity(sonet: SonetClient, round_number: int) -> None:
-    """A minute of hard ERP life in both companies: a bulk update of 1,200 items in one millisecond,
-    deletions and edits (30 % committing late), and one change committed 60 s after its stamp."""
+    """A minute of hard ERP life in both companies: a bulk update of 1,200 items in one millisecond, and
+    one of 1,800 price list lines in another (four pages), deletions and edits (30 % committing late),
+    and an item's and a price list line's change committed 60 s after its stamp."""
     for company in COMPANIES.values():
         base = f"/companies/{company}"
         sonet.admin_json("POST", f"{base}/bulk-update", json={"entity": "items", "count": 1200, "percent": "1"})
-        sonet.admin_json(
-            "POST",
-            f"{base}/changes",
-            json={
-                "entity": "items",
-                "records": [{"itemCode": LATE_ITEM, "stockBalance": f"{100 + round_number}"}],
-                "delay_seconds": 60,
-            },
+        sonet.advance(0.01)
+        bulk = {"entity": "priceListLines", "count": 1800, "percent": "-2"}
+        assert sonet.admin_json("POST", f"{base}/bulk-update", json=bulk)["changed"] == 1800
+        late = (
+            ("items", {"itemCode": LATE_ITEM, "stockBalance": f"{100 + round_number}"}),
+            ("priceListLines", {"lineId": LATE_LINE, "price": f"{52 + round_number}.90"}),
         )
+        for entity, record in late:
+            sonet.admin_json(
+                "POST", f"{base}/changes", json={"entity": entity, "records": [record], "delay_seconds": 60}
+            )
     sonet.advance(10)
     for company in COMPANIES.values():
         sonet.admin_json("POST", f"/companies/{company}/random-changes", json={"count": 80, "seed": round_number})
@@ -144,6 +152,9 @@ def test_store_equals_sonet_after_bulk_updates_late_commits_deletions_503s_and_t
     assert counters["responses"]["query"].get("503", 0) > 0, "the scenario met no 503: not hard enough"
     deleted = [r for r in open_snapshot("acme").records("items") if r["status"] == "DELETED"]
     assert deleted, "deleted items are kept with their status"
+    lines = {r["lineId"]: r for r in open_snapshot("acme").records("price_list_lines")}
+    assert lines[LATE_LINE]["price"] == "53.90", "the line's change committed late is in"
+    assert {"PASSIVE", "DELETED"} <= {r["status"] for r in lines.values()}
 
 
 @pytest.mark.postgres
@@ -174,15 +185,17 @@ def test_in_production_mode_the_store_in_postgresql_equals_sonet(
 
 
 def test_the_comparison_catches_a_sync_without_lookback(hard_sonet, tmp_path, monkeypatch):
-    """Removing the lookback loses the change committed late: the store no longer equals Sonet."""
+    """Removing the lookback loses the changes committed late (an item's, a price list line's): the store
+    no longer equals Sonet."""
     write_tenants(hard_sonet, tmp_path, monkeypatch)
     choose = tenant_sync.choose_window
     monkeypatch.setattr(tenant_sync, "choose_window", lambda **kw: choose(**{**kw, "lookback": timedelta(0)}))
-    assert "acme/items" in run_scenario(hard_sonet, Pipeline(hard_sonet))
+    assert {"acme/items", "acme/price_list_lines"} <= set(run_scenario(hard_sonet, Pipeline(hard_sonet)))
 
 
 def test_the_comparison_catches_paging_restarted_by_timestamp(hard_sonet, tmp_path, monkeypatch):
-    """Restarting each page from the last dateModified seen skips records sharing one millisecond."""
+    """Restarting each page from the last dateModified seen skips records sharing one millisecond (items and
+    price list lines of the bulk updates)."""
     write_tenants(hard_sonet, tmp_path, monkeypatch)
     by_cursor = SonetQueryClient.iter_pages
 
@@ -196,7 +209,7 @@ def test_the_comparison_catches_paging_restarted_by_timestamp(hard_sonet, tmp_pa
             modified_from = last + timedelta(milliseconds=1)
 
     monkeypatch.setattr(SonetQueryClient, "iter_pages", by_timestamp)
-    assert "acme/items" in run_scenario(hard_sonet, Pipeline(hard_sonet))
+    assert {"acme/items", "acme/price_list_lines"} <= set(run_scenario(hard_sonet, Pipeline(hard_sonet)))
 
 
 def test_wrong_credentials_fail_only_that_tenant_and_name_it(sonet_two, tmp_path, monkeypatch, capsys):
@@ -225,6 +238,10 @@ def test_cli_sync_dump_and_backfill_of_a_past_window(sonet_two, tmp_path, monkey
     assert main(["store", "dump", "--tenant", "acme", "--entity", "items"]) == 0
     dumped = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert dumped == sorted(sonet_two.state("items", company="01"), key=lambda r: r["itemCode"])
+    assert main(["store", "dump", "--tenant", "acme", "--entity", "price_list_lines"]) == 0
+    dumped = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert dumped == sorted(sonet_two.state("priceListLines", company="01"), key=lambda r: r["lineId"])
+    assert any(r["validFrom"] is not None for r in dumped) and any(r["validTo"] is None for r in dumped)
 
     window_start = sonet_two.clock.now()
     sonet_two.admin_json("POST", "/companies/01/random-changes", json={"count": 30, "seed": 5})
