@@ -16,8 +16,9 @@ processes), with the demo tenants pointed at a stand-in on a free port. The stag
    and nothing of the one refused at the door;
 7. `sonet`: the stand-in lists each valid order exactly once, under that order number, and no other.
 
-Each command is a child process with `--json` (its summary is stable, ../shared/conventions.md), its
-stderr in `demo-once/logs/`. The first stage that fails ends the cycle; `OnceReport` names it.
+The commands run with `--json` (their summaries are stable, ../shared/conventions.md) one after another
+in one child process (`demo_once_commands.py`), their logs in `demo-once/logs/commands.log`, the
+stand-in's and the intake's beside them. The first stage that fails ends the cycle; `OnceReport` names it.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import requests
 import yaml
 
 from sonet_pipeline.cli.demo import DEMO_TOKENS
+from sonet_pipeline.cli.demo_once_commands import CommandProcess
 from sonet_pipeline.cli.demo_once_report import OnceReport, Stage, StageFailed, stage_line
 from sonet_pipeline.cli.demo_processes import DemoError, free_port, start, stop_all, wait_for
 from sonet_pipeline.cli.demo_shop import order_prefix
@@ -116,6 +118,7 @@ class _Cycle:
     def __init__(self, options: OnceOptions, world: Path) -> None:
         self.options, self.world = options, world
         self.children: list[subprocess.Popen[bytes]] = []
+        self.commands: CommandProcess | None = None
         self.env = {key: value for key, value in os.environ.items() if key not in _NOT_EMBEDDED}
         self.env.update(DEMO_TOKENS)
         self.env[settings.DATA_DIR_ENV] = str(world)
@@ -126,6 +129,8 @@ class _Cycle:
         self.shop_orders: dict[str, list[ShopOrder]] = {}
 
     def stop(self) -> None:
+        if self.commands is not None:
+            self.commands.close()
         stop_all(self.children)
 
     # -- the stages: each answers its line's detail, or raises StageFailed ------------------------------
@@ -143,12 +148,12 @@ class _Cycle:
         return f"{self.standin_url}, {self.options.items} items a company, tenants {self._names()}"
 
     def sync(self) -> str:
-        summary = self._command("sync", ["sync"])
+        summary = self._command(["sync"])
         changed = {name: figures.get("sync", {}).get("records_changed") for name, figures in summary["tenants"].items()}
         return ", ".join(f"{name}: {count} records" for name, count in sorted(changed.items()))
 
     def publish_shop(self) -> str:
-        summary = self._command("shop-publish", ["shop", "publish"])
+        summary = self._command(["shop", "publish"])
         missing = [t.name for t in self.tenants if read_published(self._files(t)) is None]
         if missing:
             raise StageFailed(f"no published catalogue, accounts, logins and rights for {', '.join(missing)}")
@@ -176,7 +181,7 @@ class _Cycle:
             client.close()
 
     def send(self) -> str:
-        summary = self._command("send", ["send"])
+        summary = self._command(["send"])
         totals: dict[str, int] = {}
         for figures in summary["tenants"].values():
             for asset in figures.values():
@@ -186,7 +191,7 @@ class _Cycle:
         return ", ".join(f"{count} {name}" for name, count in totals.items()) or "the send run succeeded"
 
     def order_status(self) -> str:
-        self._command("order-status", ["shop", "publish"])
+        self._command(["shop", "publish"])
         said = []
         for tenant in self.tenants:
             rows = _json_lines(self._files(tenant).get("order_status.jsonl"))
@@ -237,29 +242,25 @@ class _Cycle:
     def _files(self, tenant: Tenant) -> FolderBlobs:
         return FolderBlobs(self.world / "published" / tenant.name)
 
-    def _command(self, log_name: str, args: list[str]) -> dict[str, Any]:
+    def _command(self, args: list[str]) -> dict[str, Any]:
         """`sonet-pipeline ARGS --json` in the cycle's world: its summary, or StageFailed saying why."""
-        log = self.world / "logs" / f"{log_name}.log"
+        log = self.world / "logs" / "commands.log"
+        if self.commands is None:
+            self.commands = CommandProcess(self.env, log)
         shown = f"`sonet-pipeline {' '.join(args)}`"
-        with log.open("ab") as errors:
-            try:
-                done = subprocess.run(
-                    [sys.executable, "-m", "sonet_pipeline.cli", *args, "--json"],
-                    env=self.env,
-                    stdout=subprocess.PIPE,
-                    stderr=errors,
-                    timeout=COMMAND_SECONDS,
-                    check=False,
-                )
-            except subprocess.TimeoutExpired:
-                raise StageFailed(f"{shown} did not finish within {COMMAND_SECONDS:.0f} s (see {log})") from None
         try:
-            summary = json.loads(done.stdout)
+            code, printed = self.commands.run([*args, "--json"], COMMAND_SECONDS)
+        except (TimeoutError, RuntimeError) as exc:
+            self.commands.close()
+            self.commands = None
+            raise StageFailed(f"{shown}: {exc} (see {log})") from None
+        try:
+            summary = json.loads(printed)
         except ValueError:
-            raise StageFailed(f"{shown} exited {done.returncode} without its JSON summary (see {log})") from None
-        if done.returncode != 0 or not summary.get("success"):
+            raise StageFailed(f"{shown} exited {code} without its JSON summary (see {log})") from None
+        if code != 0 or not summary.get("success"):
             failures = "; ".join(map(str, summary.get("failures") or [])) or "no failure named"
-            raise StageFailed(f"{shown} exited {done.returncode}: {failures} (see {log})")
+            raise StageFailed(f"{shown} exited {code}: {failures} (see {log})")
         return dict(summary)
 
     def _orders_of(self, tenant: Tenant, client: IntakeClient) -> str:
