@@ -7,9 +7,10 @@ progress, so the instance records those months as materialized: the ones it does
 each (`docs/partitions.md` says why months, and what it costs).
 
 What this adds to the event log grows with months, not with minutes: the initial load records every
-month since the first (4 entities x ~24 months a tenant); a delta looks up whether the month in
-progress is recorded (a read, no event) and records it once a month; the nightly full read fills any
-month still missing. A backfill of chosen months needs nothing here: Dagster records the run's own
+month since the first (an event per entity and month: 5 x 23 for a tenant onboarded in November
+2026); a delta asks whether each entity's latest materialization is in the month in progress (one
+read for the tenant, no event) and records that month once, when it begins; the nightly full read
+fills any month still missing. A backfill of chosen months needs nothing here: Dagster records the run's own
 partitions.
 """
 
@@ -70,10 +71,14 @@ def coverage_events(
     progress anyway (their own event), so it is left out for them."""
     current = partition_key_for(now)
     reported = {s.name for s in outcome.reported()} if reported_in_current else set()
+    deltas = [inbound_key(outcome.tenant, s.name) for s in outcome.synced if s.window_kind == DELTA]
+    latest_current = _latest_in(instance, deltas, current)
     for synced in outcome.synced:
         if synced.window_kind not in (INITIAL, DELTA, FULL):
             continue  # a backfill or an explicit window: the run records its own partitions
         key = inbound_key(outcome.tenant, synced.name)
+        if synced.window_kind == DELTA and key in latest_current:
+            continue  # the minute's usual answer, one query for the tenant's entities
         for partition in unrecorded_partitions(instance, key, now, full_check=synced.window_kind != DELTA):
             if partition == current and synced.name in reported:
                 continue
@@ -82,3 +87,15 @@ def coverage_events(
                 partition=partition,
                 metadata={COVERED_BY: MetadataValue.text(f"the {synced.window_kind} read to {now.isoformat()}")},
             )
+
+
+def _latest_in(instance: DagsterInstance, keys: list[AssetKey], partition: str) -> set[AssetKey]:
+    """The `keys` whose latest materialization is in `partition` (one query for them all)."""
+    if not keys:
+        return set()
+    found = set()
+    for record in instance.get_asset_records(keys):
+        latest = record.asset_entry.last_materialization_record
+        if latest is not None and latest.partition_key == partition:
+            found.add(record.asset_entry.asset_key)
+    return found

@@ -155,3 +155,19 @@ def test_a_single_month_from_the_ui_is_its_own_window(sonet, tmp_path, monkeypat
     ]
     assert [e.partition for e in events] == ["2025-06-01"]
     assert events[0].materialization.metadata["window"].value.endswith("to 2025-07-01T00:00:00+00:00")
+
+
+def test_the_full_read_records_every_month_the_instance_lacks(sonet, tmp_path, monkeypatch):
+    """A gap in what the instance shows (here: the items' history wiped) is filled by the full read,
+    which covered every month; the entities already shown gain only the month in progress's figures."""
+    deployment = Deployment(sonet, tmp_path, monkeypatch)
+    deployment.sync()
+    every_month = months(sonet.clock.now())
+    deployment.instance.wipe_assets([inbound_key("acme", "items")])
+    assert deployment.materialized("items") == set()
+    sonet.advance(60)
+    summary = run_sync(deployment.defs, deployment.instance, deployment.tenants, full=True, now=sonet.clock.now())
+    assert summary.success and summary.tenants["acme"]["items"]["window"].startswith("full")
+    assert deployment.materialized("items") == set(every_month)
+    assert deployment.events("items") == len(every_month)
+    assert deployment.events("customers") == len(every_month) + 1, "the full read's own figures, nothing more"
