@@ -33,6 +33,8 @@ from sonet_pipeline.config.shop import ShopConfig
 
 __all__ = [
     "ApiLimits",
+    "CustomerLookup",
+    "OrderPrices",
     "OrderRights",
     "SonetConnection",
     "Tenant",
@@ -99,6 +101,24 @@ class OrderRights(_Strict):
     guest_orders: bool = True
 
 
+class OrderPrices(_Strict):
+    """What the intake and `orders enqueue` do with an order whose line is not at the buyer's price at
+    its `createdAt` (`prices/order_check.py`, `intake/price_gate.py`)."""
+
+    #: `flag` (taken; the answer, the outbox and the order status name the lines) or `refuse` (HTTP 422
+    #: PRICE_MISMATCH, nothing stored).
+    mismatch: Literal["flag", "refuse"] = "flag"
+
+
+class CustomerLookup(_Strict):
+    """The intake's `POST /tenants/{tenant}/customers/lookup`: its rate per intake token."""
+
+    #: Lookups a minute each token may make, on average.
+    per_minute: float = Field(default=60, gt=0, le=60_000)
+    #: Lookups a token may make at once after a quiet spell.
+    burst: int = Field(default=10, ge=1, le=10_000)
+
+
 class Tenant(_Strict):
     name: str = Field(pattern=TENANT_NAME_PATTERN)
     sonet: SonetConnection
@@ -117,6 +137,10 @@ class Tenant(_Strict):
     shop: ShopConfig = ShopConfig()
     #: What the intake does with an order the published rights do not allow, and whether guests may order.
     order_rights: OrderRights = OrderRights()
+    #: What the intake does with an order line not at the buyer's price (flag it, or refuse the order).
+    order_prices: OrderPrices = OrderPrices()
+    #: The rate of the intake's customer lookup for registration.
+    customer_lookup: CustomerLookup = CustomerLookup()
     #: How long the store's history, settled outbox orders and archived messages are kept (retention.py).
     retention: TenantRetention = TenantRetention()
     #: Where this tenant's alerts go (a webhook, e-mail), besides the deployment's default (config/alerts.py).
