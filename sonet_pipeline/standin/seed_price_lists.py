@@ -82,7 +82,7 @@ _SPECIAL_KEYS = frozenset((code, item) for _, code, item, *_ in SPECIAL_LINES)
 _SEGMENT_LISTS = frozenset(code for *_, code, _ in SEGMENTS if code)
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, slots=True)
 class _Item:
     code: str
     list_price: Decimal | None
@@ -93,7 +93,7 @@ def generate_price_list_lines(
 ) -> Iterator[Record]:
     """Every price list line of the company; see the module docstring. Reads `items` and `customers` first."""
     epoch = epoch.astimezone(UTC).replace(microsecond=epoch.microsecond // 1000 * 1000)
-    catalogue = sorted(_Item(i["itemCode"], _decimal(i.get("listPrice"))) for i in items)
+    catalogue = sorted((_Item(i["itemCode"], _decimal(i.get("listPrice"))) for i in items), key=_code)
     own_lists = sorted({c["priceListCode"] for c in customers if c.get("priceListCode")} - _SEGMENT_LISTS)
     return _Lines(random.Random(f"sonet-standin/{seed}/price-lists"), epoch).all(catalogue, own_lists)
 
@@ -106,9 +106,10 @@ class _Lines:
 
     def all(self, catalogue: list[_Item], own_lists: list[str]) -> Iterator[Record]:
         yield from self.special()
+        random = self.rng.random
         for item in catalogue:
             for price_list in LISTS:
-                if (price_list.code, item.code) not in _SPECIAL_KEYS and self.rng.random() < price_list.share:
+                if random() < price_list.share and (price_list.code, item.code) not in _SPECIAL_KEYS:
                     yield from self.item_lines(price_list, item)
         for code in UNKNOWN_ITEM_CODES[1:]:
             yield from self.item_lines(self.rng.choice(LISTS), _Item(code, Decimal("19.90")))
@@ -117,7 +118,7 @@ class _Lines:
         for code in own_lists:
             stamp = self.random_stamp()  # a customer's list is entered at once
             chosen = self.rng.sample(sellable, min(len(sellable), self.rng.randint(*_OWN_LIST_ITEMS)))
-            for item in sorted(chosen):
+            for item in sorted(chosen, key=_code):
                 yield from self.item_lines(PriceList(code, "EUR", 1.0, (10, 25)), item, stamp)
 
     def special(self) -> Iterator[Record]:
@@ -212,6 +213,10 @@ def _line(
         "status": status,
         "dateModified": stamp,
     }
+
+
+def _code(item: _Item) -> str:
+    return item.code
 
 
 def _decimal(value: str | None) -> Decimal | None:
