@@ -188,6 +188,9 @@ class Message:
     #: When the current series of attempts began (first claim since enqueue, resend or correct): the
     #: start of the retry window. None until claimed.
     first_attempt_at: datetime | None = None
+    #: The order's lines not at the buyer's price when it was taken (`intake/price_gate.py`, tenant
+    #: setting `order_prices.mismatch: flag`), JSON-ready; None: none found (or prices not known).
+    price_mismatches: list[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -306,4 +309,5 @@ def to_json(message: Message) -> dict[str, Any]:
         "version": message.version,
         "claimed_by": message.claimed_by,
         "claim_expires_at": format_instant(message.claim_expires_at),
+        "price_mismatches": message.price_mismatches,
     }

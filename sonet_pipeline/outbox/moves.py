@@ -7,6 +7,7 @@ other writer). The checks come from `model`; the SQL from `rows`.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -42,6 +43,8 @@ NO_CLAIM = {"claimed_by": None, "claim_expires_at": None}
 Prepared = tuple[str, str, dict[str, Any]]
 #: An error to store a new order with as failed: `code`, `message`, `field` (None or a JSON path).
 OrderError = Mapping[str, str | None]
+#: An order's lines not at the buyer's price (`intake/price_gate.price_notes`), JSON-ready.
+PriceFlags = list[dict[str, Any]]
 
 
 def enqueue(
@@ -51,11 +54,13 @@ def enqueue(
     actor: str,
     now: datetime,
     failures: Sequence[OrderError | None] | None = None,
+    price_flags: Sequence[PriceFlags | None] | None = None,
 ) -> list[Enqueued | OrderConflict]:
     """New orders become pending messages; an orderNumber the tenant has is that message when the
     content equals one of its versions, else a conflict. Repeats within `prepared` count too.
     `failures` (one per order, or None): a new message with an error is failed at once with it
-    (`mark_failed (build)`, in this transaction: it is never claimable).
+    (`mark_failed (build)`, in this transaction: it is never claimable). `price_flags` (one per order,
+    or None): a new message with flags keeps them (`price_flags`), its enqueue event says so.
 
     The intake's hot path: one query for the known numbers, `now` converted once, the order's text
     made only for a new message, and rows built as the driver takes them (`Tx.many_plain`)."""
@@ -72,8 +77,10 @@ def enqueue(
     messages, versions, events = [], [], []
     failing: list[tuple[str, OrderError]] = []
     errors = failures if failures is not None else [None] * len(prepared)
+    flagged = price_flags if price_flags is not None else [None] * len(prepared)
+    flag_rows: list[tuple[str, str]] = []
     ids = new_message_ids(len(prepared))
-    for (number, digest, order), new_id, failure in zip(prepared, ids, errors, strict=True):
+    for (number, digest, order), new_id, failure, flags in zip(prepared, ids, errors, flagged, strict=True):
         if number in known:
             message_id, state, digests = known[number]
             same = digest in digests
@@ -83,7 +90,12 @@ def enqueue(
         known[number] = (message_id, PENDING, {digest})
         messages.append((message_id, tenant, number, stamp, stamp, stamp))
         versions.append((message_id, 1, order_text(order), digest, stamp, actor))
-        events.append((message_id, stamp, None, pending, actor, "enqueued"))
+        if flags:
+            flag_rows.append((message_id, json.dumps(flags, ensure_ascii=False, separators=(",", ":"))))
+            fields = ", ".join(str(flag.get("field")) for flag in flags)
+            events.append((message_id, stamp, None, pending, actor, f"enqueued; price mismatch at {fields}"))
+        else:
+            events.append((message_id, stamp, None, pending, actor, "enqueued"))
         if failure is None:
             results.append(Enqueued(message_id, PENDING, True))
         else:
@@ -96,6 +108,7 @@ def enqueue(
             (rows.INSERT_MESSAGE, messages),
             (rows.INSERT_VERSION, versions),
             (rows.INSERT_EVENT, events),
+            *([(rows.INSERT_PRICE_FLAGS, flag_rows)] if flag_rows else []),
         )
     for message_id, failure in failing:
         target = check_move(message_id, PENDING, Move.FAIL_BUILD)

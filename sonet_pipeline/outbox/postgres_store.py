@@ -38,6 +38,7 @@ SCHEMA = (
     "at timestamptz NOT NULL, from_state text, to_state text NOT NULL, actor text NOT NULL, reason text NOT NULL)",
     "CREATE INDEX IF NOT EXISTS events_message ON events (message_id, id)",
     "CREATE TABLE IF NOT EXISTS tenants (name text PRIMARY KEY)",
+    "CREATE TABLE IF NOT EXISTS price_flags (message_id text PRIMARY KEY, flags text NOT NULL)",
     "CREATE INDEX IF NOT EXISTS messages_settled ON messages (tenant, sent_at) WHERE state = 'sent'",
     "CREATE TABLE IF NOT EXISTS pruned_orders (tenant text NOT NULL, order_number text NOT NULL, "
     "order_hash text NOT NULL, message_id text NOT NULL, sonet_order_number text, sent_at timestamptz, "

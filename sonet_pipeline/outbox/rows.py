@@ -8,6 +8,9 @@ Tables (each backend has its own DDL with its own types, the same columns):
 - `refused_versions`: what a corrected message had before `correct` replaced its order: the SalesOrder
   XML as sent (null when it was never built), the error that failed it (Sonet's code, message and
   field, or the integration's own), its attempts and when it failed;
+- `price_flags`: a message whose order lines the intake found not at the buyer's price
+  (`intake/price_gate.py`): the lines as JSON (each line, the given and the expected price and the
+  price list line that set it); only flagged messages have a row;
 - `tenants`: every tenant that ever enqueued (`due_tenants` probes the index once per tenant);
 - `pruned_orders`: what is left of a sent message that retention removed (`Outbox.prune_settled`):
   its tenant, orderNumber, each version's hash, MessageId and Sonet order number, so that the same
@@ -60,11 +63,12 @@ class Tx(Protocol):
 _MESSAGE_COLUMNS = (
     "m.message_id, m.tenant, m.order_number, m.state, m.attempts, m.next_attempt_at, m.created_at, m.updated_at, "
     "m.sent_at, m.error_code, m.error_message, m.error_field, m.sonet_order_number, m.version, v.order_json, "
-    "v.order_hash, m.xml, m.claimed_by, m.claim_expires_at, m.first_attempt_at"
+    "v.order_hash, m.xml, m.claimed_by, m.claim_expires_at, m.first_attempt_at, p.flags"
 )
 SELECT_MESSAGES = (
     f"SELECT {_MESSAGE_COLUMNS} FROM messages m "
-    "JOIN order_versions v ON v.message_id = m.message_id AND v.version = m.version"
+    "JOIN order_versions v ON v.message_id = m.message_id AND v.version = m.version "
+    "LEFT JOIN price_flags p ON p.message_id = m.message_id"
 )
 SELECT_ONE = SELECT_MESSAGES + " WHERE m.message_id = ?"
 SELECT_BY_ORDER = SELECT_MESSAGES + " WHERE m.tenant = ? AND m.order_number = ?"
@@ -104,6 +108,7 @@ INSERT_VERSION = (
     "INSERT INTO order_versions (message_id, version, order_json, order_hash, created_at, actor) "
     "VALUES (?, ?, ?, ?, ?, ?)"
 )
+INSERT_PRICE_FLAGS = "INSERT INTO price_flags (message_id, flags) VALUES (?, ?)"
 INSERT_EVENT = "INSERT INTO events (message_id, at, from_state, to_state, actor, reason) VALUES (?, ?, ?, ?, ?, ?)"
 SELECT_EVENTS = (
     "SELECT message_id, at, from_state, to_state, actor, reason FROM events WHERE message_id = ? ORDER BY id"
@@ -136,6 +141,7 @@ KEEP_PRUNED = (
 #: A pruned message's rows, children first (`order_versions` references `messages`).
 DELETE_MESSAGE = (
     "DELETE FROM refused_versions WHERE message_id = ?",
+    "DELETE FROM price_flags WHERE message_id = ?",
     "DELETE FROM events WHERE message_id = ?",
     "DELETE FROM order_versions WHERE message_id = ?",
     "DELETE FROM messages WHERE message_id = ?",
@@ -235,6 +241,7 @@ def message_from_row(row: Sequence[Any]) -> Message:
         claimed_by,
         claim_expires_at,
         first_attempt_at,
+        price_flags,
     ) = row
     return Message(
         message_id=message_id,
@@ -255,6 +262,7 @@ def message_from_row(row: Sequence[Any]) -> Message:
         claimed_by=claimed_by,
         claim_expires_at=instant(claim_expires_at),
         first_attempt_at=instant(first_attempt_at),
+        price_mismatches=json.loads(price_flags) if price_flags else None,
     )
 
 

@@ -38,6 +38,7 @@ SCHEMA = (
     "at TEXT NOT NULL, from_state TEXT, to_state TEXT NOT NULL, actor TEXT NOT NULL, reason TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS events_message ON events (message_id, id)",
     "CREATE TABLE IF NOT EXISTS tenants (name TEXT PRIMARY KEY)",
+    "CREATE TABLE IF NOT EXISTS price_flags (message_id TEXT PRIMARY KEY, flags TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS messages_settled ON messages (tenant, sent_at) WHERE state = 'sent'",
     "CREATE TABLE IF NOT EXISTS pruned_orders (tenant TEXT NOT NULL, order_number TEXT NOT NULL, "
     "order_hash TEXT NOT NULL, message_id TEXT NOT NULL, sonet_order_number TEXT, sent_at TEXT, "

@@ -89,23 +89,27 @@ class Outbox(ABC):
         actor: str,
         now: datetime,
         failures: Sequence[moves.OrderError | None] | None = None,
+        price_flags: Sequence[moves.PriceFlags | None] | None = None,
     ) -> list[Enqueued | OrderConflict]:
         """`enqueue` for each order in one transaction (one commit): an answer per order, in order.
 
         `failures`, one per order: a new order with an error (`code`, `message`, `field`) is stored
         `failed` with it in the same transaction, so no send run ever claims it (the intake keeps an
-        order the rights refuse, NOT_ALLOWED, for an operator this way)."""
+        order the rights refuse, NOT_ALLOWED, for an operator this way). `price_flags`, one per order:
+        the lines of a new order not at the buyer's price, kept with the message (`Message.price_mismatches`)."""
         if not tenant:
             raise ValueError("a tenant is needed")
         if failures is not None and len(failures) != len(orders):
             raise ValueError(f"{len(failures)} failures for {len(orders)} orders")
+        if price_flags is not None and len(price_flags) != len(orders):
+            raise ValueError(f"{len(price_flags)} price flags for {len(orders)} orders")
         now = aware(now)
         # The hash now, outside the transaction; the text as received only for a new message (`moves`).
         ready = [(order_number_of(order), order_hash(order), order) for order in orders]
         for attempt in range(3):
             try:
                 with self._write() as tx:
-                    return moves.enqueue(tx, tenant, ready, actor, now, failures) if ready else []
+                    return moves.enqueue(tx, tenant, ready, actor, now, failures, price_flags) if ready else []
             except self.unique_violation:  # a concurrent enqueue of the same new order won: look again
                 if attempt == 2:
                     raise
