@@ -44,7 +44,7 @@ def test_flags_are_kept_with_a_new_message_and_only_with_it(outbox):
 
 def test_a_pruned_message_takes_its_flags_with_it(outbox):
     [taken] = outbox.enqueue_many(TENANT, [order("WEB-1")], actor="intake", now=T0, price_flags=[FLAGS])
-    [claimed] = outbox.claim(TENANT, now=at(1), limit=1, owner="run-1", claim_seconds=60)
+    [_claimed] = outbox.claim(TENANT, now=at(1), limit=1, owner="run-1", claim_seconds=60)
     outbox.mark_sent(taken.message_id, sonet_order_number="SO-1", duplicate=False, actor="run-1", now=at(2))
     assert outbox.prune_settled(TENANT, T0 + timedelta(days=1), now=at(3)) == 1
     assert outbox.get(taken.message_id) is None
