@@ -10,7 +10,9 @@
 Sonet's `salesOrders` list is the proof of acceptance (only acceptance binds a MessageId), so a message
 Sonet lists is `sent` whatever the outbox says: a `sending` message whose answer was lost, or a failed
 one that Sonet accepted after all (`outbox reconcile` settles both). A transient error on a pending
-message is not shown (the order is still on its way). Pure: no store, no Dagster.
+message is not shown (the order is still on its way). `priceMismatches` lists the order's lines the
+intake found not at the buyer's price (`intake/price_gate.py`: each line, the given and the expected
+price, the price list line that set it or `list price`), null when none. Pure: no store, no Dagster.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ def _row(message: Message, sales_order: Mapping[str, Any] | None) -> dict[str, A
         "sonetOrderNumber": sonet_number,
         "sonetOrderStatus": sales_order.get("orderStatus") if sales_order is not None else None,
         "reason": {"code": error.code, "message": error.message, "field": error.field} if error else None,
+        "priceMismatches": message.price_mismatches,
         "receivedAt": format_instant(message.created_at),
         "updatedAt": format_instant(updated),
     }

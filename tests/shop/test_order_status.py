@@ -19,6 +19,7 @@ ROW_KEYS = [
     "sonetOrderNumber",
     "sonetOrderStatus",
     "reason",
+    "priceMismatches",
     "receivedAt",
     "updatedAt",
 ]
@@ -78,6 +79,7 @@ def test_pending_and_sending_are_received():
             "sonetOrderNumber": None,
             "sonetOrderStatus": None,
             "reason": None,
+            "priceMismatches": None,
             "receivedAt": "2026-11-28T04:00:00.000Z",
             "updatedAt": "2026-11-28T04:01:00.000Z",
         }
@@ -198,3 +200,9 @@ def test_sales_orders_of_no_message_are_ignored():
     stranger = sales_order(message("WEB-2", SENT))
     assert [r["orderNumber"] for r in order_statuses([pending], [stranger])] == ["WEB-1"]
     assert order_statuses([], [stranger]) == []
+
+
+def test_price_mismatches_the_intake_flagged_are_shown_whatever_the_status():
+    flags = [{"line": 0, "field": "lines[0].unitPrice", "expected": "54.00", "setBy": "list price"}]
+    for state in (PENDING, SENT, FAILED):
+        assert only([message("WEB-1", state, price_mismatches=flags)])["priceMismatches"] == flags
