@@ -96,7 +96,7 @@ def shop_step(work: Path) -> Callable[[Path], dict[str, Any]]:
     def step(folder: Path) -> dict[str, Any]:
         snapshot_manifest = snapshot.manifest()
         now_inputs = shop_inputs.current_inputs(tenant, snapshot_manifest, "bench-outbox-mark") or {}
-        files, _ = _compute(tenant, snapshot, list(FILES), [])
+        files, _ = _compute(tenant, snapshot, list(FILES), [], now=NOW)
         destination = LocalFolder(folder)
         published = read_manifest(destination)
         marks = {e: d.get("high_water_mark") for e, d in (snapshot_manifest or {}).get("entities", {}).items()}

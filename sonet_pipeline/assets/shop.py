@@ -1,4 +1,4 @@
-"""The web shop's view: each tenant's catalogue, accounts, logins, rights and order status, published.
+"""The web shop's view: each tenant's catalogue, accounts, logins, rights, prices and order status, published.
 
 One step per tenant materializes the files whose inputs changed (`shop/inputs.py`; the shop sensor
 selects them): it reads the sync's snapshot (never its DuckDB file) and the outbox, calls the pure
@@ -11,6 +11,7 @@ collide, and e-mails that two customers share.
 # No `from __future__ import annotations`: Dagster reads the annotations of the decorated functions.
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from dagster import (
@@ -45,8 +46,9 @@ from sonet_pipeline.rights.accounts import Accounts, build_accounts
 from sonet_pipeline.rights.rules import rights_matrix, rights_summary
 from sonet_pipeline.shop import inputs as shop_inputs
 from sonet_pipeline.shop.catalogue_cache import Built, IncrementalCatalogue
-from sonet_pipeline.shop.inputs import ACCOUNTS, CATALOGUE, FILES, LOGINS, ORDER_STATUS, RIGHTS
+from sonet_pipeline.shop.inputs import ACCOUNTS, CATALOGUE, FILES, LOGINS, ORDER_STATUS, PRICES, RIGHTS
 from sonet_pipeline.shop.order_status import order_statuses
+from sonet_pipeline.shop.prices import prices_file
 from sonet_pipeline.shop.publish import Destination, EncodedLines, publish, read_manifest
 from sonet_pipeline.store import Snapshot, cache_blobs
 
@@ -58,6 +60,7 @@ _DESCRIPTIONS = {
     LOGINS: "A login per contact e-mail of an account; e-mails shared by two customers withheld.",
     RIGHTS: "Per login: may see prices, may order, order limit, and the tenant rule that decided.",
     ORDER_STATUS: "Per web order: received, sent with Sonet's order number and status, or failed with why.",
+    PRICES: "Per price list and item: the quantity breaks in force, and those to come within the horizon.",
 }
 _DEPS = {
     CATALOGUE: [("sonet", "items")],
@@ -65,6 +68,7 @@ _DEPS = {
     LOGINS: [("shop", ACCOUNTS)],
     RIGHTS: [("shop", LOGINS)],
     ORDER_STATUS: [("sonet", "sales_orders")],
+    PRICES: [("sonet", "price_list_lines")],
 }
 
 
@@ -172,13 +176,15 @@ def _publish_step(
     now_inputs = shop_inputs.current_inputs(tenant, snapshot_manifest, mark)
     if now_inputs is None or snapshot_manifest is None:
         raise Failure(description=f"tenant {name!r} has no synced snapshot yet: run its Sonet sync first")
+    now = clock.now()  # the prices in force are those of this instant
     with streaming_runtime():  # fewer young-generation collections while 100,000s of records stream
-        files, results = _compute(tenant, snapshot, selected, messages, cache, told.doing)
+        files, results = _compute(tenant, snapshot, selected, messages, cache, told.doing, now=now)
     published = read_manifest(destination)
     marks = {e: d.get("high_water_mark") for e, d in snapshot_manifest.get("entities", {}).items()}
-    source = shop_inputs.merged_source(published, now_inputs, selected, marks)
+    next_changes = {file: result.next_change for file, result in results.items() if file == PRICES}
+    source = shop_inputs.merged_source(published, now_inputs, selected, marks, next_changes)
     told.doing(len(selected), "publishing")
-    manifest = publish(destination, files, tenant=name, source=source, now=clock.now())
+    manifest = publish(destination, files, tenant=name, source=source, now=now)
     told.finished()
     written = {entry["name"]: entry for entry in manifest["files"]}
     context.log.info("%s: published %s to %s", name, ", ".join(selected), destination.describe())
@@ -198,8 +204,13 @@ def _publish_step(
 
 
 class _Result:
-    def __init__(self, metadata: dict[str, MetadataValue], checks: list[AssetCheckResult] | None = None) -> None:
-        self.metadata, self.checks = metadata, checks or []
+    def __init__(
+        self,
+        metadata: dict[str, MetadataValue],
+        checks: list[AssetCheckResult] | None = None,
+        next_change: str | None = None,  # when time alone makes the file stale (prices)
+    ) -> None:
+        self.metadata, self.checks, self.next_change = metadata, checks or [], next_change
 
 
 def _compute(
@@ -209,9 +220,12 @@ def _compute(
     messages: list[Any],
     cache: Blobs | None = None,
     doing: Callable[[int, str], None] | None = None,
+    *,
+    now: datetime,
 ) -> tuple[dict[str, Sequence[Mapping[str, Any]] | EncodedLines], dict[str, _Result]]:
     """The selected files' content and results; the catalogue's cache in `cache` (default: where the
-    settings keep the tenant's caches). `doing(built, what)` hears what is built next."""
+    settings keep the tenant's caches); the prices in force at `now`. `doing(built, what)` hears what
+    is built next."""
     files: dict[str, Sequence[Mapping[str, Any]] | EncodedLines] = {}
     results: dict[str, _Result] = {}
 
@@ -238,6 +252,14 @@ def _compute(
         building(ORDER_STATUS)
         statuses = order_statuses(messages, snapshot.records("sales_orders"))
         files[ORDER_STATUS], results[ORDER_STATUS] = statuses, _order_status_result(statuses)
+    if PRICES in selected:
+        building(PRICES)
+        prices = prices_file(snapshot.records("price_list_lines"), now, tenant.shop.price_horizon)
+        files[PRICES] = prices.records
+        counts: dict[str, MetadataValue] = {name: MetadataValue.int(n) for name, n in prices.counts.items()}
+        # When the file must be published again though Sonet changes nothing (none: never).
+        counts["next_change"] = MetadataValue.text(prices.next_change_text or "none")
+        results[PRICES] = _Result(counts, next_change=prices.next_change_text)
     return files, results
 
 

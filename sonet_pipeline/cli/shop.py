@@ -3,7 +3,8 @@
 `publish` asks what the shop sensor asks (which files' inputs changed: `shop/inputs.py`) and runs
 the shop job in this process through Dagster (`cli/runs/shop.py`), so the run shows in the UI.
 `why` reads the tenant's published `rights.jsonl` (and `logins.jsonl`, `accounts.jsonl`) from its
-destination, a folder or S3, exactly as the shop reads them.
+destination, a folder or S3, exactly as the shop reads them; `price` (`cli/shop_price.py`) answers a
+buyer's price from the published files likewise.
 
 Exit codes (conventions.md): 0 done (for `publish` also "nothing to publish"), 1 the run failed, a
 shop run is already in progress, the files cannot be read, or (`why`) the e-mail is not a published
@@ -18,11 +19,15 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from sonet_pipeline.cli.published_files import destination as destination  # the demo's and tests' door
+from sonet_pipeline.cli.published_files import published_rows, storage_errors
+from sonet_pipeline.cli.shop_price import add_price_command
+from sonet_pipeline.common.clock import SystemClock
 from sonet_pipeline.config import settings
 from sonet_pipeline.config.tenants import Tenant, load_tenants, tenant_by_name
 from sonet_pipeline.outbox import open_outbox
 from sonet_pipeline.rights.accounts import normalize_email
-from sonet_pipeline.shop.publish import Destination, read_manifest
+from sonet_pipeline.shop.publish import read_manifest
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -45,7 +50,7 @@ _DOCS = {
 
 def add_shop_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `shop` and its subcommands to the top-level subparsers."""
-    shop = commands.add_parser("shop", help="publish the web shop's files; explain a login's rights")
+    shop = commands.add_parser("shop", help="publish the web shop's files; explain a login's rights, a buyer's price")
     sub = shop.add_subparsers(title="shop commands", required=True, metavar="COMMAND")
 
     publish = sub.add_parser(
@@ -64,26 +69,10 @@ def add_shop_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     why.add_argument("--json", action="store_true", help="one JSON document on stdout")
     why.set_defaults(handler=_why)
 
+    add_price_command(sub)
+
 
 # -- shared helpers ---------------------------------------------------------------------------------
-
-
-def destination(tenant: Tenant) -> Destination:
-    """Where the tenant's files are published (`shop.publish_to`): as the shop job's `publish` resource says."""
-    from dagster_aws.s3 import S3Resource
-
-    from sonet_pipeline.resources.publish import PublishResource
-
-    return PublishResource(s3=S3Resource()).destination(tenant)
-
-
-def _storage_errors() -> tuple[type[BaseException], ...]:
-    """What reading a destination raises when it cannot: a folder's OSError, botocore's errors for S3."""
-    try:
-        from botocore.exceptions import BotoCoreError, ClientError
-    except ImportError:  # pragma: no cover - botocore comes with dagster-aws
-        return (OSError,)
-    return (OSError, BotoCoreError, ClientError)
 
 
 def _fail(command: str, problem: str, code: int = EXIT_FAILED) -> int:
@@ -117,10 +106,11 @@ def _publish(args: argparse.Namespace) -> int:
         return _fail("publish", f"shop run {busy.run_id} is still {status}; run this again when it has ended")
     try:
         with open_outbox(settings.postgres_dsn()) as outbox:
-            found = find_stale(tenants, outbox, destination, everything=args.everything)
+            now = SystemClock().now()  # a price come into force makes prices.jsonl stale, as for the sensor
+            found = find_stale(tenants, outbox, destination, everything=args.everything, now=now)
     except ValueError as exc:  # a destination that cannot be (no S3 client, a name that is no folder)
         return _fail("publish", str(exc), EXIT_USAGE)
-    except _storage_errors() as exc:
+    except storage_errors() as exc:
         return _fail("publish", f"cannot read a published manifest: {exc}")
     progress = sys.stderr if shows_progress(args.json, sys.stdout, sys.stderr) else None
     summary = run_shop(build_definitions(load_tenants()), instance, found, progress=progress)
@@ -139,7 +129,7 @@ def _why(args: argparse.Namespace) -> int:
         return _fail("why", str(exc), EXIT_USAGE)
     try:
         manifest = read_manifest(where)
-        rights = _lines(where, "rights.jsonl")
+        rights = published_rows(where, "rights.jsonl")
         if rights is None:
             return _fail(
                 "why",
@@ -147,10 +137,10 @@ def _why(args: argparse.Namespace) -> int:
                 f"(sonet-pipeline shop publish --tenant {tenant.name})",
             )
         row = _find(rights, "login", wanted)
-        logins = _lines(where, "logins.jsonl") or []
+        logins = published_rows(where, "logins.jsonl") or []
         login = _find(logins, "login", wanted)
-        reason = None if row is not None else _why_not(wanted, login, lambda: _lines(where, "accounts.jsonl"))
-    except _storage_errors() as exc:
+        reason = None if row is not None else _why_not(wanted, login, lambda: published_rows(where, "accounts.jsonl"))
+    except storage_errors() as exc:
         return _fail("why", f"cannot read {tenant.name}'s published files at {where.describe()}: {exc}")
     except ValueError as exc:  # a line that is not JSON
         return _fail("why", f"{tenant.name}'s published files at {where.describe()} are unreadable: {exc}")
@@ -180,15 +170,6 @@ def _why(args: argparse.Namespace) -> int:
         for label, value in _described(row, contact):
             print(f"  {label + ':':<16}{value}")
     return EXIT_OK
-
-
-def _lines(where: Destination, name: str) -> list[dict[str, Any]] | None:
-    """The published file's lines as objects; None when there is no such file."""
-    data = where.get(name)
-    if data is None:
-        return None
-    rows = [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
-    return [row for row in rows if isinstance(row, dict)]
 
 
 def _find(rows: list[dict[str, Any]], key: str, wanted: str) -> dict[str, Any] | None:

@@ -16,6 +16,7 @@ shop:
       see_prices: true
       can_order: false
   publish_to: s3://bucket/prefix             # default: <data dir>/published/<tenant>
+  price_horizon_days: 7                      # prices.jsonl lists the price changes this far ahead
 ```
 
 A rule's `when` holds conditions that must all match; a list matches when any of its values does.
@@ -26,6 +27,7 @@ rules say, a customer Sonet blocks never may order (`rights.decide` enforces it)
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Literal
 
@@ -126,6 +128,15 @@ class ShopConfig(_Strict):
     rights: tuple[RightsRule, ...] = Field(default=DEFAULT_RIGHTS, min_length=1)
     #: `s3://bucket/prefix` or a local folder; None: `<data dir>/published/<tenant>`.
     publish_to: str | None = Field(default=None, min_length=1)
+    #: How many days ahead `prices.jsonl` lists the prices to come (the periods of `prices.in_force`).
+    price_horizon_days: int = Field(default=7, ge=1, le=366)
+
+    @field_validator("price_horizon_days", mode="before")
+    @classmethod
+    def _whole_days(cls, value: object) -> object:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"must be a whole number of days from 1 to 366, not {value!r}")
+        return value
 
     @model_validator(mode="after")
     def _coherent(self) -> ShopConfig:
@@ -150,6 +161,11 @@ class ShopConfig(_Strict):
             if not bucket:
                 raise ValueError(f"publish_to: {self.publish_to!r} names no bucket (s3://bucket/prefix)")
         return self
+
+    @property
+    def price_horizon(self) -> timedelta:
+        """How far ahead `prices.jsonl` lists the prices to come."""
+        return timedelta(days=self.price_horizon_days)
 
     def strategy_for(self, product_group: str | None, default: VariantStrategy) -> VariantStrategy:
         """The variant strategy of an item of `product_group` (the tenant's, unless its group overrides)."""

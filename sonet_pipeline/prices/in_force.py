@@ -12,7 +12,8 @@ lasts to the next such instant within the horizon (`validTo` null: until a later
 Its breaks are, per `minQuantity`, the line that wins among those of that break (`resolution.rank`):
 the price of quantity q is the break with the greatest `minQuantity <= q`; a period without breaks
 (an empty list) means the item's list price then. The shop republishes at the first change
-(`next_change`), so "now" in the file is never older than a period.
+(`next_change`), so "now" in the file is never older than a period, and when a change comes within
+the horizon (`refresh_at` is the earlier of the two).
 """
 
 from __future__ import annotations
@@ -80,6 +81,17 @@ def next_change(lines: Iterable[Line], now: datetime) -> datetime | None:
     return min(
         (edge for line in lines for edge in (line.valid_from, line.valid_to) if edge and edge > now), default=None
     )
+
+
+def refresh_at(lines: Iterable[Line], now: datetime, horizon: timedelta = DEFAULT_HORIZON) -> datetime | None:
+    """When the records published at `now` stop being what `price_records` gives: at the next change
+    (a period's "now" goes stale), or earlier when a change beyond the horizon comes within it (the
+    file lists it in advance). None: no line ever starts or ends after `now`."""
+    edges = sorted({edge for line in lines for edge in (line.valid_from, line.valid_to) if edge and edge > now})
+    if not edges:
+        return None
+    entering = next((edge - horizon for edge in edges if edge > now + horizon), None)
+    return edges[0] if entering is None else min(edges[0], entering)
 
 
 def _break(line: Line) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 Every 30 s it compares each tenant's inputs now (the sync's snapshot digests, the outbox's change
 mark, the configuration's digest: `shop/inputs.py`) with those the published manifest records, and
+the clock with the `next_change` it records (a price that comes into force: `prices.jsonl`), and
 asks for one run with the stale files of all tenants. A sync that changed nothing publishes nothing.
 No new run while a shop run is queued or running; the run key (the inputs, and the 10-minute window)
 keeps a tick from asking twice for the same work, yet retries work that failed ten minutes later.
@@ -44,7 +45,8 @@ def build_shop_sensor(shop_job: AssetJob, tenants: Sequence[Tenant]) -> SensorDe
         job=shop_job,
         minimum_interval_seconds=INTERVAL_SECONDS,
         default_status=DefaultSensorStatus.RUNNING,
-        description="Republishes each tenant's shop files whose Sonet records, orders or settings changed.",
+        description="Republishes each tenant's shop files whose Sonet records, orders or settings changed, "
+        "and its prices when a price comes into force.",
     )
     def shop_sensor(
         context: SensorEvaluationContext,
@@ -56,9 +58,10 @@ def build_shop_sensor(shop_job: AssetJob, tenants: Sequence[Tenant]) -> SensorDe
         if busy is not None:
             return SkipReason(f"shop run {busy.run_id} is still {busy.status.value.lower()}")
         with outbox.open() as messages:
-            found = find_stale(tenants, messages, publish.destination)
+            found = find_stale(tenants, messages, publish.destination, now=clock.now())
         stale = {t.tenant: t.files for t in found if t.files}  # a tenant not synced yet has none
-        seen = {t.tenant: t.inputs for t in found if t.files}
+        # The inputs, and the next_change instants come: a price in force asks anew though nothing changed.
+        seen = {t.tenant: [t.inputs, t.due] for t in found if t.files}
         if not stale:
             waiting = [t.tenant for t in found if t.inputs is None]
             if waiting:

@@ -5,7 +5,8 @@ tenant's `shop` configuration. Each input has a fingerprint: the snapshot's per-
 changes exactly when a record is added or changed), the outbox's change mark, a digest of the
 configuration. The manifest records, per file, the fingerprints it was computed from; a file is
 stale when they differ from the current ones. So only what an input change touches is recomputed,
-and a sync that changed nothing publishes nothing.
+and a sync that changed nothing publishes nothing. A file that time alone makes stale (`prices`: a
+price comes into force) also records its `next_change`; it is stale from that instant on.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sonet_pipeline.config.shop import ShopConfig, VariantStrategy
 from sonet_pipeline.config.tenants import Tenant
 
 CATALOGUE, ACCOUNTS, LOGINS, RIGHTS, ORDER_STATUS = "catalogue", "accounts", "logins", "rights", "order_status"
+PRICES = "prices"
 
 #: Per published file, the inputs it is computed from (entity names, "outbox", "config").
 FILE_INPUTS: dict[str, tuple[str, ...]] = {
@@ -28,11 +31,14 @@ FILE_INPUTS: dict[str, tuple[str, ...]] = {
     LOGINS: ("customers", "segments"),
     RIGHTS: ("customers", "segments", "config"),
     ORDER_STATUS: ("sales_orders", "outbox"),
+    PRICES: ("price_list_lines", "config"),
 }
 FILES = tuple(FILE_INPUTS)
 
 #: Where the manifest's `source` keeps, per file, the fingerprints it was computed from.
 INPUTS_FIELD = "inputs"
+#: Where it keeps, per file that time makes stale, the instant it does (ISO-8601 UTC; null: never).
+NEXT_CHANGE_FIELD = "next_change"
 
 
 def config_digest(tenant: Tenant) -> str:
@@ -63,11 +69,33 @@ def file_inputs(inputs: Mapping[str, str], name: str) -> dict[str, str]:
     return {input_name: inputs[input_name] for input_name in FILE_INPUTS[name]}
 
 
-def stale_files(inputs: Mapping[str, str], published: Mapping[str, Any] | None) -> list[str]:
-    """The files whose inputs changed since they were published (all of them before a first publish)."""
+def stale_files(
+    inputs: Mapping[str, str], published: Mapping[str, Any] | None, now: datetime | None = None
+) -> list[str]:
+    """The files whose inputs changed since they were published (all of them before a first publish),
+    and, given `now`, those whose `next_change` has come (`due_files`)."""
     recorded = ((published or {}).get("source") or {}).get(INPUTS_FIELD) or {}
     listed = {entry.get("name") for entry in (published or {}).get("files", [])}
-    return [name for name in FILES if f"{name}.jsonl" not in listed or recorded.get(name) != file_inputs(inputs, name)]
+    due = due_files(published, now) if now is not None else {}
+    return [
+        name
+        for name in FILES
+        if f"{name}.jsonl" not in listed or recorded.get(name) != file_inputs(inputs, name) or name in due
+    ]
+
+
+def due_files(published: Mapping[str, Any] | None, now: datetime) -> dict[str, str]:
+    """The files whose recorded `next_change` is `now` or earlier, with that instant (as recorded)."""
+    recorded = ((published or {}).get("source") or {}).get(NEXT_CHANGE_FIELD) or {}
+    due = {}
+    for name, text in recorded.items() if isinstance(recorded, Mapping) else ():
+        try:
+            instant = datetime.fromisoformat(str(text).replace("Z", "+00:00")) if text is not None else None
+        except ValueError:  # not an instant: republish, and the next publish records a good one
+            instant = now
+        if name in FILE_INPUTS and instant is not None and instant.tzinfo is not None and now >= instant:
+            due[name] = str(text)
+    return due
 
 
 @dataclass(frozen=True)
@@ -77,6 +105,7 @@ class TenantStaleness:
     tenant: str
     inputs: dict[str, str] | None  # None: no snapshot yet (not synced), so nothing to publish
     files: list[str]  # in FILES order; empty when every file is up to date
+    due: dict[str, str] = field(default_factory=dict)  # the files time made stale: their next_change
 
 
 def stale_by_tenant(
@@ -86,22 +115,26 @@ def stale_by_tenant(
     outbox_mark: Callable[[str], str],
     published_manifest: Callable[[Tenant], Mapping[str, Any] | None],
     everything: bool = False,
+    now: datetime | None = None,
 ) -> list[TenantStaleness]:
     """Per tenant, the files to publish: the stale ones, or every file with `everything` (once synced).
 
     What the shop sensor and `sonet-pipeline shop publish` both ask. The callables read the world: a
     tenant's snapshot manifest, its outbox change mark, the manifest published at its destination
-    (read only when needed)."""
+    (read only when needed). With `now`, a file whose `next_change` has come is stale too."""
     found = []
     for tenant in tenants:
         inputs = current_inputs(tenant, snapshot_manifest(tenant.name), outbox_mark(tenant.name))
+        due: dict[str, str] = {}
         if inputs is None:
             files: list[str] = []
         elif everything:
             files = list(FILES)
         else:
-            files = stale_files(inputs, published_manifest(tenant))
-        found.append(TenantStaleness(tenant.name, inputs, files))
+            published = published_manifest(tenant)
+            files = stale_files(inputs, published, now)
+            due = due_files(published, now) if now is not None else {}
+        found.append(TenantStaleness(tenant.name, inputs, files, due))
     return found
 
 
@@ -110,11 +143,20 @@ def merged_source(
     inputs: Mapping[str, str],
     written: list[str],
     high_water_marks: Mapping[str, str | None],
+    next_changes: Mapping[str, str | None] | None = None,
 ) -> dict[str, Any]:
-    """The manifest's `source` after publishing `written`: their inputs now, the others' as they were."""
-    recorded = dict(((published or {}).get("source") or {}).get(INPUTS_FIELD) or {})
+    """The manifest's `source` after publishing `written`: their inputs now, the others' as they were;
+    likewise the `next_change` of the written files that time makes stale (`next_changes`)."""
+    source = (published or {}).get("source") or {}
+    recorded = dict(source.get(INPUTS_FIELD) or {})
     recorded.update({name: file_inputs(inputs, name) for name in written})
-    return {"high_water_marks": dict(high_water_marks), INPUTS_FIELD: recorded}
+    merged: dict[str, Any] = {"high_water_marks": dict(high_water_marks), INPUTS_FIELD: recorded}
+    earlier = source.get(NEXT_CHANGE_FIELD)
+    changes = dict(earlier) if isinstance(earlier, Mapping) else {}
+    changes.update({name: text for name, text in (next_changes or {}).items() if name in written})
+    if changes:
+        merged[NEXT_CHANGE_FIELD] = changes
+    return merged
 
 
 _ENTITY_INPUTS = sorted({name for names in FILE_INPUTS.values() for name in names} - {"outbox", "config"})

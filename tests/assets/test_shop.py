@@ -148,7 +148,7 @@ def test_first_publish_covers_every_product_type_account_login_and_right(deploym
     assert isinstance(waiting, SkipReason) and "not synced yet: acme" in (waiting.skip_message or "")
     deployment.sync()
     request = deployment.publish()
-    assert files_of(request) == {"catalogue", "accounts", "logins", "rights", "order_status"}
+    assert files_of(request) == {"catalogue", "accounts", "logins", "rights", "order_status", "prices"}
 
     catalogue = deployment.records("catalogue")
     boots = catalogue["BOOT-PRO"]
@@ -193,6 +193,7 @@ def test_first_publish_covers_every_product_type_account_login_and_right(deploym
         "logins.jsonl",
         "rights.jsonl",
         "order_status.jsonl",
+        "prices.jsonl",
     }
     assert manifest["source"]["high_water_marks"]["items"]
     for name, figures in deployment.metadata.items():  # Dagster's `dagster/uri`: where each file is
@@ -346,7 +347,7 @@ def test_a_tenant_publishing_to_s3_gets_the_files_and_the_manifest_there(start_s
         manifest = json.loads(s3.get_object(Bucket="shop-files", Key="sonet/acme/manifest.json")["Body"].read())
         catalogue = s3.get_object(Bucket="shop-files", Key="sonet/acme/catalogue.jsonl")["Body"].read()
     assert listed == {f"sonet/acme/{name}" for name in ("manifest.json", *(f["name"] for f in manifest["files"]))}
-    assert len(manifest["files"]) == 5
+    assert len(manifest["files"]) == 6
     assert uri == "s3://shop-files/sonet/acme/catalogue.jsonl"
     assert "BOOT-PRO" in {json.loads(line)["sku"] for line in catalogue.decode().splitlines()}
     assert not deployment.folder.exists()

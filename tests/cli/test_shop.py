@@ -205,7 +205,7 @@ def test_publish_refuses_while_a_shop_run_is_in_progress_and_exits_1_when_its_ru
     code, out, _ = run(capsys, "shop", "publish")
     assert code == EXIT_FAILED
     assert re.match(r"shop run [0-9a-f-]{36}: FAILED\n", out)
-    assert "\n  acme: not published (catalogue, accounts, logins, rights, order_status)\n" in out
+    assert "\n  acme: not published (catalogue, accounts, logins, rights, order_status, prices)\n" in out
     assert "\n  failure: acme__shop: OSError: [Errno 28] No space left on device\n" in out
     code, document = run_json(capsys, "shop", "publish")
     assert code == EXIT_FAILED and document["success"] is False and document["run_id"]

@@ -12,6 +12,7 @@ from sonet_pipeline.shop.inputs import (
     INPUTS_FIELD,
     LOGINS,
     ORDER_STATUS,
+    PRICES,
     RIGHTS,
     config_digest,
     current_inputs,
@@ -28,7 +29,7 @@ SHOP = {
         {"rule": "default", "see_prices": True, "can_order": False},
     ],
 }
-ENTITIES = ("items", "customers", "segments", "sales_orders")
+ENTITIES = ("items", "customers", "segments", "sales_orders", "price_list_lines")
 HIGH_WATER_MARKS = {"items": "2026-11-28T04:30:00.000Z", "customers": None}
 
 
@@ -102,6 +103,7 @@ def test_current_inputs_hold_every_entity_the_outbox_mark_and_the_config_digest(
         "items": "items-1",
         "sales_orders": "sales_orders-1",
         "segments": "segments-1",
+        "price_list_lines": "price_list_lines-1",
         "outbox": "3/2026-11-28T04:00:00+00:00/1/0/2/0",
         "config": config_digest(tenant()),
     }
@@ -136,8 +138,9 @@ def test_a_change_makes_stale_exactly_the_files_computed_from_it():
     assert stale_files(inputs(segments="segments-2"), before) == [ACCOUNTS, LOGINS, RIGHTS]
     assert stale_files(inputs(outbox="1/2026-11-28T04:05:00+00:00/1/0/0/0"), before) == [ORDER_STATUS]
     assert stale_files(inputs(sales_orders="sales_orders-2"), before) == [ORDER_STATUS]
-    assert stale_files(inputs(tenant(variant_strategy="comment_field")), before) == [CATALOGUE, RIGHTS]
-    assert stale_files(inputs(tenant(shop={})), before) == [CATALOGUE, RIGHTS]
+    assert stale_files(inputs(price_list_lines="price_list_lines-2"), before) == [PRICES]
+    assert stale_files(inputs(tenant(variant_strategy="comment_field")), before) == [CATALOGUE, RIGHTS, PRICES]
+    assert stale_files(inputs(tenant(shop={})), before) == [CATALOGUE, RIGHTS, PRICES]
     assert stale_files(inputs(tenant(sync_every_seconds=600)), before) == []
 
 
