@@ -34,7 +34,8 @@ def test_a_campaign_within_the_horizon_makes_the_file_stale_when_it_starts() -> 
 
 def test_a_change_beyond_the_horizon_makes_the_file_stale_when_it_comes_within_it() -> None:
     lines = active_lines([line("base", "10"), line("new year", "11", start=text(datetime(2027, 1, 1, tzinfo=UTC)))])
-    assert list(price_records(lines, NOW, WEEK))[0]["periods"][-1]["validTo"] is None  # not listed yet
+    (now,) = price_records(lines, NOW, WEEK)
+    assert now["periods"][-1]["validTo"] is None  # not listed yet
     due = refresh_at(lines, NOW, WEEK)
     assert due == datetime(2026, 12, 25, tzinfo=UTC)
     assert due is not None
