@@ -111,7 +111,10 @@ class _Handlers:
 
     async def companies(self, request: Request) -> Any:
         return {
-            code: {entity: company.state.count(entity) for entity in ("items", "customers", "salesOrders")}
+            code: {
+                entity: company.state.count(entity)
+                for entity in ("items", "customers", "salesOrders", "priceListLines")
+            }
             for code, company in self.standin.companies.items()
         }
 
