@@ -48,3 +48,23 @@ def test_a_bulk_update_of_the_lines_raises_their_prices_at_one_stamp():
     stamped = [line for line in company.state.snapshot("priceListLines") if line["dateModified"] >= START]
     assert len(stamped) == 1000 and len({line["dateModified"] for line in stamped}) == 1
     assert not PROTECTED_LINES & {line["lineId"] for line in stamped}
+
+
+def test_price_list_changes_survive_a_restart_with_their_validity(tmp_path):
+    """With a state file, the lines changed by the activity (an end set now, prices, new lines) come back
+    after a restart exactly as they were, validFrom and validTo as instants."""
+    state_file = str(tmp_path / "standin.jsonl")
+
+    def start():
+        settings = StandinConfig(companies=[CompanyConfig("C1", "t", seed=7, items=800)], state_file=state_file)
+        return build_standin(settings, ManualClock(START))
+
+    standin = start()
+    company = standin.companies["C1"]
+    kinds = activity.random_changes(standin, company, 600, random.Random(3))
+    assert kinds.get("line_ended") and kinds.get("line_new")
+    before = list(company.state.snapshot("priceListLines"))
+    standin.change_log.close()  # type: ignore[union-attr]
+    after = list(start().companies["C1"].state.snapshot("priceListLines"))
+    assert after == before
+    assert any(isinstance(line["validTo"], datetime) for line in after)
