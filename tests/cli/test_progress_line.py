@@ -28,20 +28,20 @@ def sync(done: int, seconds: float, *, total: int | None = None, finished: bool 
 def test_without_a_total_a_sync_shows_its_rate_and_no_time_left() -> None:
     report = sync(12_000, 3.0)
     assert rate(report) == 4_000 and eta_seconds(report) is None
-    assert describe(report) == "sync acme items: 12,000 records, 24 pages, initial read, 4,000/s"
+    assert describe(report) == "sync acme items: 12,000 records, 4,000/s, 24 pages, initial read"
 
 
 def test_with_a_total_the_time_left_is_the_rest_at_the_rate_so_far() -> None:
     report = sync(25_000, 10.0, total=100_000)
     assert eta_seconds(report) == 30.0
     assert describe(report) == (
-        "sync acme items: 25,000/100,000 records (25%), 50 pages, initial read, 2,500/s, ETA 0:30"
+        "sync acme items: 25,000/100,000 records (25%), 2,500/s, ETA 0:30, 50 pages, initial read"
     )
 
 
 def test_a_send_shows_sent_of_its_backlog() -> None:
     report = Progress("send", "acme", "orders", 120, "sent", 500, None, 12.5, False, "3 failed")
-    assert describe(report) == "send acme orders: 120/500 sent (24%), 3 failed, 9.6/s, ETA 0:40"
+    assert describe(report) == "send acme orders: 120/500 sent (24%), 9.6/s, ETA 0:40, 3 failed"
 
 
 def test_no_rate_before_it_means_anything_nor_for_files_nor_past_the_total() -> None:
@@ -55,7 +55,7 @@ def test_no_rate_before_it_means_anything_nor_for_files_nor_past_the_total() -> 
 
 
 def test_a_finished_task_says_how_long_it_took() -> None:
-    assert describe(sync(20_000, 8.4, finished=True)).endswith("2,381/s, done in 0:08")
+    assert describe(sync(20_000, 8.4, finished=True)).endswith("2,381/s, done in 0:08, 40 pages, initial read")
 
 
 @pytest.mark.parametrize(("seconds", "text"), [(0, "0:00"), (7.4, "0:07"), (725, "12:05"), (3723, "1:02:03")])
@@ -74,11 +74,11 @@ def test_the_board_shows_the_tasks_at_work_and_between_tasks_the_last_finished()
     board.update(sync(500, 1.0))
     board.update(Progress("sync", "nordic", "items", 0, "records", pages=0))
     assert board.line(200) == (
-        "sync acme items: 500 records, 1 page, initial read, 500/s | sync nordic items: 0 records, 0 pages"
+        "sync acme items: 500 records, 500/s, 1 page, initial read | sync nordic items: 0 records, 0 pages"
     )
     board.update(sync(1_000, 2.0, finished=True))
     board.update(Progress("sync", "nordic", "items", 10, "records", pages=1, finished=True))
-    assert board.line(200) == "sync nordic items: 10 records, 1 page, done in 0:00"
+    assert board.line(200) == "sync nordic items: 10 records, done in 0:00, 1 page"
 
 
 def test_the_line_is_redrawn_in_place_only_when_it_changes_and_cleared_at_the_end() -> None:

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.slow
 
 CLI = [sys.executable, "-m", "sonet_pipeline.cli"]
 #: A drawn progress line: the tenant, an entity, its records.
-PROGRESS_LINE = re.compile(r"\rsync acme \w+: [\d,]+ records, [\d,]+ pages?, initial read")
+PROGRESS_LINE = re.compile(r"\rsync acme \w+: [\d,]+ records, [^\r]*?[\d,]+ pages?, initial read")
 
 
 def on_terminal(args: list[str], env: dict[str, str], timeout: float = 300) -> tuple[int, str]:

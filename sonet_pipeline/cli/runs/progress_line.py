@@ -63,17 +63,13 @@ def _rate_text(per_second: float) -> str:
 
 
 def describe(progress: Progress) -> str:
-    """`sync acme items: 12,000/100,000 records (12%), 24 pages, full, 4,100/s, ETA 0:22`."""
+    """`sync acme items: 12,000/100,000 records (12%), 4,100/s, ETA 0:22, 24 pages, full read`."""
     p = progress
     if p.total:
         counted = f"{p.done:,}/{p.total:,} {p.unit} ({min(100, 100 * p.done // p.total)}%)"
     else:
         counted = f"{p.done:,} {p.unit}"
-    parts = [counted]
-    if p.pages is not None:
-        parts.append(f"{p.pages:,} page{'' if p.pages == 1 else 's'}")
-    if p.note:
-        parts.append(p.note)
+    parts = [counted]  # what matters most first: a narrow terminal cuts the end
     per_second = rate(p)
     if per_second is not None:
         parts.append(_rate_text(per_second))
@@ -82,6 +78,10 @@ def describe(progress: Progress) -> str:
         parts.append(f"ETA {duration_text(left)}")
     if p.finished:
         parts.append(f"done in {duration_text(p.seconds)}")
+    if p.pages is not None:
+        parts.append(f"{p.pages:,} page{'' if p.pages == 1 else 's'}")
+    if p.note:
+        parts.append(p.note)
     return f"{p.flow} {p.tenant} {p.task}: {', '.join(parts)}"
 
 
