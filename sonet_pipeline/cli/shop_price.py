@@ -35,7 +35,8 @@ DOC = (
     "instant, as the shop shows it: from the account's price list in prices.jsonl (the line with the greatest "
     "quantity break not above the quantity, valid at the instant), else the item's list price, else price on "
     "request; a sku the shop does not sell is 'not sold'. Prints the price, its currency and the line that "
-    "decided. Exit 1 for an unknown account or sku, 2 for a bad quantity or instant."
+    "decided. The published prices cover the instants from their publish to the tenant's horizon "
+    "(shop.price_horizon_days). Exit 1 for an unknown account or sku, 2 for a bad quantity or instant."
 )
 
 
