@@ -263,10 +263,11 @@ def _orders_enqueue(args: argparse.Namespace) -> int:
                         "message_id": order.message_id,
                         "state": order.state,
                         "error": error,
+                        "price_mismatches": order.price_mismatches,
                     }
                 )
             )
-        if order.outcome in ("refused", "conflict", "kept_failed"):
+        if order.outcome in ("refused", "conflict", "kept_failed") or order.price_mismatches:
             print(order.describe(), file=sys.stderr)
     counts = ", ".join(f"{n} {outcome}" for outcome, n in report.counts.items())
     print(f"{report.path}: {counts}", file=sys.stderr if args.json else sys.stdout)

@@ -40,6 +40,7 @@ from sonet_pipeline.intake.admission import Admission
 from sonet_pipeline.intake.answers import error_response
 from sonet_pipeline.intake.committer import GroupCommitter
 from sonet_pipeline.intake.handlers import Intake
+from sonet_pipeline.intake.price_gate import PublishedPrices
 from sonet_pipeline.intake.rights_gate import PublishedRights
 from sonet_pipeline.outbox import Outbox
 
@@ -62,16 +63,18 @@ def create_app(
     secret_cache: SecretCache | None = None,
     linger_seconds: float = 0.0,
     rights: PublishedRights | None = None,
+    prices: PublishedPrices | None = None,
 ) -> Starlette:
     """The intake app. The outbox writer starts and stops with the app's lifespan.
 
     Tokens: `token_lookup` reads an environment variable; `secrets` makes the Secrets Manager client
     for tenants whose token is a secret (without one they are refused), `secret_cache` keeps their
     values (default: the process's). `rights` reads each tenant's published rights (default: from
-    the snapshot `store.open_snapshot` finds, checked every 5 s)."""
+    the snapshot `store.open_snapshot` finds, checked every 5 s); `prices` the buyers' prices (default:
+    from the snapshot `rights` reads)."""
     committer = GroupCommitter(outbox, actor=ACTOR, clock=clock, linger_seconds=linger_seconds)
     admission = Admission(tenants, token_lookup, secrets=secrets, secret_cache=secret_cache)
-    intake = Intake(admission, committer, rights=rights)
+    intake = Intake(admission, committer, rights=rights, prices=prices)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

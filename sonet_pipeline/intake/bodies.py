@@ -5,6 +5,7 @@ Each raises `answers.Refusal` with the answer when the request as a whole is ref
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
@@ -20,8 +21,10 @@ from sonet_pipeline.intake.payload import (
     may_hold_surrogates,
     parse_json,
 )
+from sonet_pipeline.intake.price_gate import BuyerPrices, judge_prices, price_error, price_notes
 from sonet_pipeline.intake.rights_gate import RIGHTS_UNKNOWN, RightsRefusal, judge_rights
 from sonet_pipeline.outbox.model import order_text
+from sonet_pipeline.outbox.moves import PriceFlags
 from sonet_pipeline.rights.book import RightsBook
 
 
@@ -63,12 +66,23 @@ def parse(body: bytes) -> Any:
         raise Refusal(error_response(400, "INVALID_JSON", str(exc))) from None
 
 
-def judge_batch(
-    body: bytes, tenant: Tenant, book: RightsBook | None
-) -> tuple[list[Any], list[dict[str, Any] | None], dict[int, RightsRefusal]]:
-    """The parsed orders; per order, its refusal entry (None: to store, or NOT_ALLOWED); and by index
-    the NOT_ALLOWED orders (refused, or stored failed: the tenant's `order_rights.not_allowed`). Runs
-    in a thread for big bodies."""
+@dataclass
+class JudgedBatch:
+    """A batch judged order by order (`judge_batch`)."""
+
+    orders: list[Any]
+    #: Per order, its answer when refused here (None: to store, or NOT_ALLOWED, or PRICE_MISMATCH).
+    answers: list[dict[str, Any] | None]
+    #: By index, the NOT_ALLOWED orders (refused, or stored failed: the tenant's `order_rights.not_allowed`).
+    refusals: dict[int, RightsRefusal] = field(default_factory=dict)
+    #: By index, the 422 body of the orders the rights let in and their prices refuse (`order_prices: refuse`).
+    price_refusals: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: By index, the flagged lines of the orders to store with them (`order_prices: flag`).
+    price_flags: dict[int, PriceFlags] = field(default_factory=dict)
+
+
+def judge_batch(body: bytes, tenant: Tenant, book: RightsBook | None, prices: BuyerPrices | None = None) -> JudgedBatch:
+    """The parsed orders and each one's verdict (`JudgedBatch`). Runs in a thread for big bodies."""
     orders = parse(body)
     if not isinstance(orders, list):
         raise Refusal(error_response(400, "NOT_AN_ARRAY", "the batch body must be a JSON array of orders"))
@@ -76,8 +90,8 @@ def judge_batch(
         message = f"a batch holds at most {MAX_BATCH_ORDERS} orders, this one {len(orders)}"
         raise Refusal(error_response(413, "TOO_MANY_ORDERS", message))
     check_text = may_hold_surrogates(body)
-    answers: list[dict[str, Any] | None] = []
-    refusals: dict[int, RightsRefusal] = {}
+    judged = JudgedBatch(orders, [])
+    answers, refusals = judged.answers, judged.refusals
     for index, order in enumerate(orders):
         problems = judge_order(order, check_text=check_text)
         if problems:
@@ -87,11 +101,24 @@ def judge_batch(
         elif len(body) > MAX_ORDER_BYTES and len(order_text(order).encode()) > MAX_ORDER_BYTES:
             error = {"code": "TOO_LARGE", "message": f"the order is over {MAX_ORDER_BYTES} bytes", "field": None}
             answers.append({"status": 413, "error": error})
-        elif (refusal := judge_rights(tenant, order, book)) is None:
-            answers.append(None)
-        elif refusal.code == RIGHTS_UNKNOWN:
+        elif (refusal := judge_rights(tenant, order, book)) is not None and refusal.code == RIGHTS_UNKNOWN:
             answers.append({"status": 503, "error": refusal.error()})
         else:
-            refusals[index] = refusal
             answers.append(None)
-    return orders, answers, refusals
+            if refusal is not None:
+                refusals[index] = refusal
+            _judge_prices(judged, index, order, tenant, prices, refused=refusal is not None)
+    return judged
+
+
+def _judge_prices(
+    judged: JudgedBatch, index: int, order: Any, tenant: Tenant, prices: BuyerPrices | None, *, refused: bool
+) -> None:
+    """The batch's price verdict on one order: refused (only one the rights let in) or flagged."""
+    mismatches = judge_prices(order, prices)
+    if not mismatches:
+        return
+    if not refused and tenant.order_prices.mismatch == "refuse":
+        judged.price_refusals[index] = {"error": price_error(order, mismatches)}
+    else:
+        judged.price_flags[index] = price_notes(mismatches) or []

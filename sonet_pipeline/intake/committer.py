@@ -27,7 +27,7 @@ from typing import Any
 from sonet_pipeline.common.clock import Clock, SystemClock
 from sonet_pipeline.outbox import Enqueued, OrderConflict, Outbox
 from sonet_pipeline.outbox.model import order_hash
-from sonet_pipeline.outbox.moves import OrderError
+from sonet_pipeline.outbox.moves import OrderError, PriceFlags
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ class _Job:
     orders: list[dict[str, Any]]
     future: asyncio.Future[list[Outcome]] = field(repr=False)
     failures: list[OrderError | None] | None = None  # per order: stored `failed` with this error
+    price_flags: list[PriceFlags | None] | None = None  # per order: kept with a new message
 
 
 class GroupCommitter:
@@ -91,17 +92,22 @@ class GroupCommitter:
         self._queue = self._task = self._executor = None
 
     async def submit(
-        self, tenant: str, orders: list[dict[str, Any]], failures: list[OrderError | None] | None = None
+        self,
+        tenant: str,
+        orders: list[dict[str, Any]],
+        failures: list[OrderError | None] | None = None,
+        price_flags: list[PriceFlags | None] | None = None,
     ) -> list[Outcome]:
         """Store `orders` for `tenant` durably; one outcome per order, in order. Raises what the outbox raised.
 
-        `failures`, one per order: a new order with an error is stored `failed` with it (`enqueue_many`)."""
+        `failures`, one per order: a new order with an error is stored `failed` with it (`enqueue_many`);
+        `price_flags`, one per order: the lines not at the buyer's price, kept with a new message."""
         if not orders:
             return []
         if self._queue is None or not self.running:
             raise CommitterStopped("the outbox writer is not running")
         future: asyncio.Future[list[Outcome]] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Job(tenant, orders, future, failures))
+        self._queue.put_nowait(_Job(tenant, orders, future, failures, price_flags))
         # The commit goes on even if this request is cancelled (client gone): its answer is just not read.
         return await asyncio.shield(future)
 
@@ -183,6 +189,9 @@ class GroupCommitter:
         if any(job.failures for job in group):
             failures = [failure for job in group for failure in (job.failures or [None] * len(job.orders))]
             call = partial(call, failures=failures)
+        if any(job.price_flags for job in group):
+            flags = [flag for job in group for flag in (job.price_flags or [None] * len(job.orders))]
+            call = partial(call, price_flags=flags)
         if self.in_thread:
             outcomes = await asyncio.get_running_loop().run_in_executor(self._executor, call)
         else:

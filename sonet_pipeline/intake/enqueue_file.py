@@ -17,6 +17,11 @@ intake's semantic rules, as at the HTTP intake) and the valid ones are enqueued 
 - `kept_failed`: NOT_ALLOWED, and the tenant's `order_rights.not_allowed` is `store_failed`: stored
   as a `failed` message (code NOT_ALLOWED) for an operator, never sent unless one resends it.
 
+Prices are judged as at the HTTP intake (`price_gate`): an order the rights let in with lines not at
+the buyer's price is `refused` (PRICE_MISMATCH, naming the lines) when the tenant's
+`order_prices.mismatch` is `refuse`; else it is stored with the lines flagged (`price_mismatches` of
+its entry and of its message).
+
 An order that is valid but cannot become a SalesOrder is accepted here; it becomes `failed`
 (UNMAPPABLE) when its message is built. `exit_code` is 1 when any order was refused, kept failed or
 conflicts.
@@ -27,6 +32,7 @@ and running the file again is safe (they come back as duplicates).
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,6 +43,7 @@ from sonet_pipeline.common.clock import Clock, SystemClock
 from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.intake.committer import already_stored
 from sonet_pipeline.intake.payload import BadPayload, first_problem, judge_order, may_hold_surrogates, parse_json
+from sonet_pipeline.intake.price_gate import PublishedPrices, judge_prices, price_error, price_notes
 from sonet_pipeline.intake.rights_gate import (
     NOT_ALLOWED,
     RIGHTS_UNKNOWN,
@@ -48,7 +55,7 @@ from sonet_pipeline.intake.rights_gate import (
 from sonet_pipeline.orders.validation import OrderProblem
 from sonet_pipeline.outbox import Enqueued, Outbox
 from sonet_pipeline.outbox.model import FAILED
-from sonet_pipeline.outbox.moves import OrderError
+from sonet_pipeline.outbox.moves import OrderError, PriceFlags
 
 ACTOR = "cli: orders enqueue"
 BATCH_SIZE = 500
@@ -73,6 +80,8 @@ class FileOrder:
     message_id: str | None = None
     state: str | None = None
     error: OrderProblem | None = None
+    #: The lines not at the buyer's price, flagged and stored with the message (`price_gate.price_notes`).
+    price_mismatches: list[dict[str, Any]] | None = None
 
     @property
     def position(self) -> str:
@@ -86,7 +95,10 @@ class FileOrder:
         if self.error is not None:
             field = f" {self.error.field}" if self.error.field else ""
             return f"{self.position}{number}: {self.outcome}: {self.error.code}{field}: {self.error.message}"
-        return f"{self.position}{number}: {self.outcome}: message {self.message_id} ({self.state})"
+        flagged = ""
+        if self.price_mismatches:
+            flagged = "; price mismatch at " + ", ".join(str(m["field"]) for m in self.price_mismatches)
+        return f"{self.position}{number}: {self.outcome}: message {self.message_id} ({self.state}){flagged}"
 
 
 @dataclass(frozen=True)
@@ -124,8 +136,10 @@ def enqueue_file(
     actor: str = ACTOR,
     batch_size: int = BATCH_SIZE,
     rights: PublishedRights | None = None,
+    prices: PublishedPrices | None = None,
 ) -> EnqueueReport:
-    """`rights`: where the tenant's published rights are read (default: its snapshot, `store.open_snapshot`)."""
+    """`rights`: where the tenant's published rights are read (default: its snapshot, `store.open_snapshot`);
+    `prices`: its buyers' prices (default: from the snapshot `rights` reads)."""
     source = Path(path)
     try:
         raw = source.read_bytes()
@@ -135,9 +149,10 @@ def enqueue_file(
     clock = clock or SystemClock()
     check_text = may_hold_surrogates(raw)
     rights = rights or PublishedRights()
+    prices = prices or PublishedPrices(rights.snapshot_for)
     keep = tenant.order_rights.not_allowed == "store_failed"
     results: list[FileOrder | None] = []
-    valid: list[tuple[int, _Entry, OrderError | None]] = []
+    valid: list[tuple[int, _Entry, OrderError | None, PriceFlags | None]] = []
     for entry in entries:
         problems = [entry.problem] if entry.problem else judge_order(entry.value, check_text=check_text)
         if problems:
@@ -149,18 +164,32 @@ def enqueue_file(
             existing = already_stored(outbox, tenant.name, entry.value) if refusal.code == NOT_ALLOWED else None
             results.append(_refused(entry, _problem(refusal)) if existing is None else _settled(entry, existing))
             continue
+        mismatches = judge_prices(entry.value, prices.get(tenant))
+        if mismatches and refusal is None and tenant.order_prices.mismatch == "refuse":
+            existing = already_stored(outbox, tenant.name, entry.value)
+            error = price_error(entry.value, mismatches)
+            problem = OrderProblem(error["code"], error["message"], error["field"])
+            results.append(_refused(entry, problem) if existing is None else _settled(entry, existing))
+            continue
         failure = None if refusal is None else _problem_error(_problem(refusal))
-        valid.append((len(results), entry, failure))
+        valid.append((len(results), entry, failure, price_notes(mismatches)))
         results.append(None)
     for start in range(0, len(valid), batch_size):
         chunk = valid[start : start + batch_size]
-        orders = [entry.value for _, entry, _ in chunk]
-        failures = [failure for _, _, failure in chunk]
+        orders = [entry.value for _, entry, _, _ in chunk]
+        failures = [failure for _, _, failure, _ in chunk]
+        flags = [flag for _, _, _, flag in chunk]
         outcomes = outbox.enqueue_many(
-            tenant.name, orders, actor=actor, now=clock.now(), failures=failures if any(failures) else None
+            tenant.name,
+            orders,
+            actor=actor,
+            now=clock.now(),
+            failures=failures if any(failures) else None,
+            price_flags=flags if any(flags) else None,
         )
-        for (slot, entry, failure), outcome in zip(chunk, outcomes, strict=True):
-            results[slot] = _settled(entry, outcome, failure)
+        for (slot, entry, failure, flag), outcome in zip(chunk, outcomes, strict=True):
+            settled = _settled(entry, outcome, failure)
+            results[slot] = dataclasses.replace(settled, price_mismatches=flag) if flag else settled
     return EnqueueReport(str(source), tenant.name, layout, [result for result in results if result is not None])
 
 
