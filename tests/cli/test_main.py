@@ -29,6 +29,7 @@ from sonet_pipeline.config import settings
         ["shop"],
         ["shop", "publish"],
         ["shop", "why"],
+        ["shop", "price"],
     ],
 )
 def test_every_command_has_help(command, capsys):
