@@ -33,6 +33,7 @@ from sonet_pipeline.jobs.send import SEND_JOB
 from sonet_pipeline.jobs.sync import SYNC_JOB
 from sonet_pipeline.outbox import SENT, open_outbox
 from tests.assets.test_inbound_sync import COMPANIES, differences
+from tests.jobs.hosts import Host
 from tests.standin.standin_http import TOKENS, SonetClient
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -61,12 +62,16 @@ def configure(sonet: SonetClient, folder: Path, monkeypatch: pytest.MonkeyPatch,
 
 
 class Worker:
-    """`sonet-pipeline worker` in a process (and session) of its own, stopped with SIGTERM after the test."""
+    """`sonet-pipeline worker` in a process (and session) of its own, stopped with SIGTERM after the test.
 
-    def __init__(self, name: str, log: Path, env: dict[str, str] | None = None) -> None:
-        self.node, self.log = f"{name}@{socket.gethostname()}", log
+    On a `Host` (`tests/jobs/hosts.py`) it is started inside the host and names itself after the host's
+    hostname; else it runs here and takes this machine's."""
+
+    def __init__(self, name: str, log: Path, env: dict[str, str] | None = None, host: Host | None = None) -> None:
+        self.node, self.log, self.host = f"{name}@{host.hostname if host else socket.gethostname()}", log, host
+        command = [str(BIN / "sonet-pipeline"), "worker", "--concurrency", "2", "--name", name]
         self.process = subprocess.Popen(
-            [str(BIN / "sonet-pipeline"), "worker", "--concurrency", "2", "--name", name],
+            host.command(command) if host else command,
             stdout=log.open("wb"),
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -1,7 +1,11 @@
-"""A worker dies, nothing is lost: two `sonet-pipeline worker`s (each with a data dir and Dagster home of
-its own, as on two hosts) take the steps of four tenants' sync and send runs over the machine's Redis
-or RabbitMQ, with the production instance and stores in PostgreSQL. One worker is SIGKILLed (its
-whole process group) while it executes a step, slowed by the stand-in. Its steps go back to the queue
+"""A worker dies, nothing is lost: two `sonet-pipeline worker`s, each on a host of its own, take the
+steps of four tenants' sync and send runs over the machine's Redis or RabbitMQ, with the production
+instance and stores in PostgreSQL. Where the test can make network namespaces (`tests/jobs/hosts.py`),
+each host is one: its own network, reaching PostgreSQL, the broker and the stand-in only over its
+link (never this machine's 127.0.0.1), its own hostname, which names the worker in the steps' events,
+and its own data dir, Dagster home and tenants file. Elsewhere the workers are separate processes
+here, each with its own data dir and Dagster home. One worker is SIGKILLed (its whole process group,
+everything inside its host) while it executes a step, slowed by the stand-in. Its steps go back to the queue
 (Redis: after the visibility timeout; RabbitMQ: when its connection drops) and the other worker
 executes them: the interrupted runs end, nothing blocks the next tick, whose runs complete every
 tenant on the surviving worker; the stores equal the stand-in and Sonet holds every order exactly once.
@@ -13,10 +17,13 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
@@ -34,6 +41,7 @@ from sonet_pipeline.jobs.sync import SYNC_JOB
 from sonet_pipeline.outbox import SENT, open_outbox
 from sonet_pipeline.standin.runtime import CompanyConfig, Faults, StandinConfig
 from tests.assets.test_inbound_sync import differences
+from tests.jobs.hosts import Host, net_namespace, separate_hosts
 from tests.jobs.test_celery_workers import BIN, EXAMPLE, Worker
 from tests.standin.standin_http import SonetClient
 
@@ -56,27 +64,83 @@ def four_companies(start_standin) -> SonetClient:
     return start_standin(StandinConfig(companies=companies, faults=Faults(), lag_seconds=0, late_share=0.0))
 
 
-def configure(sonet: SonetClient, folder: Path, monkeypatch: pytest.MonkeyPatch, dsn: str, broker: str) -> None:
+@pytest.fixture
+def hosts() -> Iterator[list[Host] | None]:
+    """Two hosts (network namespaces), or None where the test cannot make them."""
+    with separate_hosts(["host-a", "host-b"]) as made:
+        yield made
+
+
+def write_tenants(path: Path, base_url: str) -> Path:
     lines = ["tenants:"]
     for name, code in TENANTS.items():
         lines += [
             f"  - name: {name}",
-            f"    sonet: {{base_url: '{sonet.base_url}', company: '{code}', token_env: T_{name.upper()}}}",
+            f"    sonet: {{base_url: '{base_url}', company: '{code}', token_env: T_{name.upper()}}}",
         ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def configure(sonet: SonetClient, folder: Path, monkeypatch: pytest.MonkeyPatch, dsn: str, broker: str) -> None:
+    for name, code in TENANTS.items():
         monkeypatch.setenv(f"T_{name.upper()}", token(code))
-    (folder / "tenants.yaml").write_text("\n".join(lines) + "\n")
-    monkeypatch.setenv(settings.TENANTS_ENV, str(folder / "tenants.yaml"))
+    monkeypatch.setenv(settings.TENANTS_ENV, str(write_tenants(folder / "tenants.yaml", sonet.base_url)))
     monkeypatch.setenv(settings.POSTGRES_DSN_ENV, dsn)
     monkeypatch.setenv(settings.BROKER_URL_ENV, broker)
     monkeypatch.setenv(settings.STEP_TIME_LIMIT_ENV, str(STEP_TIME_LIMIT))
 
 
-def host_worker(folder: Path, name: str) -> Worker:
+def host_worker(folder: Path, name: str, sonet: SonetClient, host: Host | None) -> Worker:
     """A worker with a data dir and Dagster home of its own (nothing shared with the others but the
-    database, the broker and the tenants file)."""
+    database, the broker and the stand-in). On a host it also has a tenants file of its own, and reaches
+    PostgreSQL, the broker and the stand-in at their addresses on the host's link."""
     home = folder / name
+    home.mkdir()
     env = {**os.environ, settings.DATA_DIR_ENV: str(home / "data"), "DAGSTER_HOME": str(home / "dagster")}
-    return Worker(f"{name}-{uuid.uuid4().hex[:6]}", folder / f"{name}.log", env=env)
+    if host is not None:
+        for variable in (settings.BROKER_URL_ENV, settings.RESULT_BACKEND_ENV, settings.POSTGRES_DSN_ENV):
+            if variable in env:
+                env[variable] = host.url(env[variable])
+        env[settings.TENANTS_ENV] = str(write_tenants(home / "tenants.yaml", host.url(sonet.base_url)))
+    return Worker(f"{name}-{uuid.uuid4().hex[:6]}", folder / f"{name}.log", env=env, host=host)
+
+
+def assert_on_its_host(worker: Worker, dsn: str) -> None:
+    """The worker and its pool processes are in its host's network, not ours, and from there this
+    machine's PostgreSQL at 127.0.0.1 cannot be reached (only through the host's link)."""
+    host = worker.host
+    assert host is not None
+    inside = host.net_namespace()
+    assert inside != net_namespace("self")
+    assert {net_namespace(pid) for pid in {worker.process.pid, *worker.children()}} == {inside}
+    probe = f"import socket; socket.create_connection(('127.0.0.1', {urlsplit(dsn).port}), timeout=5)"
+    assert host.run([sys.executable, "-c", probe]).returncode != 0, "the host reaches 127.0.0.1's PostgreSQL"
+    assert urlsplit(worker_env_dsn(worker)).hostname == host.outside
+
+
+def worker_env_dsn(worker: Worker) -> str:
+    """The DSN the worker was started with (its environment, as /proc shows it)."""
+    environ = Path(f"/proc/{worker.process.pid}/environ").read_bytes().split(b"\0")
+    (dsn,) = [e.split(b"=", 1)[1].decode() for e in environ if e.startswith(settings.POSTGRES_DSN_ENV.encode() + b"=")]
+    return dsn
+
+
+def step_pids(instance: DagsterInstance, run_id: str) -> set[int]:
+    """The processes the run's steps started in (their STEP_START events)."""
+    return {
+        record.dagster_event.pid
+        for record in instance.all_logs(run_id, of_type=DagsterEventType.STEP_START)
+        if record.dagster_event is not None and record.dagster_event.pid is not None
+    }
+
+
+def wait_until_empty(host: Host, timeout: float = 15.0) -> None:
+    """Every process of the host is gone (the SIGKILL took the worker's whole tree)."""
+    deadline = time.monotonic() + timeout
+    while left := host.pids():
+        assert time.monotonic() < deadline, f"processes left on {host.hostname} after the kill: {left}"
+        time.sleep(0.1)
 
 
 def start_run(job: str, tags: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -155,20 +219,26 @@ def wait_for_a_step_just_started(instance: DagsterInstance, ids: list[str], work
 
 @pytest.mark.parametrize("broker", ["redis_db", "rabbitmq_vhost"])
 def test_a_worker_killed_mid_step_loses_nothing(
-    four_companies, tmp_path, monkeypatch, postgres_database, broker, request
+    four_companies, tmp_path, monkeypatch, postgres_database, broker, request, hosts
 ):
     """Over Redis the lost steps come back after the visibility timeout; over RabbitMQ when the dead
-    worker's connection drops."""
+    worker's connection drops. On hosts (network namespaces), the kill leaves nothing running on the
+    victim's host, and the survivor's steps ran in its pool processes, inside its host."""
     sonet = four_companies
     configure(sonet, tmp_path, monkeypatch, postgres_database, request.getfixturevalue(broker))
     instance = prepare_instance()
-    workers = [host_worker(tmp_path, "host-a"), host_worker(tmp_path, "host-b")]
+    on_hosts = hosts or [None, None]
+    workers = [
+        host_worker(tmp_path, name, sonet, host) for name, host in zip(("host-a", "host-b"), on_hosts, strict=True)
+    ]
     orders: dict[str, list[str]] = {tenant: [] for tenant in TENANTS}
     orchestrators: list[subprocess.Popen[bytes]] = []
     runs_log = tmp_path / "runs.log"
     try:
         for worker in workers:
             worker.wait_ready()
+            if worker.host is not None:
+                assert_on_its_host(worker, postgres_database)
         tenants = load_tenants()  # the initial load, from the CLI in this process: the workers' steps are deltas
         initial = run_sync(build_definitions(tenants, clock=sonet.clock), instance, tenants, now=datetime.now(UTC))
         assert initial.success, initial.failures
@@ -189,6 +259,8 @@ def test_a_worker_killed_mid_step_loses_nothing(
         os.killpg(victim.process.pid, signal.SIGKILL)
         killed_at = time.monotonic()
         victim.process.wait(timeout=10)
+        if victim.host is not None:
+            wait_until_empty(victim.host)
         lost = {key for key, (node, _) in in_hand(instance, interrupted).items() if node == victim.node}
         assert lost, "the killed worker held no step"
         sonet.admin_json("POST", "/faults", json={"slow_share": 0.0, "slow_seconds": 0.0})
@@ -213,6 +285,8 @@ def test_a_worker_killed_mid_step_loses_nothing(
             assert orchestrator.wait(timeout=120) == 0, runs_log.read_text(errors="replace")[-3000:]
         next_tick_after = time.monotonic() - killed_at
         next_tick = run_ids(instance, (SYNC_JOB, SEND_JOB), known)
+        survivor_pool = survivor.children()
+        survivor_pool_networks = {net_namespace(pid) for pid in survivor_pool}
     except AssertionError as failed:
         logs = "\n".join(f"{w.node}: {w.tail()}" for w in workers)
         runs = runs_log.read_text(errors="replace")[-3000:] if runs_log.exists() else ""
@@ -241,8 +315,14 @@ def test_a_worker_killed_mid_step_loses_nothing(
         assert run is not None and run.status == DagsterRunStatus.SUCCESS
         handed, _, finished = step_workers(instance, run_id)
         assert {node for _, node in handed} == {survivor.node}
+        assert step_pids(instance, run_id) <= survivor_pool, "a step of the next tick ran outside the survivor's pool"
         steps -= finished
     assert steps == set(), f"steps of the next tick not completed: {steps}"
+    if survivor.host is not None:
+        # The node in the steps' events is the name the worker gave itself from its host's hostname
+        # (`--name` has no host part), as its answer to `wait_ready`'s ping showed.
+        assert survivor.node.endswith(f"@{survivor.host.hostname}")
+        assert survivor_pool_networks == {survivor.host.net_namespace()}
 
     assert differences(sonet, TENANTS) == {}
     with open_outbox(postgres_database) as outbox:
@@ -251,7 +331,8 @@ def test_a_worker_killed_mid_step_loses_nothing(
         accepted = [o["messageId"] for o in sonet.admin_json("GET", f"/companies/{code}/orders")]
         assert sorted(accepted) == sorted(orders[tenant]), f"{tenant}: Sonet holds {accepted}"
     print(
-        f"\n{broker}: worker {victim.node} killed; taken again by the survivor: {sorted(s for _, s in lost)}; "
+        f"\n{broker}, {'on network namespaces' if hosts else 'as processes'}: worker {victim.node} killed; "
+        f"taken again by the survivor: {sorted(s for _, s in lost)}; "
         f"interrupted runs ended after "
         f"{ended_after:.1f} s ({[instance.get_run_by_id(r).status.value for r in interrupted]}); "  # type: ignore[union-attr]
         f"the next tick completed every tenant {next_tick_after:.1f} s after the kill"
