@@ -4,7 +4,9 @@ Playwright (the `playwright` package of the dev extras) drives the machine's Chr
 (`/usr/bin/chromium`, never a downloaded browser) through the Dagster UI of a demo started here on
 ports picked at run time: it dismisses the first-visit dialog, opens the global asset lineage and
 finds both demo tenants' assets, opens a materialization's metadata and the rights matrix the shop
-published, and saves each view as `docs/images/ui-*.png` (the names docs/ui-tour.md shows).
+published, and saves each view under the names docs/ui-tour.md shows: in the test's temporary folder,
+or, with `SONET_PIPELINE_UPDATE_SCREENSHOTS=1`, in `docs/images/` (so that a test run leaves the
+checkout as it was; refresh the docs' pictures on purpose).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ pytestmark = pytest.mark.slow
 
 CHROMIUM = Path("/usr/bin/chromium")
 IMAGES = REPO / "docs" / "images"
+#: Set to 1 to write the screenshots into docs/images/ (the docs' pictures), not the test's folder.
+UPDATE_ENV = "SONET_PIPELINE_UPDATE_SCREENSHOTS"
 TOUR_PAGE = REPO / "docs" / "ui-tour.md"
 #: The screenshots, by what they show: the names docs/ui-tour.md links.
 SHOTS = {
@@ -129,7 +133,8 @@ def test_ui_tour_shows_both_tenants_their_metadata_and_the_rights_matrix(demo_ui
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=UI_TIMEOUT_MS)
-    IMAGES.mkdir(parents=True, exist_ok=True)
+    shots = IMAGES if os.environ.get(UPDATE_ENV) == "1" else tmp_path
+    shots.mkdir(parents=True, exist_ok=True)
     ui = demo_ui
     show_nux = graphql(ui, "{ shouldShowNux }")["shouldShowNux"]
     args = ["--no-sandbox"] if os.geteuid() == 0 else []  # Chromium refuses root without it (CI containers)
@@ -153,7 +158,7 @@ def test_ui_tour_shows_both_tenants_their_metadata_and_the_rights_matrix(demo_ui
             expect(rights.filter(has=page.get_by_role("img", name="run_success"))).to_have_count(len(TENANTS))
             for tenant in TENANTS:
                 expect(page.get_by_role("button").filter(has=page.locator(f'[title="{tenant}"]')).first).to_be_visible()
-            page.screenshot(path=IMAGES / SHOTS["lineage"], animations="disabled")
+            page.screenshot(path=shots / SHOTS["lineage"], animations="disabled")
 
             # A materialization's metadata: acme's latest rights file, as the Events tab shows it.
             page.goto(f"{ui}/assets/acme/shop/rights?view=events")
@@ -162,7 +167,7 @@ def test_ui_tour_shows_both_tenants_their_metadata_and_the_rights_matrix(demo_ui
                 expect(page.get_by_role("cell", name=key, exact=True).first).to_be_visible()
             by_rule = page.get_by_role("row").filter(has=page.get_by_role("cell", name="by_rule", exact=True)).first
             expect(by_rule.get_by_role("cell", name="contractors", exact=True)).to_be_visible()  # its table drawn
-            page.screenshot(path=IMAGES / SHOTS["materialization"], animations="disabled")
+            page.screenshot(path=shots / SHOTS["materialization"], animations="disabled")
 
             # The rights matrix: who may see prices and order, up to what, and the rule that decided.
             page.get_by_role("row").filter(has=page.get_by_role("cell", name="matrix_sample", exact=True)).get_by_text(
@@ -173,7 +178,7 @@ def test_ui_tour_shows_both_tenants_their_metadata_and_the_rights_matrix(demo_ui
                 expect(matrix.get_by_role("columnheader", name=header, exact=True)).to_be_visible()
             expect(matrix.get_by_role("cell", name="contractors", exact=True).first).to_be_attached()
             matrix.get_by_text("matrix_sample", exact=True).first.scroll_into_view_if_needed()
-            page.screenshot(path=IMAGES / SHOTS["rights"], animations="disabled")
+            page.screenshot(path=shots / SHOTS["rights"], animations="disabled")
         except Exception:
             page.screenshot(path=tmp_path / "failed.png")  # what the page showed, for the failure's reader
             print(f"the page at the failure: {tmp_path / 'failed.png'} ({page.url})")
@@ -182,5 +187,5 @@ def test_ui_tour_shows_both_tenants_their_metadata_and_the_rights_matrix(demo_ui
             browser.close()
     page_text = TOUR_PAGE.read_text(encoding="utf-8")
     for name in SHOTS.values():
-        assert (IMAGES / name).stat().st_size > 0
+        assert (shots / name).stat().st_size > 0 and (IMAGES / name).is_file()
         assert f"images/{name}" in page_text, f"{TOUR_PAGE.name} does not show {name}"
