@@ -12,6 +12,9 @@ Routes (conventions.md, "Intake HTTP"; the full description is served at `/opena
 - `POST /tenants/{tenant}/orders/batch`: a JSON array of at most 1,000 orders and 8 MiB; always 200
   with one entry per order, in order, `{"status", "message_id"?, "state"?, "error"?}`, `status` being
   what the single route would have answered for that order. The stored ones share one commit.
+- `POST /tenants/{tenant}/customers/lookup`: which ACTIVE customer a registering buyer is, by one of
+  `businessId`, `vatNumber`, `email`: 200 `{"accountId", "name"}`, 404, 409 AMBIGUOUS, 429 over the
+  token's rate (`customer_lookup.py`).
 - `GET /openapi.json`, `GET /health`.
 
 What the routes do: `handlers.Intake` (judging, rights, storing, answering), behind
@@ -39,6 +42,7 @@ from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.intake.admission import Admission
 from sonet_pipeline.intake.answers import error_response
 from sonet_pipeline.intake.committer import GroupCommitter
+from sonet_pipeline.intake.customer_lookup import CustomerLookup, LookupRates, PublishedCustomers
 from sonet_pipeline.intake.handlers import Intake
 from sonet_pipeline.intake.price_gate import PublishedPrices
 from sonet_pipeline.intake.rights_gate import PublishedRights
@@ -64,6 +68,7 @@ def create_app(
     linger_seconds: float = 0.0,
     rights: PublishedRights | None = None,
     prices: PublishedPrices | None = None,
+    customers: PublishedCustomers | None = None,
 ) -> Starlette:
     """The intake app. The outbox writer starts and stops with the app's lifespan.
 
@@ -71,10 +76,13 @@ def create_app(
     for tenants whose token is a secret (without one they are refused), `secret_cache` keeps their
     values (default: the process's). `rights` reads each tenant's published rights (default: from
     the snapshot `store.open_snapshot` finds, checked every 5 s); `prices` the buyers' prices (default:
-    from the snapshot `rights` reads)."""
+    from the snapshot `rights` reads); `customers` the customers lookups find (default: likewise)."""
     committer = GroupCommitter(outbox, actor=ACTOR, clock=clock, linger_seconds=linger_seconds)
     admission = Admission(tenants, token_lookup, secrets=secrets, secret_cache=secret_cache)
     intake = Intake(admission, committer, rights=rights, prices=prices)
+    lookup = CustomerLookup(
+        admission, customers or PublishedCustomers(intake.rights.snapshot_for), LookupRates(clock=clock)
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -88,6 +96,7 @@ def create_app(
         routes=[
             Route("/tenants/{tenant}/orders", intake.post_order, methods=["POST"]),
             Route("/tenants/{tenant}/orders/batch", intake.post_batch, methods=["POST"]),
+            Route("/tenants/{tenant}/customers/lookup", lookup.post, methods=["POST"]),
             Route("/openapi.json", intake.openapi, methods=["GET"]),
             Route("/health", intake.health, methods=["GET"]),
         ],

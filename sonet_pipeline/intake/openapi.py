@@ -18,6 +18,7 @@ from functools import cache
 from typing import Any
 
 from sonet_pipeline.contract import commerce_order_schema
+from sonet_pipeline.intake.openapi_lookup import lookup_path, lookup_schemas, price_schemas
 from sonet_pipeline.intake.payload import MAX_BATCH_BYTES, MAX_BATCH_ORDERS, MAX_ORDER_BYTES
 
 _REF = "#/components/schemas/"
@@ -94,7 +95,15 @@ def _schemas() -> dict[str, Any]:
         "properties": {
             "code": {
                 "type": "string",
-                "examples": ["SCHEMA", "INVALID", "INVALID_JSON", "ORDER_CONFLICT", "TOO_LARGE", "NOT_ALLOWED"],
+                "examples": [
+                    "SCHEMA",
+                    "INVALID",
+                    "INVALID_JSON",
+                    "ORDER_CONFLICT",
+                    "TOO_LARGE",
+                    "NOT_ALLOWED",
+                    "PRICE_MISMATCH",
+                ],
             },
             "message": {"type": "string"},
             "field": {
@@ -110,6 +119,10 @@ def _schemas() -> dict[str, Any]:
                 "type": ["string", "null"],
                 "description": "NOT_ALLOWED: the login's order limit (net, VAT excluded) when the limit decided.",
             },
+            "lines": {
+                "$ref": _REF + "PriceMismatches",
+                "description": "PRICE_MISMATCH: every line not at the buyer's price, its expected and given price.",
+            },
         },
     }
     stored = {
@@ -118,6 +131,7 @@ def _schemas() -> dict[str, Any]:
         "properties": {
             "message_id": {"type": "string", "description": "The outbox MessageId (UUID), stable for this order."},
             "state": {"enum": _STATES},
+            "price_mismatches": {"$ref": _REF + "PriceMismatches"},
         },
     }
     batch_entry = {
@@ -132,10 +146,13 @@ def _schemas() -> dict[str, Any]:
             "message_id": {"type": "string"},
             "state": {"enum": _STATES},
             "error": {"$ref": _REF + "Error"},
+            "price_mismatches": {"$ref": _REF + "PriceMismatches"},
         },
     }
     return {
         **order_components(),
+        **price_schemas(),
+        **lookup_schemas(),
         "Error": error,
         "ErrorBody": {
             "type": "object",
@@ -148,6 +165,7 @@ def _schemas() -> dict[str, Any]:
                     " tenant's `order_rights.not_allowed: store_failed`: the failed message that keeps the order.",
                 },
                 "state": {"enum": _STATES, "description": "With `message_id` on a kept NOT_ALLOWED order: failed."},
+                "price_mismatches": {"$ref": _REF + "PriceMismatches"},
             },
         },
         "Stored": stored,
@@ -180,7 +198,9 @@ def openapi_document() -> dict[str, Any]:
             "413": _error(f"The body is over {MAX_ORDER_BYTES} bytes."),
             "422": _error(
                 "Invalid per the schema or the semantic rules (`field` says where), or NOT_ALLOWED by the tenant's"
-                " published rights (`rule` names the rule that decided, `limit` the order limit when it decided)."
+                " published rights (`rule` names the rule that decided, `limit` the order limit when it decided),"
+                " or PRICE_MISMATCH with the tenant's `order_prices.mismatch: refuse` (`lines` names each line,"
+                " its expected and given price)."
             ),
             **_COMMON_ERRORS,
         },
@@ -233,6 +253,7 @@ def openapi_document() -> dict[str, Any]:
         "paths": {
             "/tenants/{tenant}/orders": {"post": single},
             "/tenants/{tenant}/orders/batch": {"post": batch},
+            "/tenants/{tenant}/customers/lookup": lookup_path(_tenant_parameter(), _COMMON_ERRORS),
             "/openapi.json": {
                 "get": {
                     "summary": "This document",

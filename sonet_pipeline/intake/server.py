@@ -23,6 +23,7 @@ from sonet_pipeline.config import settings
 from sonet_pipeline.config.secrets import ClientFactory, SecretCache
 from sonet_pipeline.config.tenants import Tenant, load_tenants
 from sonet_pipeline.intake.app import create_app
+from sonet_pipeline.intake.customer_lookup import PublishedCustomers
 from sonet_pipeline.intake.rights_gate import PublishedRights
 from sonet_pipeline.outbox import Outbox, open_outbox
 
@@ -71,6 +72,7 @@ class RunningIntake(AsgiThread):
         secret_cache: SecretCache | None = None,
         linger_seconds: float = 0.0,
         rights: PublishedRights | None = None,
+        customers: PublishedCustomers | None = None,
         host: str = "127.0.0.1",
     ) -> None:
         app = create_app(
@@ -82,6 +84,7 @@ class RunningIntake(AsgiThread):
             secret_cache=secret_cache,
             linger_seconds=linger_seconds,
             rights=rights,
+            customers=customers,
         )
         super().__init__(app, host)
         self.committer = app.state.committer

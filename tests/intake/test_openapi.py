@@ -15,6 +15,7 @@ from openapi_spec_validator import validate
 from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
 
+from sonet_pipeline.config.tenants import CustomerLookup
 from sonet_pipeline.contract import commerce_order_schema
 from sonet_pipeline.intake.openapi import openapi_document, order_components
 from sonet_pipeline.intake.server import RunningIntake
@@ -23,10 +24,12 @@ from tests.intake.conftest import TENANTS, TOKEN, TOKENS, rights_of
 from tests.intake.rights_snapshot import publish, seed_records
 
 SINGLE, BATCH = "/tenants/{tenant}/orders", "/tenants/{tenant}/orders/batch"
+LOOKUP = "/tenants/{tenant}/customers/lookup"
 #: Every status each route answers (app.py): declared, each with the error body where it is an error.
 ANSWERS = {
     SINGLE: {"200", "202", "400", "401", "404", "409", "413", "415", "422", "503"},
     BATCH: {"200", "400", "401", "404", "413", "415", "503"},
+    LOOKUP: {"200", "400", "401", "404", "409", "413", "415", "429", "503"},
 }
 
 
@@ -129,6 +132,54 @@ def test_schemathesis_finds_no_failing_check_and_refused_requests_store_nothing(
     assert {200, 202, 400, 401, 422} <= seen, statuses
 
 
+#: The lookup: a well-formed lookup may find nobody (404) or several customers (409); a tenant whose
+#: rate schemathesis cannot exhaust, so 429 is not expected here (tests/intake/test_customer_lookup.py).
+LOOKUP_CONFIG = """
+seed = 20261207
+[checks.positive_data_acceptance]
+expected-statuses = ["2xx", 404, 409]
+[checks.negative_data_rejection]
+expected-statuses = [400, 401, 404, 413, 415]
+"""
+
+
+@pytest.mark.slow
+def test_schemathesis_finds_no_failing_check_on_the_customer_lookup(tmp_path):
+    """Requests schemathesis generates for the lookup (valid and invalid bodies, tenant acme with its
+    token and published customers) pass every default check: no 5xx, statuses and bodies as declared."""
+    snapshot = publish(tmp_path / "snapshot", *seed_records())
+    generous = TENANTS[0].model_copy(update={"customer_lookup": CustomerLookup(per_minute=60_000, burst=10_000)})
+    statuses: Counter[int] = Counter()
+    failures: dict[str, str] = {}
+    with (
+        open_outbox(tmp_path / "outbox.sqlite") as outbox,
+        RunningIntake([generous], outbox, token_lookup=TOKENS.get, rights=rights_of(snapshot)) as intake,
+    ):
+        document = requests.get(intake.base_url + "/openapi.json", timeout=30).json()
+        schema = schemathesis.openapi.from_dict(document, config=SchemathesisConfig.from_str(LOOKUP_CONFIG))
+        operation = schema[LOOKUP]["POST"]
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            strategy = operation.as_strategy(generation_mode=mode, path_parameters={"tenant": "acme"})
+
+            def check(case: schemathesis.Case) -> None:
+                try:
+                    response = case.call_and_validate(
+                        base_url=intake.base_url, headers={"Authorization": f"Bearer {TOKEN}"}
+                    )
+                except BaseException as exc:
+                    failures.setdefault(str(exc).split("Reproduce with")[0][:600], case.as_curl_command())
+                    return
+                statuses[response.status_code] += 1
+
+            _fuzz(strategy, check, examples=LOOKUP_EXAMPLES)
+    assert not failures, "\n\n".join(f"{failure}\n{curl}" for failure, curl in failures.items())
+    assert not [status for status in statuses if status >= 500], statuses
+    assert {400, 404} <= set(statuses), statuses
+
+
+LOOKUP_EXAMPLES = 150
+
+
 def _created(status: int, body: Any) -> set[str]:
     """The message ids an answer says were created now: a 202, or a batch's 202 entries."""
     if status == 202:
@@ -138,11 +189,11 @@ def _created(status: int, body: Any) -> set[str]:
     return set()
 
 
-def _fuzz(strategy: Any, check: Any) -> None:
-    """Run `check` on EXAMPLES cases from `strategy`, the same ones every run (derandomized)."""
+def _fuzz(strategy: Any, check: Any, examples: int = EXAMPLES) -> None:
+    """Run `check` on `examples` cases from `strategy`, the same ones every run (derandomized)."""
 
     @settings(
-        max_examples=EXAMPLES,
+        max_examples=examples,
         derandomize=True,
         deadline=None,
         database=None,
