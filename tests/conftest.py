@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.partner_package import partner_extensions  # noqa: F401 - the sample partner package, for any test
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED_CONTRACT = REPO.parent / "shared" / "sonet-contract"
 #: The PostgreSQL server the tests use (the machine's, trust auth); `SONET_TEST_POSTGRES_DSN` to point elsewhere.

@@ -26,6 +26,7 @@ from pydantic import (
 from sonet_pipeline.config import settings
 from sonet_pipeline.config.alerts import AlertChannels
 from sonet_pipeline.config.errors import TenantConfigError
+from sonet_pipeline.config.extensions import Extensions
 from sonet_pipeline.config.owners import checked_owners, deployment_owners
 from sonet_pipeline.config.retention import TenantRetention
 from sonet_pipeline.config.secrets import ClientFactory, SecretRef, TokenSource, resolve_token
@@ -148,6 +149,8 @@ class Tenant(_Strict):
     #: Who answers for the tenant's assets (e-mails or `team:<name>`); unset: the deployment's
     #: (`SONET_PIPELINE_OWNERS`, `config/owners.py`).
     owners: list[str] | None = Field(default=None, min_length=1)
+    #: Partner extensions by point (`config/extensions.py`, docs/extensions.md); none by default.
+    extensions: Extensions = Extensions()
 
     @field_validator("owners")
     @classmethod

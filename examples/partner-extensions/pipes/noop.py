@@ -1,0 +1,7 @@
+"""The `noop` extension as a Pipes subprocess: `noop` of `points.py` on the batch Dagster passes."""
+
+from acme_partner_extensions.pipes_function import serve
+from acme_partner_extensions.points import noop
+
+if __name__ == "__main__":
+    serve(noop)

@@ -1,0 +1,7 @@
+"""The `sales_order` extension as a Pipes subprocess: `sales_order_comment` of `points.py` on the batch Dagster passes."""
+
+from acme_partner_extensions.pipes_function import serve
+from acme_partner_extensions.points import sales_order_comment
+
+if __name__ == "__main__":
+    serve(sales_order_comment)

@@ -1,0 +1,1 @@
+"""Sample sonet-pipeline extensions (entry-point group `sonet_pipeline.extensions`)."""
