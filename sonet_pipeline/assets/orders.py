@@ -208,7 +208,11 @@ def _delivered_metadata(report: SendReport, backlog: int, oldest: float | None) 
         "backlog_left": MetadataValue.int(backlog),
         "failed_by_code": MetadataValue.json(dict(report.failed)),
         "archive_failures": MetadataValue.int(report.archive_failures),
+        # Accepted orders whose lines the intake found off the buyer's price (at most 20 shown).
+        "price_flagged": MetadataValue.int(len(report.price_flagged)),
     }
+    if report.price_flagged:
+        metadata["price_flagged_orders"] = MetadataValue.json(report.price_flagged[:20])
     if oldest is not None:
         metadata["oldest_pending_age_seconds"] = MetadataValue.float(round(oldest, 1))
     return metadata

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -24,6 +25,9 @@ class SendReport:
     archive_gaps: list[str] = field(default_factory=list)
     #: Messages whose claim expired before this run settled them: another run took them and settles them.
     claims_lost: int = 0
+    #: Orders Sonet accepted in this run that the intake had flagged for prices (Sonet never checks them):
+    #: per order its number and each line's given and expected price and what set it (`price_gate`).
+    price_flagged: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def delivered(self) -> int:

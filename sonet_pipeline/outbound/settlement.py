@@ -58,6 +58,8 @@ class Settlement:
                 owner=self.owner,
             )
             report.sent += outcome.kind == ACCEPTED
+            if outcome.kind == ACCEPTED and message.price_mismatches:
+                report.price_flagged.append({"orderNumber": message.order_number, "lines": message.price_mismatches})
             report.duplicate += outcome.kind == DUPLICATE
         elif outcome.kind == REJECTED:
             self.outbox.mark_failed(
