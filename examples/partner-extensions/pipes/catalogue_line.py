@@ -1,4 +1,4 @@
-"""The `catalogue_line` extension as a Pipes subprocess: `search_keywords` of `points.py` on the batch Dagster passes."""
+"""The `catalogue_line` extension as a Pipes subprocess: `search_keywords` of `points.py`."""
 
 from acme_partner_extensions.pipes_function import serve
 from acme_partner_extensions.points import search_keywords

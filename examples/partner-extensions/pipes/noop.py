@@ -1,4 +1,4 @@
-"""The `noop` extension as a Pipes subprocess: `noop` of `points.py` on the batch Dagster passes."""
+"""The `noop` extension as a Pipes subprocess: `noop` of `points.py`."""
 
 from acme_partner_extensions.pipes_function import serve
 from acme_partner_extensions.points import noop

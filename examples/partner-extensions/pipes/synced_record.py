@@ -1,4 +1,4 @@
-"""The `synced_record` extension as a Pipes subprocess: `item_names` of `points.py` on the batch Dagster passes."""
+"""The `synced_record` extension as a Pipes subprocess: `item_names` of `points.py`."""
 
 from acme_partner_extensions.pipes_function import serve
 from acme_partner_extensions.points import item_names

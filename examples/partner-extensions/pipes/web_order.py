@@ -1,4 +1,4 @@
-"""The `web_order` extension as a Pipes subprocess: `customer_reference` of `points.py` on the batch Dagster passes."""
+"""The `web_order` extension as a Pipes subprocess: `customer_reference` of `points.py`."""
 
 from acme_partner_extensions.pipes_function import serve
 from acme_partner_extensions.points import customer_reference
