@@ -6,6 +6,7 @@ PRICE_MISMATCH naming the line, the expected and the given price; over HTTP, sin
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -13,12 +14,15 @@ import pytest
 from sonet_pipeline.common.clock import ManualClock
 from sonet_pipeline.config.tenants import OrderPrices, SonetConnection, Tenant
 from sonet_pipeline.intake.enqueue_file import enqueue_file
+from sonet_pipeline.intake.price_gate import PublishedPrices, judge_prices
+from sonet_pipeline.intake.published import CHECK_SECONDS
 from sonet_pipeline.intake.rights_gate import PublishedRights
 from sonet_pipeline.intake.server import RunningIntake
 from sonet_pipeline.outbox import open_outbox, to_json
 from sonet_pipeline.store import Snapshot
 from tests.intake.conftest import TOKENS, Client, order
-from tests.intake.price_snapshot import publish_prices
+from tests.intake.price_snapshot import LINES, publish_prices
+from tests.intake.rights_snapshot import publish, seed_records
 
 ADMIN = {"kind": "account", "customerNumber": "C10042", "contactId": "C10042-1"}
 GUEST = {"kind": "guest", "name": "Maija Meikäläinen", "email": "maija@example.fi"}
@@ -165,3 +169,21 @@ def test_orders_enqueue_judges_prices_as_the_intake_does(tmp_path, snapshot):
         assert "price mismatch at lines[0].unitPrice" in entry.describe()
         message = outbox.get(str(entry.message_id))
         assert message is not None and message.price_mismatches == entry.price_mismatches
+
+
+def test_prices_are_not_judged_until_published_and_are_followed_when_they_change(tmp_path):
+    """No items or price list lines synced yet: not judged (taken as is). Once published they are read
+    (rechecked every CHECK_SECONDS); a changed line is followed from the snapshot that publishes it."""
+    folder, clock = tmp_path / "snapshot", ManualClock()
+    publish(folder, *seed_records())  # customers and segments only
+    prices = PublishedPrices(lambda name: Snapshot(folder), clock=clock)
+    off = placed(ADMIN, GLOVES_AT_LIST)
+    assert prices.get(FLAGGING) is None and judge_prices(off, prices.get(FLAGGING)) == []
+    publish_prices(folder)
+    assert prices.get(FLAGGING) is None  # not checked again yet
+    clock.advance(CHECK_SECONDS)
+    [flag] = judge_prices(off, prices.get(FLAGGING))
+    assert flag.expected == Decimal("3.90")
+    publish_prices(folder, [*LINES[:1], {**LINES[1], "price": "4.15", "dateModified": "2026-11-02T00:00:00.000Z"}])
+    clock.advance(CHECK_SECONDS)
+    assert judge_prices(off, prices.get(FLAGGING)) == []
