@@ -48,7 +48,7 @@ from sonet_pipeline.shop import inputs as shop_inputs
 from sonet_pipeline.shop.catalogue_cache import Built, IncrementalCatalogue
 from sonet_pipeline.shop.inputs import ACCOUNTS, CATALOGUE, FILES, LOGINS, ORDER_STATUS, PRICES, RIGHTS
 from sonet_pipeline.shop.order_status import order_statuses
-from sonet_pipeline.shop.prices import prices_file
+from sonet_pipeline.shop.prices import PricesFile, prices_file
 from sonet_pipeline.shop.publish import Destination, EncodedLines, publish, read_manifest
 from sonet_pipeline.store import Snapshot, cache_blobs
 
@@ -255,12 +255,15 @@ def _compute(
     if PRICES in selected:
         building(PRICES)
         prices = prices_file(snapshot.records("price_list_lines"), now, tenant.shop.price_horizon)
-        files[PRICES] = prices.records
-        counts: dict[str, MetadataValue] = {name: MetadataValue.int(n) for name, n in prices.counts.items()}
-        # When the file must be published again though Sonet changes nothing (none: never).
-        counts["next_change"] = MetadataValue.text(prices.next_change_text or "none")
-        results[PRICES] = _Result(counts, next_change=prices.next_change_text)
+        files[PRICES], results[PRICES] = prices.records, _prices_result(prices)
     return files, results
+
+
+def _prices_result(prices: PricesFile) -> _Result:
+    counts: dict[str, MetadataValue] = {name: MetadataValue.int(n) for name, n in prices.counts.items()}
+    # When the file must be published again though Sonet changes nothing (none: never).
+    counts["next_change"] = MetadataValue.text(prices.next_change_text or "none")
+    return _Result(counts, next_change=prices.next_change_text)
 
 
 def _catalogue_result(tenant: str, built: Built) -> _Result:
