@@ -6,6 +6,10 @@ extensions:
     - {name: acme_delivery_method, kind: python, timeout_seconds: 5}
 ```
 
+A `pipes` extension (an external function run through Dagster Pipes, `resources/extension_pipes.py`)
+names its `command` (a local subprocess) and/or its `function` (AWS Lambda), and the variables of ours
+its subprocess may see (`env`; never a `SONET_`, `AWS_` or `DAGSTER_` one).
+
 Checked at load: a point that is none of the five, a kind that is neither `python` nor `pipes`, a
 timeout out of range, a name given twice at one point, and a `python` extension whose name no
 installed package registers under the entry-point group `sonet_pipeline.extensions` are each an
@@ -23,6 +27,8 @@ from sonet_pipeline.extensions.points import CATALOGUE_LINE, POINTS, RIGHTS, SAL
 from sonet_pipeline.extensions.python_kind import UnknownEntryPointError, find_entry_point
 
 EXTENSION_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.\-]{0,79}$"
+#: Variables a `pipes` subprocess may never be given: the pipeline's tokens and settings, AWS and Dagster's.
+FORBIDDEN_ENV_PREFIXES = ("SONET_", "AWS_", "DAGSTER_")
 
 
 class ExtensionRef(BaseModel):
@@ -36,6 +42,33 @@ class ExtensionRef(BaseModel):
     kind: Literal["python", "pipes"] = "python"
     #: How long one call (one batch) may take before its records fail.
     timeout_seconds: float = Field(default=10, gt=0, le=900)
+    #: Kind `pipes`: the local subprocess's command (no shell), run by default.
+    command: list[str] | None = Field(default=None, min_length=1)
+    #: Kind `pipes`: the AWS Lambda function (name or ARN), run when the deployment enables Lambda.
+    function: str | None = Field(default=None, min_length=1)
+    #: Kind `pipes`: the variables of our environment the subprocess gets, by name (never a token).
+    env: list[str] = []
+
+    @model_validator(mode="after")
+    def _runs_somewhere(self) -> ExtensionRef:
+        pipes_keys = [key for key in ("command", "function", "env") if getattr(self, key)]
+        if self.kind == PYTHON and pipes_keys:
+            raise ValueError(f"extension {self.name!r}: {', '.join(pipes_keys)} only for kind pipes")
+        if self.kind == PIPES and not (self.command or self.function):
+            raise ValueError(f"extension {self.name!r}: kind pipes needs a command or a function (AWS Lambda)")
+        forbidden = [name for name in self.env if name.upper().startswith(FORBIDDEN_ENV_PREFIXES)]
+        if forbidden:
+            raise ValueError(
+                f"extension {self.name!r}: env may not pass {', '.join(forbidden)} "
+                f"(names starting {', '.join(FORBIDDEN_ENV_PREFIXES)}: tokens and keys stay ours)"
+            )
+        return self
+
+    def options(self) -> dict[str, Any]:
+        """What the kind needs beyond the name (`ExtensionSpec.options`): the pipes kind's places."""
+        if self.kind != PIPES:
+            return {}
+        return {"command": self.command, "function": self.function, "env": list(self.env)}
 
     @model_validator(mode="after")
     def _installed(self) -> ExtensionRef:
@@ -69,7 +102,9 @@ class Extensions(BaseModel):
         if isinstance(value, dict):
             unknown = sorted(str(key) for key in value if key not in POINTS)
             if unknown:
-                raise ValueError(f"unknown extension point(s) {', '.join(unknown)}; the points are: {', '.join(POINTS)}")
+                raise ValueError(
+                    f"unknown extension point(s) {', '.join(unknown)}; the points are: {', '.join(POINTS)}"
+                )
         return value
 
     @field_validator(WEB_ORDER, SALES_ORDER, SYNCED_RECORD, RIGHTS, CATALOGUE_LINE)
@@ -84,7 +119,14 @@ class Extensions(BaseModel):
     def specs(self, tenant: str) -> list[ExtensionSpec]:
         """Every extension as the flows take it (`extensions.chains.TenantChains`), by point in order."""
         return [
-            ExtensionSpec(tenant=tenant, point=point, name=ref.name, kind=ref.kind, timeout_seconds=ref.timeout_seconds)
+            ExtensionSpec(
+                tenant=tenant,
+                point=point,
+                name=ref.name,
+                kind=ref.kind,
+                timeout_seconds=ref.timeout_seconds,
+                options=ref.options(),
+            )
             for point in POINTS
             for ref in getattr(self, point)
         ]

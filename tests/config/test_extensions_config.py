@@ -29,13 +29,20 @@ def test_the_section_becomes_specs_by_point_in_order(tmp_path, partner_extension
         "        - {name: acme_customer_reference, kind: python, timeout_seconds: 2.5}\n"
         "        - {name: acme_noop}\n"
         "      rights: [{name: acme_trainees_may_not_order}]\n"
-        "      catalogue_line: [{name: remote_keywords, kind: pipes}]\n",
+        "      catalogue_line: [{name: remote_keywords, kind: pipes, command: [python, kw.py]}]\n",
     )
     assert tenant.extensions.specs("acme") == [
         ExtensionSpec("acme", "web_order", "acme_customer_reference", "python", 2.5),
         ExtensionSpec("acme", "web_order", "acme_noop", "python", 10),
         ExtensionSpec("acme", "rights", "acme_trainees_may_not_order", "python", 10),
-        ExtensionSpec("acme", "catalogue_line", "remote_keywords", "pipes", 10),
+        ExtensionSpec(
+            "acme",
+            "catalogue_line",
+            "remote_keywords",
+            "pipes",
+            10,
+            {"command": ["python", "kw.py"], "function": None, "env": []},
+        ),
     ]
 
 

@@ -16,7 +16,7 @@ from sonet_pipeline.extensions.chains import TenantChains
 from sonet_pipeline.extensions.extension import PIPES, ExtensionFailed, ExtensionSpec
 from sonet_pipeline.extensions.points import CATALOGUE_LINE, RIGHTS, WEB_ORDER
 from sonet_pipeline.resources.extension_pipes import PipesExtensionsResource
-from tests.partner_package import PACKAGE, partner_extensions  # noqa: F401 - a fixture
+from tests.partner_package import PACKAGE
 
 SCRIPTS = PACKAGE / "pipes"
 ORDERS = [{"orderNumber": "WEB-1"}, {"orderNumber": "WEB-2", "customerReference": "PO-7"}]
@@ -56,7 +56,7 @@ def messages(result) -> list[str]:
     return [entry.user_message for entry in result.instance.all_logs(result.run_id)]
 
 
-def test_the_sample_function_runs_as_a_subprocess_with_its_logs_in_the_step(partner_extensions):  # noqa: F811
+def test_the_sample_function_runs_as_a_subprocess_with_its_logs_in_the_step(partner_extensions):
     """One call for the batch; the records come back changed; the function's log line is a Dagster event."""
     command = [sys.executable, str(SCRIPTS / "web_order.py")]
     outcomes, result = run_in_step([spec(WEB_ORDER, "acme_reference_pipes", command)], {WEB_ORDER: ORDERS})
