@@ -100,7 +100,7 @@ def run_lambda(context: StepContext, lambda_client: Any, function_name: str, eve
     except PipesCallError:
         raise
     except Exception as exc:  # a function error, or the Lambda API refused the call
-        raise PipesCallError(_first_line(str(exc)) + _error_message(keeping.payload)) from None
+        raise PipesCallError(_first_line(str(exc)).rstrip(":") + _error_message(keeping.payload)) from None
     if keeping.payload is None:
         raise PipesCallError("the Lambda API gave no answer")
     return _records_of(_json(keeping.payload, "its answer"), "its answer")
