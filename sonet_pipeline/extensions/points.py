@@ -20,10 +20,10 @@ CATALOGUE_LINE = "catalogue_line"
 
 POINTS = (WEB_ORDER, SALES_ORDER, SYNCED_RECORD, RIGHTS, CATALOGUE_LINE)
 
-#: Per point, the keys of a record whose value a result must keep (absent stays absent).
+#: Per point, the keys of a record that a result must keep as given, when it has them.
 IDENTITY_KEYS: dict[str, tuple[str, ...]] = {
     WEB_ORDER: ("orderNumber",),
-    SALES_ORDER: (),
+    SALES_ORDER: ("message_id", "order_number"),
     SYNCED_RECORD: ("entity",),
     RIGHTS: (),
     CATALOGUE_LINE: ("sku",),

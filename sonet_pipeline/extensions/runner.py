@@ -89,7 +89,7 @@ def _checked(point: str, name: str, before: Outcome, after: Any, check: Check | 
     except fastjsonschema.JsonSchemaValueException as exc:
         return ExtensionFailed(name, _cut(f"returned a record its point refuses: {exc.message}"))
     for key in IDENTITY_KEYS[point]:
-        if record.get(key) != before.get(key):
+        if key in record and record[key] != before.get(key):
             return ExtensionFailed(name, _cut(f"changed {key} ({before.get(key)!r} to {record.get(key)!r})"))
     problem = check(record, before) if check is not None else None
     return ExtensionFailed(name, _cut(problem)) if problem else record

@@ -197,6 +197,18 @@ def _additional_info(variant: dict[str, str], own: list[tuple[str, str]] | None,
     return rules.text(joined, TEXT240, path, required=False)
 
 
+def checked_sales_order(xml: bytes) -> BuiltMessage | Unmappable:
+    """A SalesOrder changed after its build (a partner extension's) through the same final gate: well
+    formed, no DOCTYPE (libxml2 would read an external entity), valid against the packaged XSD, at most 1 MiB."""
+    if b"<!DOCTYPE" in xml or b"<!ENTITY" in xml:
+        return Unmappable(UNMAPPABLE, "the SalesOrder has a DOCTYPE or an entity declaration", None)
+    try:
+        text = xml.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Unmappable(UNMAPPABLE, f"the SalesOrder is not UTF-8: {exc}", None)
+    return _checked(re.sub(r"^\s*<\?xml[^>]*\?>", "", text, count=1))
+
+
 def _checked(draft: str) -> BuiltMessage | Unmappable:
     """The final gate: parse the markup, validate it against the packaged XSD, serialize it with lxml.
 

@@ -32,9 +32,11 @@ from typing import Any
 
 from sonet_pipeline.archive.store import TenantArchive
 from sonet_pipeline.common.clock import Clock
+from sonet_pipeline.extensions.chains import TenantChains
 from sonet_pipeline.orders.sales_order_xml import Unmappable, build_sales_order
 from sonet_pipeline.outbound.attempt_archive import AttemptArchiver
 from sonet_pipeline.outbound.claims import CLAIM_SECONDS, RENEW_SECONDS, HeldClaims, LostAnswers, claim_size
+from sonet_pipeline.outbound.order_extensions import extended_orders, extended_sales_orders
 from sonet_pipeline.outbound.send_report import SendReport
 from sonet_pipeline.outbound.settlement import Settlement, answer_lost
 from sonet_pipeline.outbound.variant_attributes import VariantAttributes
@@ -87,6 +89,8 @@ class Sender:
     rng: random.Random = field(default_factory=random.Random)
     archive: TenantArchive | None = None  # the tenant's audit archive: every attempt's bytes and answer
     renew_every: float = RENEW_SECONDS  # real seconds between renewals of the run's claims
+    #: The tenant's extensions: its `web_order` and `sales_order` points apply to what is built here.
+    extensions: TenantChains | None = None
 
     @property
     def _settlement(self) -> Settlement:
@@ -235,35 +239,58 @@ class Sender:
         """The claimed messages to send, with their bytes, those built now stored as built in one
         transaction; a message settled here instead (unmappable, or looked up) is not among them."""
         unbuilt = {m.message_id for m in claimed if m.xml is None}
-        ready = [m for m in (self._ready(message, report) for message in claimed) if m is not None]
+        orders = extended_orders(self.extensions, [m for m in claimed if m.xml is None])
+        ready = [m for m in (self._ready(message, report, orders) for message in claimed) if m is not None]
+        extended = extended_sales_orders(self.extensions, [m for m in ready if m.message_id in unbuilt])
+        ready = [m for m in (self._extended(m, report, extended) for m in ready) if m is not None]
         built = [(m.message_id, m.xml or b"") for m in ready if m.message_id in unbuilt]
         if built:
             self.outbox.record_built_many(built, now=self.clock.now(), owner=self.owner)
             report.built += len(built)
         return ready
 
-    def _ready(self, message: Message, report: SendReport) -> Message | None:
-        """The message with its bytes (built now when it had none), to be sent; None when it is
-        settled here instead."""
+    def _ready(
+        self, message: Message, report: SendReport, orders: dict[str, dict[str, Any] | Unmappable]
+    ) -> Message | None:
+        """The message with its bytes (built now when it had none, from its web order as the tenant's
+        extensions left it, `orders`), to be sent; None when it is settled here instead."""
         settlement = self._settlement
         if settlement.window_closed(message, self.clock.now()) and answer_lost(message):
             settlement.look_up_or_give_up(message, report)
             return None
         if message.xml is not None:
             return message
-        built = build_sales_order(
-            message.order, message_id=message.message_id, variant_attributes=self.variant_attributes
+        order = orders.get(message.message_id, message.order)
+        built = (
+            order
+            if isinstance(order, Unmappable)
+            else build_sales_order(order, message_id=message.message_id, variant_attributes=self.variant_attributes)
         )
         if isinstance(built, Unmappable):
-            self.outbox.mark_failed(
-                message.message_id,
-                code=built.code,
-                message=built.message,
-                field=built.field,
-                actor=self.owner,
-                now=self.clock.now(),
-                owner=self.owner,
-            )
-            report.failed[built.code] += 1
+            self._unbuildable(message, built, report)
             return None
         return replace(message, xml=built.xml)
+
+    def _extended(
+        self, message: Message, report: SendReport, extended: dict[str, bytes | Unmappable]
+    ) -> Message | None:
+        """The message with its XML as the tenant's `sales_order` extensions left it; None when failed."""
+        if message.message_id not in extended:
+            return message
+        xml = extended[message.message_id]
+        if isinstance(xml, Unmappable):
+            self._unbuildable(message, xml, report)
+            return None
+        return replace(message, xml=xml)
+
+    def _unbuildable(self, message: Message, why: Unmappable, report: SendReport) -> None:
+        self.outbox.mark_failed(
+            message.message_id,
+            code=why.code,
+            message=why.message,
+            field=why.field,
+            actor=self.owner,
+            now=self.clock.now(),
+            owner=self.owner,
+        )
+        report.failed[why.code] += 1

@@ -57,5 +57,10 @@ def search_keywords(batch: Batch) -> Batch:
 
 
 def noop(batch: Batch) -> Batch:
-    """Any point: every record unchanged (the benchmark's measure of an extension's own cost)."""
+    """Any point but rights: every record unchanged (the benchmark's measure of an extension's own cost)."""
     return batch
+
+
+def no_restriction(batch: Batch) -> Batch:
+    """rights: restricts no login (the benchmark's no-op at that point)."""
+    return [{} for _ in batch]
