@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -105,6 +105,9 @@ def _price(args: argparse.Namespace) -> int:
         because = _why_not_sold(known)
     answer = buyer_price(account, item, args.sku, files["prices"] or [], args.quantity, at, not_sold_because=because)
     published_at = (manifest or {}).get("publishedAt")
+    caveat = _outside(at, published_at, tenant.shop.price_horizon)
+    if caveat:  # an answer still, but the published prices may not know that instant
+        print(f"sonet-pipeline shop price: note: {caveat}", file=sys.stderr)
     if args.json:
         document = {"tenant": tenant.name, **answer.as_json(), "destination": where.describe()}
         print(json.dumps({**document, "publishedAt": published_at}, ensure_ascii=False))
@@ -112,6 +115,19 @@ def _price(args: argparse.Namespace) -> int:
     for text in _described(tenant.name, answer, where, published_at):
         print(text)
     return EXIT_OK
+
+
+def _outside(at: datetime, published_at: Any, horizon: timedelta) -> str | None:
+    """Why the published prices may not know `at`: before their publish, or beyond their horizon."""
+    try:
+        published = instant(str(published_at))
+    except argparse.ArgumentTypeError:  # no publish time: nothing to say
+        return None
+    if at < published:
+        return f"--at is before the files were published ({published_at}): prices.jsonl lists the prices from then on"
+    if at >= published + horizon:
+        return f"--at is beyond the prices' horizon ({instant_text(published + horizon)}): a later publish may say more"
+    return None
 
 
 def _snapshot_item(tenant: str, sku: str) -> dict[str, Any] | None:

@@ -66,6 +66,12 @@ def test_the_buyers_line_decides_by_quantity_in_text_and_json(published, capsys)
     assert document["publishedAt"] and document["destination"].startswith("file://")
     code, document = price(capsys, "--account", "C10042", "--sku", "BOOT-PRO-43", "--at", "2026-12-24T12:00:00+02:00")
     assert code == EXIT_OK and document["at"] == "2026-12-24T10:00:00.000Z"
+    args = ("shop", "price", "--tenant", "acme", "--account", "C10042", "--sku", "BOOT-PRO-43", "--json")
+    code, out, err = run(capsys, *args, "--at", "2000-01-01T00:00:00Z")  # answered, with a note on stderr
+    assert code == EXIT_OK and json.loads(out)["price"] == "52.90"
+    assert "note: --at is before the files were published" in err
+    code, out, err = run(capsys, *args, "--at", "2999-01-01T00:00:00Z")
+    assert code == EXIT_OK and "note: --at is beyond the prices' horizon" in err
 
 
 def test_list_price_price_on_request_an_export_list_and_not_sold(published, capsys):
