@@ -33,6 +33,7 @@ from sonet_pipeline.assets.inbound import inbound_key
 from sonet_pipeline.assets.progress import SendProgress, step_progress
 from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.config.tenants import Tenant
+from sonet_pipeline.extensions.chains import TenantChains
 from sonet_pipeline.outbound.send_report import SendReport
 from sonet_pipeline.outbound.sender import Sender, TenantRefusedError
 from sonet_pipeline.outbound.variant_attributes import variant_attributes
@@ -148,6 +149,7 @@ def build_tenant_send(tenant: Tenant) -> AssetsDefinition:
                 rate=limits.rate,
                 lookup=lookup_client.sales_order,
                 archive=archived,
+                extensions=TenantChains(name, tenant.extensions.specs(name)),
             )
             limit = int(limits.rate * max(tenant.send_every_seconds, 10)) + limits.burst
             reporter = step_progress(context, clock, flow="send", tenant=name)
