@@ -32,6 +32,8 @@ from sonet_pipeline.store import Snapshot, open_snapshot
 
 #: The entities the prices are built from.
 SOURCES = ("customers", "segments", "items", "price_list_lines")
+#: The fields of an item `PriceBook.price_of` reads.
+_ITEM_FIELDS = ("itemCode", "status", "listPrice", "currency")
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,11 @@ class BuyerPrices:
     @classmethod
     def build(cls, tenant: Tenant, snapshot: Snapshot) -> BuyerPrices:
         accounts = build_accounts(snapshot.records("customers"), snapshot.records("segments"))
-        items = {str(item["itemCode"]): item for item in snapshot.records("items") if item.get("itemCode")}
+        items = {  # only what a price needs: 100,000 items' whole records would hold some 100 MB more
+            str(item["itemCode"]): {name: item.get(name) for name in _ITEM_FIELDS}
+            for item in snapshot.records("items")
+            if item.get("itemCode")
+        }
         return cls(
             PriceBook(active_lines(snapshot.records("price_list_lines"))),
             items,
