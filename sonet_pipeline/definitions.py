@@ -29,6 +29,7 @@ from sonet_pipeline.jobs.shop import build_shop_job
 from sonet_pipeline.jobs.sync import build_freshness_job, build_sync_job
 from sonet_pipeline.resources.alerts import AlertsResource, channel_sections
 from sonet_pipeline.resources.archive import ArchiveResource
+from sonet_pipeline.resources.extension_pipes import PipesExtensionsResource
 from sonet_pipeline.resources.leases import LeaseResource
 from sonet_pipeline.resources.outbox import OutboxResource
 from sonet_pipeline.resources.publish import PublishResource
@@ -94,6 +95,8 @@ def build_definitions(tenants: list[Tenant], *, clock: Clock | None = None) -> D
             # The audit archive: <data dir>/archive, or <SONET_PIPELINE_S3_URL>/archive/ in production.
             "archive": ArchiveResource(s3=S3Resource(), s3_url=settings.s3_url()),
             "run_guard": RunGuardResource(),
+            # Partner extensions of kind `pipes`: subprocesses, or AWS Lambda with SONET_PIPELINE_EXTENSIONS_LAMBDA=1.
+            "extension_pipes": PipesExtensionsResource(lambda_enabled=settings.extensions_lambda()),
             # The alert channels' SMTP passwords, each bound as an EnvVar of the variable its config names.
             "alerts": AlertsResource.for_channels(
                 channel_sections(alert_default, tenants), secrets=SecretsManagerResource()

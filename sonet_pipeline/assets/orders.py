@@ -39,6 +39,7 @@ from sonet_pipeline.outbound.sender import Sender, TenantRefusedError
 from sonet_pipeline.outbound.variant_attributes import variant_attributes
 from sonet_pipeline.outbox import FAILED, Outbox, to_json
 from sonet_pipeline.resources.archive import ArchiveResource
+from sonet_pipeline.resources.extension_pipes import PipesExtensionsResource
 from sonet_pipeline.resources.leases import LeaseResource
 from sonet_pipeline.resources.outbox import OutboxResource
 from sonet_pipeline.resources.run_guard import RunGuardResource
@@ -126,6 +127,7 @@ def build_tenant_send(tenant: Tenant) -> AssetsDefinition:
         store: StoreResource,
         leases: LeaseResource,
         run_guard: RunGuardResource,  # tags the run so that a dead one is failed
+        extension_pipes: PipesExtensionsResource,  # the tenant's `pipes` extensions run on this step
         clock: ResourceParam[Clock],
     ) -> Iterator[MaterializeResult | AssetCheckResult]:
         owner = f"send run {context.run.run_id}"
@@ -136,6 +138,7 @@ def build_tenant_send(tenant: Tenant) -> AssetsDefinition:
             outbox.open() as messages,
             sonet.message_client(name, clock) as client,
             sonet.query_client(name, clock) as lookup_client,
+            extension_pipes.bound(context),
         ):
             sender = Sender(
                 tenant=name,

@@ -38,6 +38,9 @@ from sonet_pipeline.common.blobs import Blobs
 from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.common.streaming import streaming_runtime
 from sonet_pipeline.config.tenants import Tenant
+from sonet_pipeline.extensions.chains import TenantChains
+from sonet_pipeline.extensions.records import extended_records
+from sonet_pipeline.resources.extension_pipes import PipesExtensionsResource
 from sonet_pipeline.resources.leases import LeaseResource
 from sonet_pipeline.resources.outbox import OutboxResource
 from sonet_pipeline.resources.publish import PublishResource
@@ -46,6 +49,7 @@ from sonet_pipeline.rights.accounts import Accounts, build_accounts
 from sonet_pipeline.rights.rules import rights_matrix, rights_summary
 from sonet_pipeline.shop import inputs as shop_inputs
 from sonet_pipeline.shop.catalogue_cache import Built, IncrementalCatalogue
+from sonet_pipeline.shop.extended_catalogue import build_extended_catalogue
 from sonet_pipeline.shop.inputs import ACCOUNTS, CATALOGUE, FILES, LOGINS, ORDER_STATUS, PRICES, RIGHTS
 from sonet_pipeline.shop.order_status import order_statuses
 from sonet_pipeline.shop.prices import PricesFile, prices_file
@@ -138,10 +142,11 @@ def build_tenant_shop(tenant: Tenant) -> AssetsDefinition:
         outbox: OutboxResource,
         publish: PublishResource,
         leases: LeaseResource,
+        extension_pipes: PipesExtensionsResource,  # the tenant's `pipes` extensions run on this step
         clock: ResourceParam[Clock],
     ) -> Iterator[MaterializeResult | AssetCheckResult]:
         # One publisher of a tenant's files at a time, from the daemon or the CLI alike.
-        with leases.hold(f"shop-{name}", f"shop run {context.run.run_id}"):
+        with leases.hold(f"shop-{name}", f"shop run {context.run.run_id}"), extension_pipes.bound(context):
             yield from _publish_step(
                 context,
                 tenant,
@@ -228,6 +233,7 @@ def _compute(
     is built next."""
     files: dict[str, Sequence[Mapping[str, Any]] | EncodedLines] = {}
     results: dict[str, _Result] = {}
+    extensions = TenantChains(tenant.name, tenant.extensions.specs(tenant.name))  # docs/extensions.md
 
     def building(what: str) -> None:
         if doing is not None:
@@ -236,17 +242,23 @@ def _compute(
     if CATALOGUE in selected:
         building(CATALOGUE)
         builder = IncrementalCatalogue(cache if cache is not None else cache_blobs(tenant.name))
-        built = builder.build(snapshot, strategy=tenant.variant_strategy, shop=tenant.shop)
-        files[CATALOGUE], results[CATALOGUE] = built.lines, _catalogue_result(tenant.name, built)
+        shaped = build_extended_catalogue(
+            builder, snapshot, strategy=tenant.variant_strategy, shop=tenant.shop, extensions=extensions
+        )
+        built = shaped.built
+        files[CATALOGUE], results[CATALOGUE] = built.lines, _catalogue_result(tenant.name, built, shaped.failed)
     if {ACCOUNTS, LOGINS, RIGHTS} & set(selected):
         building("accounts")
-        accounts = build_accounts(snapshot.records("customers"), snapshot.records("segments"))
+        customers = extended_records(extensions, "customers", snapshot.records("customers"))
+        segments = extended_records(extensions, "segments", snapshot.records("segments"))
+        accounts = build_accounts(customers.records, segments.records)
         if ACCOUNTS in selected:
             files[ACCOUNTS], results[ACCOUNTS] = accounts.accounts, _accounts_result(accounts)
+            results[ACCOUNTS].metadata.update(_extension_failures(customers.failed + segments.failed))
         if LOGINS in selected:
             files[LOGINS], results[LOGINS] = accounts.logins, _logins_result(tenant.name, accounts)
         if RIGHTS in selected:
-            matrix = rights_matrix(accounts, tenant.shop.rights)
+            matrix = rights_matrix(accounts, tenant.shop.rights, extensions)
             files[RIGHTS], results[RIGHTS] = matrix, _rights_result(matrix)
     if ORDER_STATUS in selected:
         building(ORDER_STATUS)
@@ -266,15 +278,27 @@ def _prices_result(prices: PricesFile) -> _Result:
     return _Result(counts, next_change=prices.next_change_text)
 
 
-def _catalogue_result(tenant: str, built: Built) -> _Result:
+def _catalogue_result(tenant: str, built: Built, failed: Sequence[Mapping[str, Any]] = ()) -> _Result:
     counts: dict[str, MetadataValue] = {name: MetadataValue.int(count) for name, count in built.counts.items()}
+    counts.update(_extension_failures(failed))
     counts["groups_rebuilt"] = MetadataValue.int(built.rebuilt_groups)  # models and items built anew
     counts["full_build"] = MetadataValue.bool(built.full)
     rows = [{"model": c.model_code, "problem": c.problem, "items": ", ".join(c.item_codes)} for c in built.conflicts]
+    rows += [{"model": f.get("sku") or "", "problem": f["reason"], "items": f.get("key") or ""} for f in failed]
     check = _withheld_check(
         tenant, CATALOGUE, rows, ("withheld", "products"), "configurable product(s) withheld; the rest is published"
     )
     return _Result({**counts, "conflicts": MetadataValue.md(markdown_table(rows, SAMPLE_ROWS))}, [check])
+
+
+def _extension_failures(failed: Sequence[Mapping[str, Any]]) -> dict[str, MetadataValue]:
+    """What the tenant's extensions failed (records left out, lines withheld), named; nothing when none."""
+    if not failed:
+        return {}
+    return {
+        "extension_failures": MetadataValue.int(len(failed)),
+        "extension_failed": MetadataValue.md(markdown_table([dict(f) for f in failed], SAMPLE_ROWS)),
+    }
 
 
 def _withheld_check(

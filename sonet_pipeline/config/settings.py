@@ -30,6 +30,8 @@ STEP_TIME_LIMIT_ENV = "SONET_PIPELINE_STEP_TIME_LIMIT"
 DEFAULT_STEP_TIME_LIMIT = 600
 #: How many tenants share one step of the minute sync (one worker task with the celery executor); default 1.
 SYNC_SHARD_SIZE_ENV = "SONET_PIPELINE_SYNC_SHARD_SIZE"
+#: `1`: `pipes` extensions that name a `function` run on AWS Lambda (docs/extensions.md); else as subprocesses.
+EXTENSIONS_LAMBDA_ENV = "SONET_PIPELINE_EXTENSIONS_LAMBDA"
 _REDIS = ("redis", "rediss")
 _BROKERS = (*_REDIS, "amqp", "amqps", "pyamqp")
 
@@ -101,6 +103,14 @@ def result_backend() -> str | None:
             f"got {_scheme(value) or 'no scheme'}://..."
         )
     return value
+
+
+def extensions_lambda() -> bool:
+    """Whether `pipes` extensions run on AWS Lambda where they name a function (`SONET_PIPELINE_EXTENSIONS_LAMBDA`)."""
+    text = (os.environ.get(EXTENSIONS_LAMBDA_ENV) or "0").strip().lower()
+    if text not in ("0", "1", "true", "false"):
+        raise ValueError(f"{EXTENSIONS_LAMBDA_ENV} must be 1 or 0, got {text!r}")
+    return text in ("1", "true")
 
 
 def step_time_limit() -> int:
