@@ -81,7 +81,9 @@ def create_app(
     admission = Admission(tenants, token_lookup, secrets=secrets, secret_cache=secret_cache)
     intake = Intake(admission, committer, rights=rights, prices=prices)
     lookup = CustomerLookup(
-        admission, customers or PublishedCustomers(intake.rights.snapshot_for), LookupRates(clock=clock)
+        admission,
+        customers or PublishedCustomers(intake.rights.snapshot_for, clock=intake.rights.clock),
+        LookupRates(clock=clock),
     )
 
     @asynccontextmanager

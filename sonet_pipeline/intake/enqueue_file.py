@@ -149,7 +149,7 @@ def enqueue_file(
     clock = clock or SystemClock()
     check_text = may_hold_surrogates(raw)
     rights = rights or PublishedRights()
-    prices = prices or PublishedPrices(rights.snapshot_for)
+    prices = prices or PublishedPrices(rights.snapshot_for, clock=rights.clock)
     keep = tenant.order_rights.not_allowed == "store_failed"
     results: list[FileOrder | None] = []
     valid: list[tuple[int, _Entry, OrderError | None, PriceFlags | None]] = []

@@ -79,7 +79,7 @@ class Intake:
         self.admission = admission
         self.committer = committer
         self.rights = rights or PublishedRights()
-        self.prices = prices or PublishedPrices(self.rights.snapshot_for)
+        self.prices = prices or PublishedPrices(self.rights.snapshot_for, clock=self.rights.clock)
 
     async def post_order(self, request: Request) -> Response:
         try:
