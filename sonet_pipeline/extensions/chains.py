@@ -55,6 +55,13 @@ class TenantChains:
             return list(batch)
         return run_chain(point, self._chain(point), batch, check=check)
 
+    def apply_each(self, point: str, batch: Sequence[Record]) -> list[tuple[str, list[Outcome]]]:
+        """Each extension at `point` on the same `batch`, alone (the rights point: each one's
+        restrictions, combined by the caller): per extension its name and outcomes."""
+        if not self.has(point):
+            return []
+        return [(link.extension.name, run_chain(point, [link], batch)) for link in self._chain(point)]
+
     def _chain(self, point: str) -> list[Link]:
         with self._lock:
             if point not in self._links:

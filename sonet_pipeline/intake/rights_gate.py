@@ -35,6 +35,7 @@ from typing import Any
 
 from sonet_pipeline.common.clock import Clock, SystemClock
 from sonet_pipeline.config.tenants import Tenant
+from sonet_pipeline.extensions.chains import TenantChains
 from sonet_pipeline.orders.sales_order_rules import add, line_total
 from sonet_pipeline.rights.book import RightsBook
 from sonet_pipeline.store import Snapshot, open_snapshot
@@ -131,7 +132,9 @@ class PublishedRights:
                 book = None
             elif key != kept.key:
                 started = self.clock.monotonic()
-                book = RightsBook.build(snapshot.records("customers"), snapshot.records("segments"), tenant.shop.rights)
+                extensions = TenantChains(tenant.name, tenant.extensions.specs(tenant.name))
+                customers, segments = snapshot.records("customers"), snapshot.records("segments")
+                book = RightsBook.build(customers, segments, tenant.shop.rights, extensions)
                 log.info(
                     "tenant %s: rights of %d logins read from the snapshot in %.2f s",
                     tenant.name,

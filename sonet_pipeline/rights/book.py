@@ -1,9 +1,10 @@
 """May this login place this order? A tenant's published rights, indexed for one verdict per order.
 
-`RightsBook.build(customers, segments, rules)` makes exactly what the shop publishes (`build_accounts`,
-then `rights_matrix`) and indexes it by account, by contact and by login. `judge` answers None when an
-account order may be placed, else a `NotAllowed` naming the rule that decided, the limit when the
-limit decided, and the order's field at fault. In order:
+`RightsBook.build(customers, segments, rules, extensions)` makes exactly what the shop publishes
+(`build_accounts`, then `rights_matrix` with the tenant's `rights` extensions) and indexes it by
+account, by contact and by login. `judge` answers None when an account order may be placed, else a
+`NotAllowed` naming the rule that decided, the limit when the limit decided, and the order's field at
+fault. In order:
 
 1. `no_account`: `customer.customerNumber` has no published account (unknown to the last sync, not
    ACTIVE, deleted): the shop shows no login of it, so none may order for it.
@@ -28,6 +29,8 @@ from decimal import Decimal
 from typing import Any
 
 from sonet_pipeline.config.shop import RightsRule
+from sonet_pipeline.extensions.chains import TenantChains
+from sonet_pipeline.extensions.records import extended_records
 from sonet_pipeline.rights.accounts import ACTIVE, build_accounts, normalize_email
 from sonet_pipeline.rights.rules import ORDER_BLOCKED_NOTE, rights_matrix
 
@@ -60,10 +63,13 @@ class RightsBook:
         customers: Iterable[Mapping[str, Any]],
         segments: Iterable[Mapping[str, Any]],
         rules: Sequence[RightsRule],
+        extensions: TenantChains | None = None,
     ) -> RightsBook:
-        customers = list(customers)
+        # The records as the shop's model reads them: through the tenant's `synced_record` extensions.
+        customers = list(extended_records(extensions, "customers", customers).records)
+        segments = extended_records(extensions, "segments", segments).records
         accounts = build_accounts(customers, segments)
-        rights = {str(row["login"]): row for row in rights_matrix(accounts, rules)}
+        rights = {str(row["login"]): row for row in rights_matrix(accounts, rules, extensions)}
         contacts: dict[tuple[str, str], str] = {}
         for customer in customers:  # the last record of a number wins, as in `build_accounts`
             number = customer.get("customerNumber") if isinstance(customer, Mapping) else None

@@ -20,7 +20,9 @@ from decimal import Decimal
 from typing import Any
 
 from sonet_pipeline.config.shop import Conditions, RightsRule
+from sonet_pipeline.extensions.chains import TenantChains
 from sonet_pipeline.rights.accounts import Accounts
+from sonet_pipeline.rights.extension_rule import NONE, Restriction, restrictions
 
 ORDER_BLOCKED_NOTE = "order_blocked: Sonet refuses orders from this customer"
 #: The decision when no rule matches (a validated `ShopConfig` always ends with a catch-all rule).
@@ -63,26 +65,40 @@ def decide(
     )
 
 
-def rights_matrix(accounts: Accounts, rules: Sequence[RightsRule]) -> list[dict[str, Any]]:
-    """One JSON-ready row per published login, sorted by login: its account, rights and deciding rule."""
+def rights_matrix(
+    accounts: Accounts, rules: Sequence[RightsRule], extensions: TenantChains | None = None
+) -> list[dict[str, Any]]:
+    """One JSON-ready row per published login, sorted by login: its account, rights and deciding rule.
+    The tenant's `rights` extensions (`extension_rule.py`) may take rights away, never add any."""
     by_id = {account.get("accountId"): account for account in accounts.accounts}
-    rows = []
+    facts: list[dict[str, Any]] = []
     for login in sorted(accounts.logins, key=lambda row: str(row.get("login"))):
         account = by_id.get(login.get("accountId"), {})
-        segments = _strings(account.get("segmentCodes"))
-        types = _strings(account.get("customerTypes"))
-        blocked = bool(account.get("orderBlocked"))
-        role = login.get("role") if isinstance(login.get("role"), str) else None
-        decision = decide(rules, customer_types=types, segments=segments, role=role, order_blocked=blocked)
-        rows.append(
+        facts.append(
             {
                 "login": login.get("login"),
                 "accountId": login.get("accountId"),
                 "accountName": account.get("name"),
-                "segments": segments,
-                "customerTypes": types,
-                "role": role,
-                "orderBlocked": blocked,
+                "segments": _strings(account.get("segmentCodes")),
+                "customerTypes": _strings(account.get("customerTypes")),
+                "role": login.get("role") if isinstance(login.get("role"), str) else None,
+                "orderBlocked": bool(account.get("orderBlocked")),
+            }
+        )
+    rows = []
+    for fact, taken in zip(facts, restrictions(extensions, [_payload(fact) for fact in facts]), strict=True):
+        decision = decide(
+            rules,
+            customer_types=fact["customerTypes"],
+            segments=fact["segments"],
+            role=fact["role"],
+            order_blocked=fact["orderBlocked"],
+        )
+        if taken != NONE:
+            decision = _restricted(decision, taken)
+        rows.append(
+            {
+                **fact,
                 "canSeePrices": decision.see_prices,
                 "canOrder": decision.can_order,
                 "orderLimit": None if decision.order_limit is None else str(decision.order_limit),
@@ -91,6 +107,33 @@ def rights_matrix(accounts: Accounts, rules: Sequence[RightsRule]) -> list[dict[
             }
         )
     return rows
+
+
+def _payload(fact: dict[str, Any]) -> dict[str, Any]:
+    """A login's facts as the rights extensions get them (`extensions/schemas/rights.payload.json`)."""
+    name = fact["accountName"]
+    return {
+        **fact,
+        "login": str(fact["login"]),
+        "accountId": str(fact["accountId"]),
+        "accountName": name if isinstance(name, str) else None,
+    }
+
+
+def _restricted(decision: Decision, taken: Restriction) -> Decision:
+    """The stricter of the tenant's decision and what the extensions took away."""
+    can_order = decision.can_order and not taken.no_order
+    limit = decision.order_limit
+    if taken.limit is not None:
+        limit = taken.limit if limit is None else min(limit, taken.limit)
+    notes = "; ".join(note for note in (decision.note, *taken.notes) if note)
+    return Decision(
+        see_prices=decision.see_prices and not taken.no_prices,
+        can_order=can_order,
+        order_limit=limit if can_order else None,
+        rule=decision.rule,
+        note=notes or None,
+    )
 
 
 def rights_summary(rows: list[dict[str, Any]]) -> str:

@@ -42,8 +42,14 @@ NEXT_CHANGE_FIELD = "next_change"
 
 
 def config_digest(tenant: Tenant) -> str:
-    """A digest of everything in the tenant's configuration that shapes the shop's view."""
-    return settings_digest(tenant.variant_strategy, tenant.shop)
+    """A digest of everything in the tenant's configuration that shapes the shop's view (its
+    extensions too, when it has any)."""
+    digest = settings_digest(tenant.variant_strategy, tenant.shop)
+    extensions = tenant.extensions.model_dump(mode="json", exclude_defaults=True)
+    if not extensions:
+        return digest
+    text = json.dumps({"settings": digest, "extensions": extensions}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def settings_digest(strategy: VariantStrategy, shop: ShopConfig) -> str:
