@@ -118,3 +118,27 @@ def test_without_extensions_the_sender_builds_as_before(outbox):
     ids = enqueue(outbox, clock, order("WEB-1"))
     sonet = send(outbox, clock, None)
     assert [s.message_id for s in sonet.sent] == ids and b"<Comment>" not in sonet.sent[0].xml
+
+
+def test_an_extension_sees_its_tenants_orders_only_and_no_token(outbox, monkeypatch):
+    """The payload is the tenant's web orders as taken, one call for the batch; another tenant's
+    order, the configuration and the tokens are not in it."""
+    from sonet_pipeline.extensions.kinds import register_kind
+    from sonet_pipeline.extensions.python_kind import PythonExtension
+
+    monkeypatch.setenv("ACME_SONET_TOKEN", "secret-token-value")
+    calls: list[list[dict]] = []
+
+    def record(batch):
+        calls.append(batch)
+        return batch
+
+    register_kind("test-recording", lambda spec: PythonExtension(spec.name, spec.point, record))
+    clock = ManualClock(T0)
+    ids = enqueue(outbox, clock, order("WEB-1"), order("WEB-2"))
+    outbox.enqueue_many("other", [order("WEB-OTHER")], actor="intake", now=clock.now())
+    spec = ExtensionSpec(TENANT, WEB_ORDER, "recording", "test-recording", 5)
+    sonet = send(outbox, clock, TenantChains(TENANT, [spec]))
+    assert calls == [[order("WEB-1"), order("WEB-2")]], "one call with the tenant's orders, nothing else"
+    assert "secret-token-value" not in repr(calls)
+    assert {s.message_id for s in sonet.sent} == set(ids)
