@@ -20,12 +20,13 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
+from sonet_pipeline.webshop.buyer_prices import buyer_price
 from sonet_pipeline.webshop.published import PublishedShop
 
 OrderKind = Literal["valid", "refused_by_sonet", "refused_at_door"]
@@ -144,6 +145,7 @@ class OrderBuilder:
         self.buyers, self.refused_buyers = buyers(shop)
         self.accounts = list(shop.accounts.values())
         self.guests = guests
+        self.prices = shop.prices
 
     def valid(self, number: str, created_at: datetime, rng: random.Random, *, guest: bool | None = None) -> ShopOrder:
         """An order Sonet accepts; `guest` True or False asks for that kind of customer (None: either)."""
@@ -199,7 +201,10 @@ class OrderBuilder:
         name = str(buyer.account.get("name") or buyer.account["accountId"])[:200]
         billing_address = _address(billing) if billing else _made_up_address(name, rng)
         delivery = _address(rng.choice(deliveries)) if deliveries else billing_address
-        order = self._order(number, created_at, rng, customer, billing_address, delivery, buyer.limit)
+        price_list = buyer.account.get("priceListCode")
+        order = self._order(
+            number, created_at, rng, customer, billing_address, delivery, buyer.limit, price_list=price_list
+        )
         order["paymentMethod"] = "INVOICE"
         if rng.random() < 0.5:
             order["customerReference"] = f"PO-{rng.randrange(10000, 100000)}"
@@ -224,7 +229,17 @@ class OrderBuilder:
         billing: dict[str, str],
         delivery: dict[str, str],
         limit: Decimal | None,
+        *,
+        price_list: object = None,
     ) -> dict[str, Any]:
+        """The order; its lines at the buyer's price (`price_list`'s, as `prices.jsonl` has it at `created_at`)."""
+
+        def price(product: Product, quantity: int) -> str:
+            if not isinstance(price_list, str):
+                return product.unit_price
+            found = buyer_price(self.prices, price_list, product.sku, Decimal(quantity), created_at)
+            return found[0] if found is not None and found[1] == self.currency else product.unit_price
+
         return {
             "orderNumber": number,
             "createdAt": created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -234,31 +249,34 @@ class OrderBuilder:
             "deliveryAddress": delivery,
             "deliveryMethod": rng.choice(_DELIVERY_METHODS),
             "paymentMethod": "INVOICE",
-            "lines": self._lines(rng, limit),
+            "lines": self._lines(rng, limit, price),
         }
 
-    def _lines(self, rng: random.Random, limit: Decimal | None) -> list[dict[str, Any]]:
-        """1 to 4 distinct products, 1 to 5 of each; under `limit` (net) by fewer lines, then quantity 1."""
+    def _lines(
+        self, rng: random.Random, limit: Decimal | None, price: Callable[[Product, int], str]
+    ) -> list[dict[str, Any]]:
+        """1 to 4 distinct products, 1 to 5 of each, each at `price`; under `limit` (net) by fewer lines,
+        then quantity 1."""
         products = self.products
         if limit is not None:
             products = [p for p in products if Decimal(p.unit_price) <= limit] or products
         chosen = rng.sample(products, min(len(products), rng.randint(1, 4)))
         quantities = [rng.randint(1, 5) for _ in chosen]
-        while limit is not None and _net(chosen, quantities) > limit:
+        while limit is not None and _net(chosen, quantities, price) > limit:
             if len(chosen) > 1:
                 chosen, quantities = chosen[:-1], quantities[:-1]
             elif quantities[0] > 1:
                 quantities = [1]
             else:
                 break  # one of the cheapest is over the limit: the door will say so
-        return [_line(product, quantity) for product, quantity in zip(chosen, quantities, strict=True)]
+        return [_line(product, q, price(product, q)) for product, q in zip(chosen, quantities, strict=True)]
 
 
-def _line(product: Product, quantity: int) -> dict[str, Any]:
+def _line(product: Product, quantity: int, unit_price: str) -> dict[str, Any]:
     line: dict[str, Any] = {
         "sku": product.sku,
         "quantity": str(quantity),
-        "unitPrice": product.unit_price,
+        "unitPrice": unit_price,
         "vatRate": product.vat_rate,
     }
     if product.variant:
@@ -266,12 +284,12 @@ def _line(product: Product, quantity: int) -> dict[str, Any]:
     return line
 
 
-def _net(products: Sequence[Product], quantities: Sequence[int]) -> Decimal:
+def _net(products: Sequence[Product], quantities: Sequence[int], price: Callable[[Product, int], str]) -> Decimal:
     """The order's net as the SalesOrder's `Net`: each line's total rounded half up to cents, summed."""
     cent = Decimal("0.01")
     return sum(
         (
-            (Decimal(p.unit_price) * q).quantize(cent, rounding=ROUND_HALF_UP)
+            (Decimal(price(p, q)) * q).quantize(cent, rounding=ROUND_HALF_UP)
             for p, q in zip(products, quantities, strict=True)
         ),
         Decimal(0),

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sonet_pipeline.common.blobs import Blobs
+from sonet_pipeline.webshop.buyer_prices import PriceKey, index_prices
 
 MANIFEST = "manifest.json"
 #: The files the web shop reads to sell and to know its buyers.
 FILES = ("catalogue", "accounts", "logins", "rights")
+#: The buyers' prices, read when the manifest lists them (a pipeline before contract 1.1 has none).
+PRICES = "prices"
 
 
 class PublishedFilesError(ValueError):
@@ -33,6 +36,8 @@ class PublishedShop:
     accounts: Mapping[str, Mapping[str, Any]]  # by accountId
     logins: Mapping[str, Mapping[str, Any]]  # by login (the normalized e-mail)
     rights: tuple[Mapping[str, Any], ...]
+    #: `prices.jsonl`'s periods by (priceListCode, itemCode); empty when it is not published
+    prices: Mapping[PriceKey, list[Mapping[str, Any]]] = field(default_factory=dict)
 
 
 def published_version(files: Blobs) -> tuple[str, ...] | None:
@@ -48,7 +53,7 @@ def published_version(files: Blobs) -> tuple[str, ...] | None:
         raise PublishedFilesError(f"{files.describe(MANIFEST)} is not a manifest: {exc}") from None
     if not all(f"{name}.jsonl" in listed for name in FILES):
         return None
-    return tuple(listed[f"{name}.jsonl"] for name in FILES)
+    return (*(listed[f"{name}.jsonl"] for name in FILES), listed.get(f"{PRICES}.jsonl", ""))
 
 
 def read_published(files: Blobs) -> PublishedShop | None:
@@ -57,12 +62,14 @@ def read_published(files: Blobs) -> PublishedShop | None:
     if version is None:
         return None
     records = {name: _json_lines(files, f"{name}.jsonl") for name in FILES}
+    prices = _json_lines(files, f"{PRICES}.jsonl") if version[-1] else []
     return PublishedShop(
         version=version,
         catalogue=tuple(records["catalogue"]),
         accounts={str(row.get("accountId")): row for row in records["accounts"]},
         logins={str(row.get("login")): row for row in records["logins"]},
         rights=tuple(records["rights"]),
+        prices=index_prices(prices),
     )
 
 

@@ -9,7 +9,7 @@ SalesOrder mapping, and the stand-in's Message API checks (which decide what Son
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,13 +22,18 @@ from sonet_pipeline.config.tenants import Tenant, load_tenants, tenant_by_name
 from sonet_pipeline.orders.sales_order_xml import BuiltMessage, build_sales_order
 from sonet_pipeline.orders.validation import validate_order
 from sonet_pipeline.outbox.model import format_instant
+from sonet_pipeline.prices.lines import active_lines
+from sonet_pipeline.prices.order_check import check_order_prices
+from sonet_pipeline.prices.resolution import PriceBook
 from sonet_pipeline.rights.accounts import build_accounts
 from sonet_pipeline.rights.book import NotAllowed, RightsBook
 from sonet_pipeline.rights.rules import rights_matrix
 from sonet_pipeline.shop.catalogue import build_catalogue
+from sonet_pipeline.shop.prices import prices_file
 from sonet_pipeline.shop.publish import publish
 from sonet_pipeline.standin.sales_order_check import CheckedOrder, CustomerView, Rejection, check_sales_order
 from sonet_pipeline.standin.seed_data import generate_company
+from sonet_pipeline.standin.seed_price_lists import generate_price_list_lines
 from sonet_pipeline.webshop.order_builder import (
     REFUSED_AT_DOOR,
     REFUSED_BY_SONET,
@@ -51,6 +56,9 @@ class World:
         self.items = [_snapshot(r) for r in company.items]
         self.customers = [_snapshot(r) for r in company.customers]
         self.segments = [_snapshot(r) for r in company.customer_segments]
+        self.lines = [
+            _snapshot(r) for r in generate_price_list_lines(3, items=self.items, customers=self.customers, epoch=NOW)
+        ]
         self.tenant = tenant
         catalogue = build_catalogue(self.items, strategy=tenant.variant_strategy, shop=tenant.shop)
         accounts = build_accounts(self.customers, self.segments)
@@ -59,6 +67,7 @@ class World:
             "accounts": accounts.accounts,
             "logins": accounts.logins,
             "rights": rights_matrix(accounts, tenant.shop.rights),
+            "prices": prices_file(self.lines, NOW, timedelta(days=7)).records,
         }
         self.files = FolderBlobs(folder)
         publish(self.files, files, tenant=tenant.name, source={}, now=NOW)
@@ -67,6 +76,15 @@ class World:
         self.customer_view = {
             r["customerNumber"]: CustomerView(r["status"], bool(r["orderBlocked"])) for r in self.customers
         }
+
+    def price_mismatches(self, order: dict[str, Any]) -> list[str]:
+        """The intake's price check (prices/order_check) on the order, as it judges it at the door."""
+        accounts = {a["accountId"]: a for a in build_accounts(self.customers, self.segments).accounts}
+        customer = order["customer"]
+        price_list = accounts[customer["customerNumber"]]["priceListCode"] if customer["kind"] == "account" else None
+        items = {r["itemCode"]: r for r in self.items}
+        book = PriceBook(active_lines(self.lines))
+        return [m.describe() for m in check_order_prices(order, book, items, price_list)]
 
     def shop(self) -> PublishedShop:
         shop = read_published(self.files)
@@ -125,13 +143,18 @@ def test_account_orders_name_a_login_of_their_account_and_use_its_addresses(worl
         assert order["billingAddress"] in [{k: a[k] for k in order["billingAddress"]} for a in addresses]
 
 
-def test_lines_are_what_the_catalogue_sells_at_its_price(world: World):
+def test_lines_are_what_the_catalogue_sells_a_guest_at_its_price(world: World):
+    """Lines are what the catalogue sells; a guest pays its price (an account its own: the test below)."""
     shop = world.shop()
     sold = {(p.sku, p.unit_price, tuple(sorted(p.variant))) for p in orderable_products(shop.catalogue)}
     rng = random.Random(9)
     for n in range(50):
-        for line in OrderBuilder(shop).valid(f"W-{n}", NOW, rng).order["lines"]:
-            assert (line["sku"], line["unitPrice"], tuple(sorted((line.get("variant") or {}).items()))) in sold
+        order = OrderBuilder(shop).valid(f"W-{n}", NOW, rng).order
+        for line in order["lines"]:
+            variant = tuple(sorted((line.get("variant") or {}).items()))
+            assert (line["sku"], variant) in {(sku, attributes) for sku, _, attributes in sold}
+            if order["customer"]["kind"] == "guest":
+                assert (line["sku"], line["unitPrice"], variant) in sold
             assert 1 <= int(line["quantity"]) <= 5
 
 
@@ -232,3 +255,19 @@ def _small_shop(*, prices: list[str | None], order_limit: str | None) -> Publish
     login = {"login": "buyer@c1.example", "email": "buyer@c1.example", "accountId": "C1", "contactId": "C1-1"}
     rights = ({"login": "buyer@c1.example", "accountId": "C1", "canOrder": True, "orderLimit": order_limit},)
     return PublishedShop(("v",), catalogue, {"C1": account}, {"buyer@c1.example": login}, rights)
+
+
+def test_valid_orders_are_at_each_buyers_price_from_the_published_prices(world: World):
+    """Account orders are priced from `prices.jsonl` by the account's list (quantity breaks included),
+    so the intake's price check finds none of them off; some do use a list's price, not the catalogue's."""
+    shop = world.shop()
+    assert shop.prices, "the publish holds prices.jsonl"
+    builder = OrderBuilder(shop)
+    rng = random.Random(11)
+    differs_from_catalogue = 0
+    catalogue = {p.sku: p.unit_price for p in builder.products}
+    for n in range(200):
+        order = builder.valid(f"W-{n}", NOW, rng, guest=False).order
+        assert world.price_mismatches(order) == [], order
+        differs_from_catalogue += sum(line["unitPrice"] != catalogue[line["sku"]] for line in order["lines"])
+    assert differs_from_catalogue > 0
