@@ -4,8 +4,10 @@ A tenant file names it with `kind: pipes` and says where it runs: `command` (a l
 default) and/or `function` (an AWS Lambda function, used when the deployment enables Lambda:
 `SONET_PIPELINE_EXTENSIONS_LAMBDA=1`, region and credentials from the usual AWS chain). One call per
 run and point carries the whole batch (`resources/pipes_calls.py`); its logs and what it reports are
-the step's Dagster events. The core's runner (`extensions/runner.py`) applies the deadline, checks the
-result and fails only the records given, named "extension <name>: <reason>".
+the step's Dagster events, and each call an observation of the asset the point shapes (extension,
+point, where it ran, records given and returned, seconds). The core's runner (`extensions/runner.py`)
+applies the deadline, checks the result and fails only the records given, named
+"extension <name>: <reason>".
 
 A Pipes session needs the step's context, so the assets of the send and shop runs hold
 `PipesExtensionsResource.bound(context)` around the flow: the kind is registered in this process
@@ -16,6 +18,7 @@ intake, a CLI without Dagster) a `pipes` extension fails its records, named.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,10 +26,11 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from dagster import ConfigurableResource
+from dagster import AssetObservation, ConfigurableResource, MetadataValue
 
 from sonet_pipeline.extensions.extension import PIPES, ExtensionSpec
 from sonet_pipeline.extensions.kinds import register_kind
+from sonet_pipeline.extensions.points import SALES_ORDER, WEB_ORDER
 from sonet_pipeline.resources.pipes_calls import (
     PipesCallError,
     Records,
@@ -137,22 +141,44 @@ class PipesExtensionsResource(ConfigurableResource):
             spec.tenant,
         )
         event = {"tenant": spec.tenant, "point": spec.point, "extension": spec.name, "batch": batch}
+        started = time.perf_counter()
         if where == "lambda":
             if not self.lambda_enabled:
                 raise PipesCallError(
                     f"extension {spec.name!r} names only a Lambda function and this deployment runs none "
                     "(SONET_PIPELINE_EXTENSIONS_LAMBDA)"
                 )
-            return run_lambda(context, self.lambda_client(spec.timeout_seconds), str(function), event)
-        env_names = [str(name) for name in spec.options.get("env", [])]
-        return run_subprocess(
-            context,
-            _command(command),
-            event,
-            env=clean_env(env_names),
-            timeout_seconds=spec.timeout_seconds,
-            cwd=self.cwd,
-        )
+            records = run_lambda(context, self.lambda_client(spec.timeout_seconds), str(function), event)
+        else:
+            env_names = [str(name) for name in spec.options.get("env", [])]
+            records = run_subprocess(
+                context,
+                _command(command),
+                event,
+                env=clean_env(env_names),
+                timeout_seconds=spec.timeout_seconds,
+                cwd=self.cwd,
+            )
+        _observe(context, spec, where, len(batch), len(records), time.perf_counter() - started)
+        return records
+
+
+def _observe(context: StepContext, spec: ExtensionSpec, where: str, given: int, got: int, seconds: float) -> None:
+    """The call as an observation of the step's asset the point shapes (its metadata in the UI)."""
+    keys = sorted(context.selected_asset_keys, key=lambda key: key.to_user_string())
+    flow = "orders" if spec.point in (WEB_ORDER, SALES_ORDER) else "shop"
+    key = next((k for k in keys if len(k.path) > 1 and k.path[1] == flow), keys[0] if keys else None)
+    if key is None:
+        return
+    metadata = {
+        "extension": MetadataValue.text(spec.name),
+        "point": MetadataValue.text(spec.point),
+        "runs_on": MetadataValue.text(f"pipes {where}"),
+        "records_given": MetadataValue.int(given),
+        "records_returned": MetadataValue.int(got),
+        "seconds": MetadataValue.float(round(seconds, 3)),
+    }
+    context.log_event(AssetObservation(asset_key=key, metadata=metadata))
 
 
 def _command(command: Any) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 
 import pytest
+from dagster import DagsterEventType
 
 from tests.assets.test_orders import Procession, order
 from tests.assets.test_shop import SHOP, Deployment
@@ -28,6 +29,13 @@ def run_logs(instance) -> list[str]:
     """The newest run's event log, as lines."""
     (run,) = instance.get_runs(limit=1)
     return [entry.user_message for entry in instance.all_logs(run.run_id)]
+
+
+def observations(instance) -> list:
+    """The newest run's asset observations (a Pipes call each)."""
+    (run,) = instance.get_runs(limit=1)
+    entries = instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_OBSERVATION)
+    return [entry.dagster_event.event_specific_data.asset_observation for entry in entries]
 
 
 def test_a_send_run_calls_each_pipes_extension_once_with_every_order(sonet, tmp_path, monkeypatch, partner_extensions):
@@ -52,6 +60,11 @@ def test_a_send_run_calls_each_pipes_extension_once_with_every_order(sonet, tmp_
     assert sum("customer_reference at web_order: 2 record(s)" in m for m in logs) == 1
     assert sum("noop at sales_order: 2 record(s)" in m for m in logs) == 1
     assert any("[pipes] external process successfully opened dagster pipes" in m for m in logs)
+    observed = observations(procession.instance)
+    assert sorted((o.asset_key.to_user_string(), o.metadata["point"].value) for o in observed) == [
+        ("acme/orders/messages_built", "sales_order"),
+        ("acme/orders/messages_built", "web_order"),
+    ]
 
 
 def test_a_shop_run_publishes_what_the_pipes_extensions_made(start_standin, tmp_path, monkeypatch, partner_extensions):

@@ -65,6 +65,15 @@ def test_the_sample_function_runs_as_a_subprocess_with_its_logs_in_the_step(part
     logs = messages(result)
     assert any("customer_reference at web_order: 2 record(s)" in m for m in logs)
     assert any("extension acme_reference_pipes (web_order, pipes subprocess): 2" in m for m in logs)
+    (observation,) = [e.asset_observation_data.asset_observation for e in result.get_asset_observation_events()]
+    metadata = {name: value.value for name, value in observation.metadata.items() if name != "seconds"}
+    assert metadata == {
+        "extension": "acme_reference_pipes",
+        "point": "web_order",
+        "runs_on": "pipes subprocess",
+        "records_given": 2,
+        "records_returned": 2,
+    }
 
 
 def test_the_subprocess_sees_no_token_and_no_aws_key_only_what_the_tenant_file_names(tmp_path, monkeypatch):
