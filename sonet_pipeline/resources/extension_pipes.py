@@ -30,7 +30,7 @@ from dagster import AssetObservation, ConfigurableResource, MetadataValue
 
 from sonet_pipeline.extensions.extension import PIPES, ExtensionSpec
 from sonet_pipeline.extensions.kinds import register_kind
-from sonet_pipeline.extensions.points import SALES_ORDER, WEB_ORDER
+from sonet_pipeline.extensions.points import CATALOGUE_LINE, RIGHTS, SALES_ORDER, WEB_ORDER
 from sonet_pipeline.resources.pipes_calls import (
     PipesCallError,
     Records,
@@ -167,7 +167,9 @@ def _observe(context: StepContext, spec: ExtensionSpec, where: str, given: int, 
     """The call as an observation of the step's asset the point shapes (its metadata in the UI)."""
     keys = sorted(context.selected_asset_keys, key=lambda key: key.to_user_string())
     flow = "orders" if spec.point in (WEB_ORDER, SALES_ORDER) else "shop"
-    key = next((k for k in keys if len(k.path) > 1 and k.path[1] == flow), keys[0] if keys else None)
+    ours = [k for k in keys if len(k.path) > 2 and k.path[1] == flow] or keys
+    file = {CATALOGUE_LINE: "catalogue", RIGHTS: "rights"}.get(spec.point)
+    key = next((k for k in ours if k.path[-1] == file), ours[0] if ours else None)
     if key is None:
         return
     metadata = {

@@ -82,3 +82,6 @@ def test_a_shop_run_publishes_what_the_pipes_extensions_made(start_standin, tmp_
     calls = [m for m in logs if "search_keywords at catalogue_line:" in m]
     assert len(calls) == 1 and f"{len(lines)} record(s)" in calls[0], calls
     assert any(entry["name"] == "catalogue.jsonl" for entry in deployment.manifest()["files"])
+    (observed,) = observations(deployment.instance)
+    assert observed.asset_key.to_user_string() == "acme/shop/catalogue"
+    assert observed.metadata["records_given"].value == len(lines)
