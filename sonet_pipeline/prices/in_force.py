@@ -71,9 +71,20 @@ def price_records(
     for line in lines:
         grouped[line.price_list, line.item_code].append(line)
     for (price_list, item_code), group in sorted(grouped.items()):
-        scheduled = periods(group, now, horizon)
-        if any(period["breaks"] for period in scheduled):
-            yield {"priceListCode": price_list, "itemCode": item_code, "periods": scheduled}
+        record = price_record(price_list, item_code, group, now, horizon)
+        if record is not None:
+            yield record
+
+
+def price_record(
+    price_list: str, item_code: str, lines: list[Line], now: datetime, horizon: timedelta
+) -> dict[str, Any] | None:
+    """The record of one list and item (`lines`: all of theirs), None without a break in force now or
+    within the horizon."""
+    scheduled = periods(lines, now, horizon)
+    if any(period["breaks"] for period in scheduled):
+        return {"priceListCode": price_list, "itemCode": item_code, "periods": scheduled}
+    return None
 
 
 def next_change(lines: Iterable[Line], now: datetime) -> datetime | None:
