@@ -51,6 +51,16 @@ def trainees_may_not_order(batch: Batch) -> Batch:
     ]
 
 
+def buyer_limit(batch: Batch) -> Batch:
+    """rights: a login whose role is `buyer` orders up to 2000.00 (a lower limit of the tenant's wins)."""
+    return [
+        {"orderLimit": "2000.00", "note": "Acme: buyers order up to 2000.00"}
+        if (login.get("role") or "").strip().lower() == "buyer"
+        else {}
+        for login in batch
+    ]
+
+
 def search_keywords(batch: Batch) -> Batch:
     """catalogue_line: each line gets `acmeKeywords`, the words of its name in lower case."""
     return [{**line, "acmeKeywords": sorted(set(str(line.get("name") or "").lower().split()))} for line in batch]
