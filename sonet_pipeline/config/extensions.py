@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from sonet_pipeline.extensions.extension import PIPES, PYTHON, ExtensionSpec
 from sonet_pipeline.extensions.points import CATALOGUE_LINE, POINTS, RIGHTS, SALES_ORDER, SYNCED_RECORD, WEB_ORDER
@@ -114,6 +114,20 @@ class Extensions(BaseModel):
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
             raise ValueError(f"an extension runs once per point; repeated: {', '.join(repeated)}")
+        return value
+
+    @field_validator(SYNCED_RECORD, RIGHTS)
+    @classmethod
+    def _python_where_the_intake_applies(cls, value: list[ExtensionRef], info: ValidationInfo) -> list[ExtensionRef]:
+        """The order intake applies these points itself, to every order, outside Dagster's runs, where no
+        Pipes session can be opened: a `pipes` extension there would refuse every order at the door."""
+        piped = [ref.name for ref in value if ref.kind == PIPES]
+        if piped:
+            raise ValueError(
+                f"extension(s) {', '.join(piped)} at {info.field_name}: kind pipes cannot run here, the order "
+                "intake applies this point to every order outside Dagster's runs; use kind python "
+                "(docs/extensions.md)"
+            )
         return value
 
     def specs(self, tenant: str) -> list[ExtensionSpec]:

@@ -45,6 +45,14 @@ def test_a_pipes_extension_carries_its_command_function_and_env(tmp_path):
             "      rights: [{name: acme_noop, kind: python, function: f}]\n",
             "extension 'acme_noop': function only for kind pipes",
         ),
+        (  # the intake applies these two points outside Dagster: no Pipes session there
+            "      synced_record: [{name: acme_x, kind: pipes, command: [x]}]\n",
+            "extension(s) acme_x at synced_record: kind pipes cannot run here",
+        ),
+        (
+            "      rights: [{name: acme_x, kind: pipes, function: acme-rights}]\n",
+            "extension(s) acme_x at rights: kind pipes cannot run here",
+        ),
     ],
 )
 def test_a_pipes_extension_that_runs_nowhere_or_would_see_a_token_is_refused(
