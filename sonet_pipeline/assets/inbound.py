@@ -112,29 +112,33 @@ def build_tenant_sync(tenant: Tenant) -> AssetsDefinition:
     ) -> Iterator[MaterializeResult | AssetCheckResult]:
         request = Request(_partition_window(context), _explicit_window(config), config.full, _partition_label(context))
         selected = [name for name in SYNCED if inbound_key(tenant.name, name) in context.selected_asset_keys]
-        outcome = sync_tenant(
-            context.log,
-            context.run.run_id,
-            tenant,
-            request,
-            sonet=sonet,
-            store=store,
-            leases=leases,
-            clock=clock,
-            entity_names=selected,
-            progress=step_progress(context, clock, flow="sync", tenant=tenant.name),
-        )
-        now = clock.now()
-        in_current = context.has_partition_key and context.partition_key == partition_key_for(now)
-        for covered in coverage_events(context.instance, outcome, now, reported_in_current=in_current):
-            context.log_event(covered)  # the months the read covered, before its figures (the CLI's summary)
-        for done in outcome.materializations():  # what was synced stays recorded, even when the sync failed
-            yield MaterializeResult(asset_key=done.asset_key, metadata=done.metadata)
-        selected_checks = context.selected_asset_check_keys
-        yield from (c for c in outcome.checks if result_key(c) in selected_checks)
-        observation = outcome.observation()
-        if observation is not None:
-            context.log_event(observation)
+        # The tenant's store lease stays held while the step's events are written (sync_tenant takes it
+        # again as its holder): the next run of the tenant starts after this one's records, and finds
+        # the months this read covered recorded.
+        with leases.hold(f"store-{tenant.name}", f"sync run {context.run.run_id}"):
+            outcome = sync_tenant(
+                context.log,
+                context.run.run_id,
+                tenant,
+                request,
+                sonet=sonet,
+                store=store,
+                leases=leases,
+                clock=clock,
+                entity_names=selected,
+                progress=step_progress(context, clock, flow="sync", tenant=tenant.name),
+            )
+            now = clock.now()
+            in_current = context.has_partition_key and context.partition_key == partition_key_for(now)
+            for covered in coverage_events(context.instance, outcome, now, reported_in_current=in_current):
+                context.log_event(covered)  # the months the read covered, before its figures (the CLI's summary)
+            for done in outcome.materializations():  # what was synced stays recorded, even when it failed
+                yield MaterializeResult(asset_key=done.asset_key, metadata=done.metadata)
+            selected_checks = context.selected_asset_check_keys
+            yield from (c for c in outcome.checks if result_key(c) in selected_checks)
+            observation = outcome.observation()
+            if observation is not None:
+                context.log_event(observation)
         if outcome.error is not None:
             raise outcome.error
 
