@@ -198,9 +198,12 @@ def step(work: Path, cold: bool) -> dict[str, Any]:
     parts: list[tuple[str, float]] = []
     peaks: dict[str, float] = {"imports": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
+    now_mb: dict[str, float] = {}
+
     def doing(_built: int, what: str) -> None:
-        if parts:  # the peak RSS so far, when the part before ends
+        if parts:  # the peak RSS so far, and the RSS now, when the part before ends
             peaks[parts[-1][0]] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            now_mb[parts[-1][0]] = _rss_now_mb()
         parts.append((what.removeprefix("building "), time.perf_counter()))
 
     with streaming_runtime():
@@ -211,6 +214,7 @@ def step(work: Path, cold: bool) -> dict[str, Any]:
     source = shop_inputs.merged_source(published, now_inputs, selected, marks, next_changes)
     if len(parts) > 1:
         peaks[parts[-2][0]] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        now_mb[parts[-2][0]] = _rss_now_mb()
     manifest = publish(destination, files, tenant=TENANT, source=source, now=NOW)
     ended = time.perf_counter()
     peaks["publish"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -223,6 +227,7 @@ def step(work: Path, cold: bool) -> dict[str, Any]:
         "selected": selected,
         "parts_s": timed,
         "peak_mb_after": {part: round(mb) for part, mb in peaks.items()},
+        "rss_mb_after": {part: round(mb) for part, mb in now_mb.items()},
         "changed": [
             name for name, entry in written.items() if entry["changed"] and name.removesuffix(".jsonl") in selected
         ],
@@ -261,6 +266,11 @@ def prices_alone(work: Path, way: str) -> dict[str, Any]:
         "bytes": len(data),
         "next_change": next_change,
     }
+
+
+def _rss_now_mb() -> float:
+    """The resident set now (Linux: /proc/self/statm), not the peak."""
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def in_child(mode: str, work: Path, *extra: str) -> tuple[dict[str, Any], Any]:
@@ -378,6 +388,7 @@ def measure(args: argparse.Namespace, work: Path) -> None:
             + f"; step {result['wall_s']:.2f}"
         )
         print("    peak RSS MB after: " + ", ".join(f"{part} {mb}" for part, mb in result["peak_mb_after"].items()))
+        print("    RSS MB then:       " + ", ".join(f"{part} {mb}" for part, mb in result["rss_mb_after"].items()))
     print()
     print_table(
         ("prices.jsonl alone, fresh process, Dagster imported", "wall s", "CPU s", "peak RSS MB", "build s", "bytes"),
