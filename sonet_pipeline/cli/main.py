@@ -161,6 +161,15 @@ def _selected_tenants(names: list[str] | None) -> list[Tenant]:
     return [tenant_by_name(tenants, name) for name in names] if names else tenants
 
 
+def _require_sonet_tokens(tenants: list[Tenant]) -> None:
+    """A tenant whose Sonet token variable is unset is a configuration error (exit 2), named here before
+    a run starts, not a traceback from inside it. A Secrets Manager token is read by the run itself."""
+    for tenant in tenants:
+        source = tenant.sonet_token_source()
+        if source.env is not None and not os.environ.get(source.env):
+            raise TenantConfigError(f"{source.what}: {source.describe()} is not set")
+
+
 def _sync(args: argparse.Namespace) -> int:
     if (args.window_from is None) != (args.window_to is None):
         print("sonet-pipeline sync: --from and --to go together", file=sys.stderr)
@@ -171,6 +180,7 @@ def _sync(args: argparse.Namespace) -> int:
         print(f"sonet-pipeline sync: {problem}", file=sys.stderr)
         return EXIT_USAGE
     tenants = _selected_tenants(args.tenant)
+    _require_sonet_tokens(tenants)
 
     from sonet_pipeline.cli.runs.sync import format_summary, run_sync
     from sonet_pipeline.definitions import build_definitions
@@ -198,6 +208,7 @@ def _sync(args: argparse.Namespace) -> int:
 
 def _send(args: argparse.Namespace) -> int:
     tenants = _selected_tenants(args.tenant)
+    _require_sonet_tokens(tenants)
 
     from sonet_pipeline.cli.runs.send import format_summary, run_send
     from sonet_pipeline.definitions import build_definitions

@@ -3,7 +3,8 @@
 The outbox is PostgreSQL when `SONET_PIPELINE_POSTGRES_DSN` is set, else SQLite under the data dir.
 Exit codes (conventions.md): 0 done (for `reconcile`: the outbox and Sonet agree), 1 `reconcile`
 found disagreements or could not read Sonet, 2 bad arguments: an unknown message, a move the outbox
-refuses (nothing moved), an invalid order file. `--json` prints one document (`status`, `show`,
+refuses (nothing moved), an invalid order file, and for `reconcile` a token Sonet refuses (a
+configuration error, as everywhere in the CLI). `--json` prints one document (`status`, `show`,
 `correct`) or JSON Lines (`list`, `resend`, `reconcile`) and nothing else on stdout.
 """
 
@@ -63,7 +64,8 @@ _DOCS = {
     "reconcile": "Compare the tenant's messages with Sonet's salesOrders list and list every order on which "
     "they disagree (kinds: sent_but_missing_in_sonet, in_sonet_but_not_sent, order_number_mismatch, "
     "unknown_to_outbox). --settle marks in_sonet_but_not_sent messages sent with Sonet's order number. Exit 0 "
-    "when they agree, 1 when disagreements remain or Sonet could not be read.",
+    "when they agree, 1 when disagreements remain or Sonet could not be read, 2 when Sonet refuses the "
+    "tenant's token (a configuration error).",
 }
 
 

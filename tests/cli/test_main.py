@@ -80,6 +80,19 @@ def test_a_broken_tenants_file_is_a_configuration_error(tmp_path, monkeypatch, c
     assert str(bad) in captured.err and "field sonet.company" in captured.err
 
 
+@pytest.mark.parametrize("command", ["sync", "send"])
+def test_a_run_for_a_tenant_whose_token_variable_is_unset_is_a_configuration_error(command, monkeypatch, capsys):
+    """Named before any run starts (exit 2, the variable named, no traceback), as the other commands do."""
+    monkeypatch.delenv(settings.TENANTS_ENV, raising=False)
+    monkeypatch.delenv("ACME_SONET_TOKEN", raising=False)
+    assert main([command, "--tenant", "acme"]) == EXIT_USAGE
+    captured = capsys.readouterr()
+    assert captured.out == "" and "Traceback" not in captured.err
+    assert "configuration error: tenant 'acme': sonet token: environment variable ACME_SONET_TOKEN is not set" in (
+        captured.err
+    )
+
+
 def test_orders_enqueue_reports_refused_orders_by_line_and_stores_the_rest(tmp_path, monkeypatch, capsys):
     """JSON Lines with one invalid order: the valid ones are stored, the invalid one is named by its line on
     stderr and not stored, and the exit code is 1."""
