@@ -242,7 +242,7 @@ def step(work: Path, cold: bool) -> dict[str, Any]:
 def prices_alone(work: Path, way: str) -> dict[str, Any]:
     """`prices.jsonl` alone in this fresh process (a child's part), Dagster imported as in the step:
     `held` builds every line and record at once (`prices_file`, then `jsonl`), `streamed` as the step
-    does (`streamed_prices_file` over the lines in list and item order)."""
+    does (`streamed_prices_file` over the lines in list and item order, read a few lists at a time)."""
     import hashlib
 
     import sonet_pipeline.assets.shop  # noqa: F401 (the step's imports, Dagster with them)
@@ -258,7 +258,8 @@ def prices_alone(work: Path, way: str) -> dict[str, Any]:
         held = prices_file(snapshot.records("price_list_lines"), NOW, horizon)
         data, next_change = jsonl(held.records), held.next_change_text
     else:
-        streamed = streamed_prices_file(snapshot.records("price_list_lines", order=LINE_ORDER), NOW, horizon)
+        lines = snapshot.records_in_parts("price_list_lines", LINE_ORDER[0], order=LINE_ORDER[1:])
+        streamed = streamed_prices_file(lines, NOW, horizon)
         data, next_change = streamed.lines.data, streamed.next_change_text
     return {
         "wall_s": time.perf_counter() - started,

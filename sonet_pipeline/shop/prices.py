@@ -23,7 +23,8 @@ from sonet_pipeline.prices.in_force import price_record, price_records, refresh_
 from sonet_pipeline.prices.lines import active_lines, instant_text, parse_line
 from sonet_pipeline.shop.publish import EncodedLines, jsonl
 
-#: The order `streamed_prices_file` reads the lines in (`Snapshot.records(..., order=LINE_ORDER)`).
+#: The order `streamed_prices_file` reads the lines in (`Snapshot.records(..., order=LINE_ORDER)`; the step
+#: reads them a few lists at a time, `Snapshot.records_in_parts(..., LINE_ORDER[0], order=LINE_ORDER[1:])`).
 LINE_ORDER = ("priceListCode", "itemCode")
 
 

@@ -100,3 +100,7 @@ def test_the_snapshot_reads_lines_in_the_order_the_stream_needs(tmp_path: Path) 
     streamed = streamed_prices_file(snapshot.records("price_list_lines", order=LINE_ORDER), NOW, timedelta(days=7))
     held = prices_file(snapshot.records("price_list_lines"), NOW, timedelta(days=7))
     assert streamed.lines.data == jsonl(held.records) and streamed.counts == held.counts
+    # As the step reads them: a few lists at a time (here one list or less per read).
+    parts = snapshot.records_in_parts("price_list_lines", LINE_ORDER[0], order=LINE_ORDER[1:], part_rows=100)
+    in_parts = streamed_prices_file(parts, NOW, timedelta(days=7))
+    assert in_parts.lines.data == streamed.lines.data and in_parts.next_change == streamed.next_change

@@ -191,3 +191,31 @@ def test_records_of_some_keys_ordered_by_a_field_and_raw_columns(backend: Backen
     rows = snapshot.columns(items, ["itemCode", "modelCode", "_hash"])
     assert [(code, model) for code, model, _ in rows] == [("A", None), ("B", "M1"), ("C", "M2"), ("D", "M1")]
     assert all(len(digest) == 32 for _, _, digest in rows)
+
+
+@pytest.mark.parametrize("part_rows", [1, 3, 5, 1_000])
+def test_records_in_parts_are_records_ordered_by_the_field(backend: Backend, part_rows: int) -> None:
+    """A part at a time (one value, several, a value with more than a part's records, the nulls) gives
+    the records `records(order=(field, *order))` gives, in the same order; code points, nulls last."""
+    models = ["M2", "m1", "ä", "M1", None, "M2", "M10", None, "M1", "M2", "M2", "Z"]
+    nodes = [item(f"I{n:02d}", modelCode=model, name=f"N{n % 3}") for n, model in enumerate(models)]
+    with backend.open() as store:
+        store.upsert(ITEMS, to_frame(ITEMS, nodes), run_id="r", partition="p", synced_at=SYNCED_AT)
+        store.publish_snapshot(backend.blobs())
+    snapshot = backend.snapshot()
+    whole = list(snapshot.records(ITEMS, order=("modelCode", "name")))
+    parts = list(snapshot.records_in_parts(ITEMS, "modelCode", order=("name",), part_rows=part_rows))
+    assert parts == whole and len(parts) == len(models)
+    assert [r["modelCode"] for r in parts] == sorted(models, key=lambda m: (m is None, m or ""))
+
+
+def test_records_in_parts_of_no_snapshot_are_none(backend: Backend) -> None:
+    assert list(backend.snapshot().records_in_parts(ITEMS, "modelCode")) == []
+
+
+def test_parts_run_consecutive_values_up_to_the_rows_a_larger_value_and_the_null_alone() -> None:
+    counted = [("A", 2), ("B", 2), ("C", 7), ("D", 1), ("E", 1), (None, 4)]
+    assert list(snapshot_module._parts(counted, 4)) == [("A", "B"), ("C", "C"), ("D", "E"), (None, None)]
+    assert list(snapshot_module._parts(counted, 100)) == [("A", "E"), (None, None)]
+    assert list(snapshot_module._parts([(None, 3)], 1)) == [(None, None)]
+    assert list(snapshot_module._parts([], 1)) == []
