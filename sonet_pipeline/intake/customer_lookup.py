@@ -25,7 +25,6 @@ import logging
 import math
 import re
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -37,9 +36,9 @@ from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.intake.admission import Admission
 from sonet_pipeline.intake.answers import RIGHTS_RETRY_AFTER_SECONDS, Json, Refusal, error_response
 from sonet_pipeline.intake.bodies import check_media_type, parse, read_capped
-from sonet_pipeline.intake.published import CHECK_SECONDS, PublishedView
+from sonet_pipeline.intake.published import PublishedView
 from sonet_pipeline.rights.customer_lookup import LOOKUP_KEYS, CustomerIndex
-from sonet_pipeline.store import Snapshot, open_snapshot
+from sonet_pipeline.store import Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -52,21 +51,11 @@ NOT_BLANK = r"\S"
 class PublishedCustomers(PublishedView[CustomerIndex]):
     """Each tenant's `CustomerIndex` from its published snapshot, kept and refreshed. Thread-safe."""
 
-    def __init__(
-        self,
-        snapshot_for: Callable[[str], Snapshot] = open_snapshot,
-        *,
-        clock: Clock | None = None,
-        check_seconds: float = CHECK_SECONDS,
-    ) -> None:
-        super().__init__(
-            "customers for lookups",
-            ("customers", "segments"),
-            lambda tenant, snapshot: CustomerIndex.build(snapshot.records("customers"), snapshot.records("segments")),
-            snapshot_for,
-            clock=clock,
-            check_seconds=check_seconds,
-        )
+    what = "customers for lookups"
+    sources = ("customers", "segments")
+
+    def build(self, tenant: Tenant, snapshot: Snapshot) -> CustomerIndex:
+        return CustomerIndex.build(snapshot.records("customers"), snapshot.records("segments"))
 
 
 class LookupRates:

@@ -16,19 +16,18 @@ or `refuse` (422 PRICE_MISMATCH, nothing stored). Sonet itself never checks pric
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.config.tenants import Tenant
-from sonet_pipeline.intake.published import CHECK_SECONDS, PublishedView
+from sonet_pipeline.intake.published import PublishedView
 from sonet_pipeline.intake.rights_gate import is_account_order
 from sonet_pipeline.prices.lines import active_lines
 from sonet_pipeline.prices.order_check import PRICE_MISMATCH, PriceMismatch, check_order_prices, mismatch_message
 from sonet_pipeline.prices.resolution import PriceBook
 from sonet_pipeline.rights.accounts import build_accounts
-from sonet_pipeline.store import Snapshot, open_snapshot
+from sonet_pipeline.store import Snapshot
 
 #: The entities the prices are built from.
 SOURCES = ("customers", "segments", "items", "price_list_lines")
@@ -62,14 +61,11 @@ class BuyerPrices:
 class PublishedPrices(PublishedView[BuyerPrices]):
     """Each tenant's `BuyerPrices` from its published snapshot, kept and refreshed. Thread-safe."""
 
-    def __init__(
-        self,
-        snapshot_for: Callable[[str], Snapshot] = open_snapshot,
-        *,
-        clock: Clock | None = None,
-        check_seconds: float = CHECK_SECONDS,
-    ) -> None:
-        super().__init__("prices", SOURCES, BuyerPrices.build, snapshot_for, clock=clock, check_seconds=check_seconds)
+    what = "prices"
+    sources = SOURCES
+
+    def build(self, tenant: Tenant, snapshot: Snapshot) -> BuyerPrices:
+        return BuyerPrices.build(tenant, snapshot)
 
 
 def buyer_price_list(order: Mapping[str, Any], prices: BuyerPrices) -> str | None:

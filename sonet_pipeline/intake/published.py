@@ -1,6 +1,6 @@
-"""A view the intake builds from a tenant's published snapshot, kept and rechecked, as `rights_gate`
-keeps the rights: the buyers' prices (`price_gate`) and the customers registration looks up
-(`customer_lookup`).
+"""A view the intake builds from a tenant's published snapshot, kept and rechecked: the rights
+(`rights_gate`), the buyers' prices (`price_gate`) and the customers registration looks up
+(`customer_lookup`). Each is a `PublishedView` naming `what` it is, its `sources` and how it is `build`t.
 
 At most every `check_seconds` (5 s) the snapshot's manifest is read again; the view is rebuilt only
 when the fingerprint of one of its source entities changed, by the request that finds the change while
@@ -34,27 +34,33 @@ class _Kept(Generic[View]):
 
 
 class PublishedView(Generic[View]):
-    """Each tenant's `build(tenant, snapshot)` over the `sources` entities, kept and refreshed. Thread-safe."""
+    """Each tenant's `build(tenant, snapshot)` over the `sources` entities, kept and refreshed. Thread-safe.
+    A subclass names `what` (for the log) and `sources`, and defines `build`."""
+
+    what: str
+    sources: tuple[str, ...]
 
     def __init__(
         self,
-        what: str,
-        sources: tuple[str, ...],
-        build: Callable[[Tenant, Snapshot], View],
         snapshot_for: Callable[[str], Snapshot] = open_snapshot,
         *,
         clock: Clock | None = None,
         check_seconds: float = CHECK_SECONDS,
     ) -> None:
-        self.what = what
-        self.sources = sources
-        self.build = build
         self.snapshot_for = snapshot_for
         self.clock = clock or SystemClock()
         self.check_seconds = check_seconds
         self._kept: dict[str, _Kept[View]] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+
+    def build(self, tenant: Tenant, snapshot: Snapshot) -> View:
+        """The tenant's view from `snapshot` (its `sources` all synced)."""
+        raise NotImplementedError
+
+    def described(self, view: View) -> str:
+        """What the log says was read: `what`, unless a subclass says more."""
+        return self.what
 
     def fresh(self, tenant: str) -> bool:
         """Whether `get` answers without reading anything (checked within `check_seconds`)."""
@@ -73,7 +79,8 @@ class PublishedView(Generic[View]):
             lock = self._locks.setdefault(tenant.name, threading.Lock())
         kept = self._kept.get(tenant.name)
         if not lock.acquire(blocking=kept is None):
-            assert kept is not None  # another thread reads the snapshot again: answer with the kept view
+            # Another thread is reading the snapshot again: answer with the view kept until it is done.
+            assert kept is not None
             return kept.view
         try:
             if not self.fresh(tenant.name):
@@ -83,6 +90,8 @@ class PublishedView(Generic[View]):
             lock.release()
 
     def _refresh(self, tenant: Tenant) -> None:
+        """Read the manifest; rebuild the view when its sources changed. The kept entry is replaced whole
+        at the end, so a thread that does not wait sees the old one or the new one."""
         kept = self._kept.get(tenant.name) or _Kept()
         key, view = kept.key, kept.view
         try:
@@ -94,8 +103,9 @@ class PublishedView(Generic[View]):
                 started = self.clock.monotonic()
                 view = self.build(tenant, snapshot)
                 took = self.clock.monotonic() - started
-                log.info("tenant %s: %s read from the snapshot in %.2f s", tenant.name, self.what, took)
+                log.info("tenant %s: %s read from the snapshot in %.2f s", tenant.name, self.described(view), took)
         except Exception as exc:
+            # An unreadable snapshot: the kept view (if any) goes on answering; none means not known.
             key, view = kept.key, kept.view
             why = f"{type(exc).__name__}: {exc}"
             log.warning("tenant %s: the published snapshot cannot be read for %s: %s", tenant.name, self.what, why)

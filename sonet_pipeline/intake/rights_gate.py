@@ -2,10 +2,11 @@
 
 Each tenant's rights come from its published snapshot (`store.open_snapshot`: the parquet files a
 sync publishes, never the DuckDB file, which has one writer), built into a `RightsBook` exactly as
-the shop builds `rights.jsonl`, and kept. At most every `check_seconds` (5 s) the snapshot's manifest
-is read again; the book is rebuilt only when the customers' or segments' fingerprint changed (about
-0.3 s per 1,000 customers here), by the request that finds the change while the others go on with
-the kept book. So a rights change in Sonet is enforced one sync later, when the shop shows it too.
+the shop builds `rights.jsonl`, and kept (`published.PublishedView`). At most every `check_seconds`
+(5 s) the snapshot's manifest is read again; the book is rebuilt only when the customers' or
+segments' fingerprint changed (about 0.3 s per 1,000 customers here), by the request that finds the
+change while the others go on with the kept book. So a rights change in Sonet is enforced one sync
+later, when the shop shows it too.
 
 `judge_rights(tenant, order, book)` on a schema-valid order (`book`: `PublishedRights.book(tenant)`,
 read for account orders only) answers None (may be placed) or a `RightsRefusal`:
@@ -26,28 +27,24 @@ A snapshot that cannot be read while a book is kept: the kept book goes on decid
 
 from __future__ import annotations
 
-import logging
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sonet_pipeline.common.clock import Clock, SystemClock
 from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.extensions.chains import TenantChains
+from sonet_pipeline.intake.published import CHECK_SECONDS as CHECK_SECONDS
+from sonet_pipeline.intake.published import PublishedView
 from sonet_pipeline.orders.sales_order_rules import add, line_total
 from sonet_pipeline.rights.book import RightsBook
-from sonet_pipeline.store import Snapshot, open_snapshot
-
-log = logging.getLogger(__name__)
+from sonet_pipeline.store import Snapshot
 
 NOT_ALLOWED = "NOT_ALLOWED"
 RIGHTS_UNKNOWN = "RIGHTS_UNKNOWN"
 GUEST_RULE = "guest_orders"
 #: The fixed rule of a RIGHTS_UNKNOWN refusal.
 NO_SNAPSHOT_RULE = "no_snapshot"
-CHECK_SECONDS = 5.0
 #: The entities the rights are built from (`shop/inputs.py`: rights depend on these and the config).
 _SOURCES = ("customers", "segments")
 
@@ -68,85 +65,24 @@ class RightsRefusal:
         return {"code": self.code, "message": self.message, "field": self.field, "rule": self.rule, "limit": self.limit}
 
 
-@dataclass
-class _Kept:
-    key: tuple[str, ...] | None = None  # the manifest's fingerprints the book was built from
-    book: RightsBook | None = None
-    checked_at: float | None = None  # monotonic; None: never checked
-
-
-class PublishedRights:
+class PublishedRights(PublishedView[RightsBook]):
     """Each tenant's `RightsBook` from its published snapshot, kept and refreshed. Thread-safe."""
 
-    def __init__(
-        self,
-        snapshot_for: Callable[[str], Snapshot] = open_snapshot,
-        *,
-        clock: Clock | None = None,
-        check_seconds: float = CHECK_SECONDS,
-    ) -> None:
-        self.snapshot_for = snapshot_for
-        self.clock = clock or SystemClock()
-        self.check_seconds = check_seconds
-        self._kept: dict[str, _Kept] = {}
-        self._locks: dict[str, threading.Lock] = {}
-        self._guard = threading.Lock()
+    what = "rights"
+    sources = _SOURCES
 
-    def fresh(self, tenant: str) -> bool:
-        """Whether `book` answers without reading anything (checked within `check_seconds`)."""
-        kept = self._kept.get(tenant)
-        return (
-            kept is not None
-            and kept.checked_at is not None
-            and self.clock.monotonic() - kept.checked_at < self.check_seconds
-        )
+    def build(self, tenant: Tenant, snapshot: Snapshot) -> RightsBook:
+        extensions = TenantChains(tenant.name, tenant.extensions.specs(tenant.name))
+        customers, segments = snapshot.records("customers"), snapshot.records("segments")
+        return RightsBook.build(customers, segments, tenant.shop.rights, extensions)
+
+    def described(self, view: RightsBook) -> str:
+        return f"rights of {len(view.rights)} logins"
 
     def book(self, tenant: Tenant) -> RightsBook | None:
         """The tenant's rights now; None while they cannot be known (no snapshot with customers yet).
         May read the snapshot (blocking): call it in a worker thread unless `fresh`."""
-        if self.fresh(tenant.name):
-            return self._kept[tenant.name].book
-        with self._guard:
-            lock = self._locks.setdefault(tenant.name, threading.Lock())
-        kept = self._kept.get(tenant.name)
-        if not lock.acquire(blocking=kept is None):
-            # Another thread is reading the snapshot again: answer with the rights kept until it is done.
-            assert kept is not None
-            return kept.book
-        try:
-            if not self.fresh(tenant.name):
-                self._refresh(tenant)
-            return self._kept[tenant.name].book
-        finally:
-            lock.release()
-
-    def _refresh(self, tenant: Tenant) -> None:
-        """Read the manifest; rebuild the book when its sources changed. The kept entry is replaced whole
-        at the end, so a thread that does not wait sees the old one or the new one."""
-        kept = self._kept.get(tenant.name) or _Kept()
-        key, book = kept.key, kept.book
-        try:
-            snapshot = self.snapshot_for(tenant.name)
-            key = _source_key(snapshot.manifest())
-            if key is None:
-                book = None
-            elif key != kept.key:
-                started = self.clock.monotonic()
-                extensions = TenantChains(tenant.name, tenant.extensions.specs(tenant.name))
-                customers, segments = snapshot.records("customers"), snapshot.records("segments")
-                book = RightsBook.build(customers, segments, tenant.shop.rights, extensions)
-                log.info(
-                    "tenant %s: rights of %d logins read from the snapshot in %.2f s",
-                    tenant.name,
-                    len(book.rights),
-                    self.clock.monotonic() - started,
-                )
-        except Exception as exc:
-            # An unreadable snapshot: the kept book (if any) goes on deciding; none means RIGHTS_UNKNOWN.
-            key, book = kept.key, kept.book
-            why = f"{type(exc).__name__}: {exc}"
-            log.warning("tenant %s: the published snapshot cannot be read for rights: %s", tenant.name, why)
-        self._kept[tenant.name] = _Kept(key, book, self.clock.monotonic())
+        return self.get(tenant)
 
 
 def is_account_order(order: Mapping[str, Any]) -> bool:
@@ -182,16 +118,3 @@ def net_total(order: Mapping[str, Any]) -> Decimal:
         discount = Decimal(line.get("discountPercent", "0"))
         total = add(total, line_total(Decimal(line["quantity"]), Decimal(line["unitPrice"]), discount))
     return total
-
-
-def _source_key(manifest: Mapping[str, Any] | None) -> tuple[str, ...] | None:
-    """The fingerprints of the rights' sources in a snapshot manifest; None when one of them was never
-    synced (no snapshot yet, or an initial load that has not reached the customers or segments)."""
-    entities = (manifest or {}).get("entities") or {}
-    key = []
-    for name in _SOURCES:
-        described = entities.get(name)
-        if not isinstance(described, Mapping) or ("last_success_at" in described and not described["last_success_at"]):
-            return None
-        key.append(str(described.get("fingerprint") or (manifest or {}).get("published_at")))
-    return tuple(key)
