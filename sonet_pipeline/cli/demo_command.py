@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 
+from sonet_pipeline.common.cli_types import non_negative_number, whole_number
 from sonet_pipeline.config.tenants import load_tenants
 from sonet_pipeline.webshop.pace import Pace
 
@@ -40,20 +41,20 @@ def add_demo_command(commands: argparse._SubParsersAction[argparse.ArgumentParse
     add("--standin-port", type=int, default=8765, help="the stand-in's port (default: %(default)s)")
     add("--ui-port", type=int, default=3000, help="the Dagster UI's port (default: %(default)s)")
     add("--intake-port", type=int, default=8780, help="the order intake's port (default: %(default)s)")
-    add("--items", type=_count, default=None, help=f"items per demo company (default: {DEMO_ITEMS}; --once: 200)")
+    add("--items", type=whole_number, default=None, help=f"items per demo company (default: {DEMO_ITEMS}; --once: 200)")
     add("--changes-per-minute", type=int, default=30, help="simulated ERP activity (default: %(default)s)")
     shop = demo.add_argument_group("the simulated web shop")
     shop.add_argument("--no-shop", action="store_true", help="no web shop: orders only come from you")
     shop.add_argument(
         "--shop-orders-per-minute",
-        type=_rate,
+        type=non_negative_number,
         default=_PACE.orders_per_minute,
         metavar="N",
         help="orders it posts a minute, tenants in turn (default: %(default)s)",
     )
     shop.add_argument(
         "--shop-refuse-every",
-        type=_count,
+        type=whole_number,
         default=_PACE.refuse_every,
         metavar="N",
         help="every N-th order is one meant to be refused, by Sonet (UNKNOWN_ITEM) and at the intake's door "
@@ -61,14 +62,14 @@ def add_demo_command(commands: argparse._SubParsersAction[argparse.ArgumentParse
     )
     shop.add_argument(
         "--shop-burst",
-        type=_count,
+        type=whole_number,
         default=0,
         metavar="N",
         help="also post N orders in one batch request every --shop-burst-every seconds (default: none)",
     )
     shop.add_argument(
         "--shop-burst-every",
-        type=_rate,
+        type=non_negative_number,
         default=_PACE.burst_every_seconds,
         metavar="SECONDS",
         help="how often a burst comes (default: %(default)s)",
@@ -126,23 +127,3 @@ def _once(args: argparse.Namespace) -> int:
         print(json.dumps(report.as_json()))
     print(report.closing_line(), file=out, flush=True)
     return EXIT_OK if report.success else EXIT_FAILED
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
-    return value
-
-
-def _rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number, 0 or more, not {text}")
-    return value

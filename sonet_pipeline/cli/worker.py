@@ -14,6 +14,7 @@ import os
 import sys
 import uuid
 
+from sonet_pipeline.common.cli_types import positive_whole_number
 from sonet_pipeline.config import settings
 from sonet_pipeline.config.tenants import load_tenants
 
@@ -36,7 +37,7 @@ def add_worker_command(commands: argparse._SubParsersAction[argparse.ArgumentPar
     )
     worker.add_argument(
         "--concurrency",
-        type=_positive_int,
+        type=positive_whole_number,
         default=os.cpu_count() or 1,
         metavar="N",
         help="steps at once, each in a process of its own (default: the number of CPUs, %(default)s)",
@@ -84,13 +85,3 @@ def worker_argv(*, concurrency: int, name: str | None) -> list[str]:
         "--prefetch-multiplier=1",
         "--loglevel=INFO",
     ]
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"not 1 or more: {text!r}")
-    return value

@@ -17,12 +17,33 @@ def instant(text: str) -> datetime:
     return value
 
 
-def non_negative_seconds(text: str) -> float:
-    """A number of seconds, 0 or more; argparse names the flag when it is not one."""
+def non_negative_number(text: str, unit: str = "") -> float:
+    """A finite number, 0 or more (of `unit`, named in the error); argparse names the flag when it is not one."""
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+        raise argparse.ArgumentTypeError(f"not a number{' of ' + unit if unit else ''}: {text!r}") from None
     if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"not 0 or more seconds: {text!r}")
+        raise argparse.ArgumentTypeError(f"not 0 or more{' ' + unit if unit else ''}: {text!r}")
     return value
+
+
+def non_negative_seconds(text: str) -> float:
+    """A number of seconds, 0 or more; argparse names the flag when it is not one."""
+    return non_negative_number(text, "seconds")
+
+
+def whole_number(text: str, minimum: int = 0) -> int:
+    """A whole number, `minimum` or more; argparse names the flag when it is not one."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"not {minimum} or more: {text!r}")
+    return value
+
+
+def positive_whole_number(text: str) -> int:
+    """A whole number, 1 or more; argparse names the flag when it is not one."""
+    return whole_number(text, 1)
