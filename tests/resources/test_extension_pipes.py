@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dagster import AssetExecutionContext, DagsterInstance, MaterializeResult, asset, materialize
 
 from sonet_pipeline.extensions.chains import TenantChains
 from sonet_pipeline.extensions.extension import PIPES, ExtensionFailed, ExtensionSpec
 from sonet_pipeline.extensions.points import CATALOGUE_LINE, RIGHTS, WEB_ORDER
-from sonet_pipeline.resources.extension_pipes import PipesExtensionsResource
 from tests.partner_package import PACKAGE
+from tests.resources.pipes_step import messages, run_in_step
 
 SCRIPTS = PACKAGE / "pipes"
 ORDERS = [{"orderNumber": "WEB-1"}, {"orderNumber": "WEB-2", "customerReference": "PO-7"}]
@@ -31,29 +30,6 @@ def script(tmp_path: Path, body: str) -> list[str]:
     path = tmp_path / "function.py"
     path.write_text(textwrap.dedent(body))
     return [sys.executable, str(path)]
-
-
-def run_in_step(specs: list[ExtensionSpec], batches: dict[str, list[dict[str, Any]]]):
-    """Each point's batch through the tenant's chains inside one materialization; (outcomes, result)."""
-    outcomes: dict[str, list[Any]] = {}
-
-    @asset
-    def extended(context: AssetExecutionContext, extension_pipes: PipesExtensionsResource) -> MaterializeResult:
-        chains = TenantChains("acme", specs)
-        with extension_pipes.bound(context):
-            for point, batch in batches.items():
-                outcomes[point] = chains.apply(point, batch)
-        return MaterializeResult(metadata={"points": len(outcomes)})
-
-    instance = DagsterInstance.ephemeral()
-    result = materialize([extended], resources={"extension_pipes": PipesExtensionsResource()}, instance=instance)
-    result.instance = instance
-    return outcomes, result
-
-
-def messages(result) -> list[str]:
-    """Every line of the run's event log (the step's logs, the Pipes function's logs among them)."""
-    return [entry.user_message for entry in result.instance.all_logs(result.run_id)]
 
 
 def test_the_sample_function_runs_as_a_subprocess_with_its_logs_in_the_step(partner_extensions):

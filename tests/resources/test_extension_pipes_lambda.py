@@ -15,12 +15,13 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.stub import ANY, Stubber
-from dagster import AssetExecutionContext, DagsterInstance, MaterializeResult, asset, materialize
+from dagster import AssetExecutionContext, MaterializeResult, asset, materialize
 
 from sonet_pipeline.extensions.chains import TenantChains
 from sonet_pipeline.extensions.extension import PIPES, ExtensionFailed, ExtensionSpec
 from sonet_pipeline.extensions.points import CATALOGUE_LINE, WEB_ORDER
 from sonet_pipeline.resources.extension_pipes import PipesExtensionsResource
+from tests.resources import pipes_step
 
 ORDERS = [{"orderNumber": "WEB-1"}, {"orderNumber": "WEB-2", "customerReference": "PO-7"}]
 #: Lambda returns the last 4 KB of the function's log with a synchronous call (`LogType=Tail`).
@@ -46,22 +47,11 @@ CLIENTS: list[Any] = []
 
 
 def run_in_step(client, specs: list[ExtensionSpec], batches: dict[str, list[dict[str, Any]]]):
-    outcomes: dict[str, list[Any]] = {}
-
-    @asset
-    def extended(context: AssetExecutionContext, extension_pipes: PipesExtensionsResource) -> MaterializeResult:
-        chains = TenantChains("acme", specs)
-        with extension_pipes.bound(context):
-            for point, batch in batches.items():
-                outcomes[point] = chains.apply(point, batch)
-        return MaterializeResult()
-
+    """`pipes_step.run_in_step` with Lambda enabled on `client`; (outcomes, the run's log lines)."""
     CLIENTS.append(client)
-    instance = DagsterInstance.ephemeral()
-    resource = LambdaOf(lambda_enabled=True)
-    result = materialize([extended], resources={"extension_pipes": resource}, instance=instance)
+    outcomes, result = pipes_step.run_in_step(specs, batches, LambdaOf(lambda_enabled=True))
     assert result.success
-    return outcomes, [entry.user_message for entry in instance.all_logs(result.run_id)]
+    return outcomes, pipes_step.messages(result)
 
 
 def spec(point: str, name: str, function: str, **options: Any) -> ExtensionSpec:
