@@ -8,25 +8,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sonet_pipeline.extensions.extension import Extension, ExtensionSpec
 from sonet_pipeline.extensions.kinds import build_extension
 from sonet_pipeline.extensions.points import checked_point
+from sonet_pipeline.extensions.python_kind import PythonExtension
 from sonet_pipeline.extensions.runner import Check, Link, Outcome, Record, run_chain
-
-
-@dataclass(frozen=True)
-class _Unbuildable:
-    """Stands for an extension that could not be built: every call fails with the reason."""
-
-    name: str
-    point: str
-    reason: str
-
-    def call(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        raise RuntimeError(f"cannot be loaded: {self.reason}")
 
 
 class TenantChains:
@@ -73,4 +61,13 @@ def _built(spec: ExtensionSpec) -> Extension:
     try:
         return build_extension(spec)
     except Exception as exc:  # a load failure fails the records, named, at run time
-        return _Unbuildable(spec.name, spec.point, f"{type(exc).__name__}: {exc}")
+        return _unbuildable(spec, f"{type(exc).__name__}: {exc}")
+
+
+def _unbuildable(spec: ExtensionSpec, reason: str) -> Extension:
+    """Stands for an extension that could not be built: every call fails with the reason."""
+
+    def fail(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        raise RuntimeError(f"cannot be loaded: {reason}")
+
+    return PythonExtension(spec.name, spec.point, fail)
