@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -13,22 +12,26 @@ from sonet_pipeline.extensions.chains import TenantChains
 from sonet_pipeline.extensions.extension import Extension, ExtensionFailed, ExtensionSpec
 from sonet_pipeline.extensions.kinds import build_extension, register_kind
 from sonet_pipeline.extensions.points import CATALOGUE_LINE, POINTS, RIGHTS, SALES_ORDER, WEB_ORDER
+from sonet_pipeline.extensions.python_kind import PythonExtension
 from sonet_pipeline.extensions.runner import Link, run_chain
 from sonet_pipeline.extensions.schemas import PAYLOAD, RESULT, schema
 
 
-@dataclass
-class Fn:
-    name: str
-    point: str
-    function: Any
-
-    def call(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return self.function(batch)
-
-
 def link(function: Any, point: str = CATALOGUE_LINE, name: str = "ext", timeout: float = 5) -> Link:
-    return Link(Fn(name, point, function), timeout)
+    return Link(PythonExtension(name, point, function), timeout)
+
+
+def login_facts(login: str) -> dict[str, Any]:
+    """What the rights point is given of one login (its payload schema): account 1, nothing else known."""
+    return {
+        "login": login,
+        "accountId": "1",
+        "accountName": None,
+        "segments": [],
+        "customerTypes": [],
+        "role": None,
+        "orderBlocked": False,
+    }
 
 
 LINES = [{"sku": "A", "name": "Red Shoe"}, {"sku": "B", "name": "Blue Hat"}, {"sku": "C", "name": "FAIL"}]
@@ -104,17 +107,7 @@ def test_an_invalid_record_fails_alone_and_the_rest_flow_on():
 
 def test_a_rights_extension_may_only_restrict():
     """The rights result schema takes `false` and a limit, never a grant."""
-    login = [
-        {
-            "login": "a@x",
-            "accountId": "1",
-            "accountName": None,
-            "segments": [],
-            "customerTypes": [],
-            "role": None,
-            "orderBlocked": False,
-        }
-    ]
+    login = [login_facts("a@x")]
     assert run_chain(RIGHTS, [link(lambda b: [{"canOrder": False}], RIGHTS)], login) == [{"canOrder": False}]
     granted = run_chain(RIGHTS, [link(lambda b: [{"canOrder": True}], RIGHTS)], login)
     assert isinstance(granted[0], ExtensionFailed)
@@ -160,5 +153,5 @@ def test_a_kind_is_pluggable():
     """The Dagster layer registers `pipes` like this; a kind not registered fails its records."""
     chains = TenantChains("acme", [spec("x", kind="elsewhere")])
     assert "not available" in chains.apply(CATALOGUE_LINE, LINES[:1])[0].reason
-    register_kind("elsewhere", lambda s: Fn(s.name, s.point, lambda b: [{**r, "k": s.kind} for r in b]))
+    register_kind("elsewhere", lambda s: PythonExtension(s.name, s.point, lambda b: [{**r, "k": s.kind} for r in b]))
     assert TenantChains("acme", [spec("x", kind="elsewhere")]).apply(CATALOGUE_LINE, LINES[:1])[0]["k"] == "elsewhere"

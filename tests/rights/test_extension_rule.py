@@ -16,6 +16,7 @@ from sonet_pipeline.rights.accounts import build_accounts
 from sonet_pipeline.rights.book import RightsBook
 from sonet_pipeline.rights.extension_rule import restrictions
 from sonet_pipeline.rights.rules import rights_matrix
+from tests.extensions.test_runner import login_facts
 from tests.rights.test_rules import RULES, SEGMENTS, customer, rules
 
 CUSTOMERS = [customer("C2", ["RESELLER-N"], ["ADMIN", "trainee", None]), customer("C3", ["B2B-SAHKO"], ["BUYER"])]
@@ -66,17 +67,7 @@ def test_a_failing_extension_denies_its_logins_named(partner_extensions):
 
 def test_restrictions_combine_the_strictest():
     """Each extension sees the same facts; limits take the lowest, a refusal from any one holds."""
-    facts = [
-        {
-            "login": "a",
-            "accountId": "1",
-            "accountName": None,
-            "segments": [],
-            "customerTypes": [],
-            "role": None,
-            "orderBlocked": False,
-        }
-    ]
+    facts = [login_facts("a")]
 
     class Two(TenantChains):
         def __init__(self) -> None:
