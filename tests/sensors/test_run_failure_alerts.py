@@ -141,44 +141,45 @@ def test_an_alert_no_channel_took_is_sent_again_by_the_alert_sensor(world):
     assert [(b["kind"], b["state"]) for _, _, b in received.items] == [("credentials_refused", "open")]
 
 
-@pytest.mark.slow
-def test_the_minute_sync_refused_by_sonet_is_a_credentials_alert(sonet, tmp_path, monkeypatch):
-    """The real path: the minute sync against the stand-in with a wrong token fails its shard's step
-    with Sonet's 401; the run-failure sensor reads it as `credentials_refused` of that tenant, once."""
+@pytest.fixture
+def refused_acme(sonet, tmp_path, monkeypatch):
+    """acme against the stand-in with a wrong token, its alerts to a webhook: (defs, clock, instance, received)."""
     with webhook_receiver() as (url, received):
         write_acme_tenant(sonet, tmp_path, monkeypatch, extra=f"    alerts: {{webhook: {url}/acme}}\n")
         monkeypatch.setenv("ACME_T", "not-the-token")
         clock = ManualClock(datetime.now(UTC))
         defs = build_definitions(load_tenants(), clock=clock)
-        instance = DagsterInstance.ephemeral()
-        job = defs.resolve_job_def(MINUTE_SYNC_JOB)
-        for _ in range(2):
-            result = job.execute_in_process(instance=instance, raise_on_error=False)
-            assert not result.success
-            on_failure(defs, clock, instance, result)
-        bodies = [body for _, _, body in received.items]
+        yield defs, clock, DagsterInstance.ephemeral(), received
+
+
+@pytest.mark.slow
+def test_the_minute_sync_refused_by_sonet_is_a_credentials_alert(refused_acme):
+    """The real path: the minute sync against the stand-in with a wrong token fails its shard's step
+    with Sonet's 401; the run-failure sensor reads it as `credentials_refused` of that tenant, once."""
+    defs, clock, instance, received = refused_acme
+    job = defs.resolve_job_def(MINUTE_SYNC_JOB)
+    for _ in range(2):
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        assert not result.success
+        on_failure(defs, clock, instance, result)
+    bodies = [body for _, _, body in received.items]
     assert [(b["kind"], b["key"]) for b in bodies] == [("credentials_refused", "credentials_refused:acme")]
     assert "UNAUTHENTICATED" in bodies[0]["details"]["error"] and "not-the-token" not in json.dumps(bodies)
 
 
 @pytest.mark.slow
-def test_a_send_refused_by_sonet_is_the_same_credentials_incident(sonet, tmp_path, monkeypatch):
+def test_a_send_refused_by_sonet_is_the_same_credentials_incident(refused_acme):
     """The send run's 401 from the Message API and the minute sync's from the Query API are one incident."""
-    with webhook_receiver() as (url, received):
-        write_acme_tenant(sonet, tmp_path, monkeypatch, extra=f"    alerts: {{webhook: {url}/acme}}\n")
-        monkeypatch.setenv("ACME_T", "not-the-token")
-        clock = ManualClock(datetime.now(UTC))
-        defs = build_definitions(load_tenants(), clock=clock)
-        instance = DagsterInstance.ephemeral()
-        outbox = open_outbox()
-        outbox.enqueue("acme", json.loads(read_text("examples/commerce-order-b2b.json")), actor="t", now=clock.now())
-        outbox.close()
-        sent = defs.resolve_job_def(SEND_JOB).execute_in_process(instance=instance, raise_on_error=False)
-        assert not sent.success
-        on_failure(defs, clock, instance, sent)
-        synced = defs.resolve_job_def(MINUTE_SYNC_JOB).execute_in_process(instance=instance, raise_on_error=False)
-        on_failure(defs, clock, instance, synced)
-        bodies = [body for _, _, body in received.items]
+    defs, clock, instance, received = refused_acme
+    outbox = open_outbox()
+    outbox.enqueue("acme", json.loads(read_text("examples/commerce-order-b2b.json")), actor="t", now=clock.now())
+    outbox.close()
+    sent = defs.resolve_job_def(SEND_JOB).execute_in_process(instance=instance, raise_on_error=False)
+    assert not sent.success
+    on_failure(defs, clock, instance, sent)
+    synced = defs.resolve_job_def(MINUTE_SYNC_JOB).execute_in_process(instance=instance, raise_on_error=False)
+    on_failure(defs, clock, instance, synced)
+    bodies = [body for _, _, body in received.items]
     assert [(b["key"], b["details"]["job"]) for b in bodies] == [("credentials_refused:acme", SEND_JOB)]
 
 
