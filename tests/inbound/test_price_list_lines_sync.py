@@ -5,7 +5,6 @@ store's history keeps each version read."""
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,12 +15,11 @@ from sonet_pipeline.inbound.sync import EntitySync, sync_entity
 from sonet_pipeline.inbound.windows import choose_window
 from sonet_pipeline.sonet.entities import entity
 from sonet_pipeline.sonet.query import SonetQueryClient
-from sonet_pipeline.sonet.retry import RetryPolicy
-from sonet_pipeline.sonet.throttle import Throttle
 from sonet_pipeline.store import SqlStore, TenantStore
 from sonet_pipeline.store.postgres_store import PostgresTenantStore
 from sonet_pipeline.store.records import format_instant, to_graphql
-from tests.standin.standin_http import TOKENS, SonetClient, parse_instant
+from tests.sonet.standin_clients import query_client_of
+from tests.standin.standin_http import SonetClient, parse_instant
 
 pytestmark = pytest.mark.slow
 LINES = entity("price_list_lines")
@@ -41,18 +39,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
 
 def client_of(sonet: SonetClient) -> SonetQueryClient:
     """A client within the stand-in's default limits, on its clock."""
-    return SonetQueryClient(
-        tenant="acme",
-        base_url=sonet.base_url,
-        company="01",
-        token=TOKENS["01"],
-        throttle=Throttle(5, 10, 4, clock=sonet.clock),
-        timeout_seconds=10.0,
-        retry=RetryPolicy(),
-        clock=sonet.clock,
-        rng=random.Random(5),
-        credentials_hint="check the token",
-    )
+    return query_client_of(sonet, limits=(5, 10, 4), credentials_hint="check the token")
 
 
 def sync(sonet: SonetClient, client: SonetQueryClient, store: SqlStore, run_id: str) -> EntitySync:

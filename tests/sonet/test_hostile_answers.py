@@ -9,7 +9,6 @@ GraphQL JSON is a PROTOCOL problem; a 50 MB answer is refused after 16 MiB.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler
@@ -25,6 +24,7 @@ from sonet_pipeline.sonet.query_errors import SonetAnswerError, SonetUnavailable
 from sonet_pipeline.sonet.retry import RetryPolicy
 from sonet_pipeline.sonet.throttle import Throttle
 from tests.local_http import recording_listener, serving
+from tests.sonet.standin_clients import query_client_of
 from tests.standin.standin_http import B2B_ORDER, TOKENS, SonetClient
 
 ITEMS = entity("items")
@@ -52,17 +52,7 @@ def message_client(sonet: SonetClient) -> SonetMessageClient:
 
 
 def query_client(sonet: SonetClient, retry: RetryPolicy | None = None) -> SonetQueryClient:
-    return SonetQueryClient(
-        tenant="acme",
-        base_url=sonet.base_url,
-        company="01",
-        token=TOKENS["01"],
-        throttle=Throttle(1000, 1000, 4, clock=sonet.clock),
-        timeout_seconds=10,
-        retry=retry or RetryPolicy(),
-        clock=sonet.clock,
-        rng=random.Random(3),
-    )
+    return query_client_of(sonet, retry=retry, seed=3)
 
 
 def hostile(sonet: SonetClient, **settings: object) -> None:

@@ -26,6 +26,7 @@ from sonet_pipeline.sonet.throttle import Throttle
 from sonet_pipeline.standin.boot import build_standin
 from sonet_pipeline.standin.runtime import ApiLimits, Faults
 from sonet_pipeline.standin.server import RunningStandin
+from tests.sonet.standin_clients import query_client_of
 from tests.standin.standin_http import B2B_ORDER, START, TOKENS, SonetClient, config, parse_instant
 
 pytestmark = pytest.mark.slow
@@ -50,27 +51,8 @@ def start() -> Iterator[Callable[..., SonetClient]]:
         server.stop()
 
 
-def client_of(
-    sonet: SonetClient,
-    *,
-    limits: tuple[float, int, int] = (1000, 1000, 4),
-    token: str = TOKENS["01"],
-    company: str = "01",
-    retry: RetryPolicy | None = None,
-    timeout_seconds: float = 10.0,
-) -> SonetQueryClient:
-    return SonetQueryClient(
-        tenant="acme",
-        base_url=sonet.base_url,
-        company=company,
-        token=token,
-        throttle=Throttle(*limits, clock=sonet.clock),
-        timeout_seconds=timeout_seconds,
-        retry=retry or RetryPolicy(),
-        clock=sonet.clock,
-        rng=random.Random(5),
-        credentials_hint=HINT,
-    )
+def client_of(sonet: SonetClient, **options: Any) -> SonetQueryClient:
+    return query_client_of(sonet, credentials_hint=HINT, **options)
 
 
 def counters(sonet: SonetClient) -> dict[str, int]:
