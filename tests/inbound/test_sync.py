@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from sonet_pipeline.common.clock import ManualClock
-from sonet_pipeline.inbound.sync import sync_entity
+from sonet_pipeline.inbound.sync import EntitySync, sync_entity
 from sonet_pipeline.inbound.windows import INITIAL, Window
 from sonet_pipeline.sonet.entities import entity
 from sonet_pipeline.sonet.query import QueryPage
@@ -33,23 +33,27 @@ class ListedPages:
             yield QueryPage(chunk, f"c{n}", n < len(chunks) - 1)
 
 
+def initial_items_sync(records: list[dict[str, Any]], page_size: int, store: TenantStore, **options: Any) -> EntitySync:
+    """An initial sync of the items from `records`, `page_size` a page."""
+    return sync_entity(
+        ListedPages(records, size=page_size),  # type: ignore[arg-type]
+        store,
+        ITEMS,
+        Window(None, None, INITIAL),
+        run_id="r",
+        partition="",
+        clock=ManualClock(datetime(2026, 11, 28, 5, tzinfo=UTC)),
+        page_size=page_size,
+        **options,
+    )
+
+
 @pytest.mark.parametrize("batch_rows", [2, 3, 4, 5, 100])
 def test_a_key_listed_twice_is_a_conflict_wherever_the_batches_split(tmp_path, batch_rows: int) -> None:
     records = [item(f"K{i}", T1) for i in range(4)]
     records.insert(3, item("K2", T1, listPrice="1.00"))  # K2 twice, side by side, with two prices
-    client = ListedPages(records, size=1)
     with TenantStore.open(tmp_path / "t.duckdb") as store:
-        result = sync_entity(
-            client,  # type: ignore[arg-type]
-            store,
-            ITEMS,
-            Window(None, None, INITIAL),
-            run_id="r",
-            partition="",
-            clock=ManualClock(datetime(2026, 11, 28, 5, tzinfo=UTC)),
-            batch_rows=batch_rows,
-            page_size=1,
-        )
+        result = initial_items_sync(records, 1, store, batch_rows=batch_rows)
         assert result.counts.fetched == 5 and store.count(ITEMS) == 4
         assert [(f["key"], f["rows"]) for f in quality.duplicate_keys(store, ITEMS)] == [("K2", 2)]
 
@@ -58,15 +62,5 @@ def test_the_listener_hears_the_pages_and_records_read_after_each_page(tmp_path)
     records = [item(f"K{i}", T1) for i in range(5)]
     heard: list[tuple[int, int]] = []
     with TenantStore.open(tmp_path / "t.duckdb") as store:
-        sync_entity(
-            ListedPages(records, size=2),  # type: ignore[arg-type]
-            store,
-            ITEMS,
-            Window(None, None, INITIAL),
-            run_id="r",
-            partition="",
-            clock=ManualClock(datetime(2026, 11, 28, 5, tzinfo=UTC)),
-            page_size=2,
-            on_page=lambda pages, read: heard.append((pages, read)),
-        )
+        initial_items_sync(records, 2, store, on_page=lambda pages, read: heard.append((pages, read)))
     assert heard == [(1, 2), (2, 4), (3, 5)]
