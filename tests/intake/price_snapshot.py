@@ -9,21 +9,12 @@ from typing import Any
 from sonet_pipeline.standin.seed_data import generate_company
 from sonet_pipeline.store import Snapshot, TenantStore, to_frame
 from tests.intake.rights_snapshot import SYNCED_AT, contract_record
+from tests.prices.samples import price_list_line
 
 
-def price_line(line_id: str, item: str, price: str, *, minimum: str = "1", **more: Any) -> dict[str, Any]:
-    return {
-        "lineId": line_id,
-        "priceListCode": more.get("price_list", "PL-RAKENNUS"),
-        "itemCode": item,
-        "price": price,
-        "currency": more.get("currency", "EUR"),
-        "minQuantity": minimum,
-        "validFrom": more.get("start"),
-        "validTo": more.get("end"),
-        "status": "ACTIVE",
-        "dateModified": "2026-11-01T00:00:00.000Z",
-    }
+def price_line(line_id: str, item: str, price: str, *, price_list: str = "PL-RAKENNUS", **more: Any) -> dict[str, Any]:
+    """A line of C10042's list PL-RAKENNUS unless `price_list` says otherwise."""
+    return price_list_line(line_id, item, price, price_list=price_list, modified="2026-11-01T00:00:00.000Z", **more)
 
 
 #: C10042 (PL-RAKENNUS) pays the list price 59.90 for BOOT-PRO-43 (a line says so) and 3.90 for

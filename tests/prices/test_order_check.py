@@ -8,6 +8,7 @@ from typing import Any
 from sonet_pipeline.prices.lines import active_lines
 from sonet_pipeline.prices.order_check import check_order_prices, mismatch_message
 from sonet_pipeline.prices.resolution import PriceBook
+from tests.prices.samples import price_list_line
 
 ITEMS = {
     "A": {"itemCode": "A", "listPrice": "100.00", "currency": "EUR", "status": "ACTIVE"},
@@ -17,18 +18,8 @@ ITEMS = {
 }
 
 
-def line(line_id: str, item: str, price: str, *, currency: str = "EUR", **more: Any) -> dict[str, Any]:
-    return {
-        "lineId": line_id,
-        "priceListCode": more.get("price_list", "P1"),
-        "itemCode": item,
-        "price": price,
-        "currency": currency,
-        "minQuantity": more.get("minimum", "1"),
-        "validFrom": more.get("start"),
-        "validTo": more.get("end"),
-        "status": "ACTIVE",
-    }
+def line(line_id: str, item: str, price: str, *, price_list: str = "P1", **more: Any) -> dict[str, Any]:
+    return price_list_line(line_id, item, price, price_list=price_list, **more)
 
 
 BOOK = PriceBook(

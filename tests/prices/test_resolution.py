@@ -10,34 +10,13 @@ import pytest
 
 from sonet_pipeline.prices.lines import active_lines, parse_line
 from sonet_pipeline.prices.resolution import LINE, LIST_PRICE, NOT_SOLD, ON_REQUEST, PriceBook, winning_line
+from tests.prices.samples import price_list_line
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
 
-def line(
-    line_id: str,
-    price: str,
-    *,
-    minimum: str = "1",
-    start: str | None = None,
-    end: str | None = None,
-    status: str = "ACTIVE",
-    price_list: str = "L1",
-    item: str = "A",
-    currency: str = "EUR",
-) -> dict[str, Any]:
-    return {
-        "lineId": line_id,
-        "priceListCode": price_list,
-        "itemCode": item,
-        "price": price,
-        "currency": currency,
-        "minQuantity": minimum,
-        "validFrom": start,
-        "validTo": end,
-        "status": status,
-        "dateModified": "2026-12-01T00:00:00.000Z",
-    }
+def line(line_id: str, price: str, *, item: str = "A", **more: Any) -> dict[str, Any]:
+    return price_list_line(line_id, item, price, **more)
 
 
 ITEM = {"itemCode": "A", "listPrice": "100.00", "currency": "EUR", "status": "ACTIVE"}
