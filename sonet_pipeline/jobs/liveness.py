@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import socket
 
-from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, RunsFilter
+from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, RunsFilter, SkipReason
 
 from sonet_pipeline.common.process_tags import HOST_TAG, PID_TAG, alive
 
@@ -44,3 +44,9 @@ def live_run_of(instance: DagsterInstance, job_name: str) -> DagsterRun | None:
     fail_dead_runs(instance)
     runs = instance.get_runs(filters=RunsFilter(job_name=job_name, statuses=IN_PROGRESS), limit=1)
     return runs[0] if runs else None
+
+
+def still_running(instance: DagsterInstance, job_name: str, what: str) -> SkipReason | None:
+    """A tick's reason to skip while a run of `job_name` is live (`what` names the run); None if there is none."""
+    busy = live_run_of(instance, job_name)
+    return None if busy is None else SkipReason(f"{what} run {busy.run_id} is still {busy.status.value.lower()}")

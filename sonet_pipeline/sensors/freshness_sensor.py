@@ -34,7 +34,7 @@ from dagster import (
 
 from sonet_pipeline.assets.tenant_sync import LAST_UPDATED
 from sonet_pipeline.common.clock import Clock
-from sonet_pipeline.jobs.liveness import live_run_of
+from sonet_pipeline.jobs.liveness import still_running
 from sonet_pipeline.jobs.sync import FRESHNESS_JOB, AssetJob
 
 FRESHNESS_SENSOR = "sonet_freshness_sensor"
@@ -57,9 +57,8 @@ def build_freshness_sensor(
         "when its result can change: never run, its fresh-until time past, or synced since it failed.",
     )
     def freshness(context: SensorEvaluationContext) -> RunRequest | SkipReason:
-        busy = live_run_of(context.instance, FRESHNESS_JOB)
-        if busy is not None:
-            return SkipReason(f"freshness run {busy.run_id} is still {busy.status.value.lower()}")
+        if (busy := still_running(context.instance, FRESHNESS_JOB, "freshness")) is not None:
+            return busy
         now = clock.now().timestamp()
         due = [key for key in check_keys if check_due(context.instance, key, now)]
         if not due:

@@ -26,7 +26,7 @@ from sonet_pipeline.assets.orders import built_key, delivered_key
 from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.jobs.instance import FLOW_TAG
-from sonet_pipeline.jobs.liveness import live_run_of
+from sonet_pipeline.jobs.liveness import still_running
 from sonet_pipeline.jobs.send import SEND_JOB
 from sonet_pipeline.jobs.sync import AssetJob
 from sonet_pipeline.resources.outbox import OutboxResource
@@ -52,9 +52,8 @@ def build_order_sensor(send_job: AssetJob, tenants: Sequence[Tenant]) -> SensorD
     def order_sensor(
         context: SensorEvaluationContext, outbox: OutboxResource, clock: ResourceParam[Clock]
     ) -> RunRequest | SkipReason:
-        busy = live_run_of(context.instance, SEND_JOB)
-        if busy is not None:
-            return SkipReason(f"send run {busy.run_id} is still {busy.status.value.lower()}")
+        if (busy := still_running(context.instance, SEND_JOB, "send")) is not None:
+            return busy
         now = clock.now()
         with outbox.open() as store:
             with_due: set[str] = set(store.due_tenants(now))

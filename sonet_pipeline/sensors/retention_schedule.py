@@ -17,7 +17,7 @@ from dagster import (
 )
 
 from sonet_pipeline.jobs.instance import FLOW_TAG
-from sonet_pipeline.jobs.liveness import live_run_of
+from sonet_pipeline.jobs.liveness import still_running
 from sonet_pipeline.jobs.retention import RETENTION_JOB
 
 RETENTION_SCHEDULE = "sonet_retention_daily"
@@ -34,9 +34,8 @@ def build_retention_schedule(retention_job: JobDefinition, cron: str) -> Schedul
         "orders, the stores' change history, archived messages.",
     )
     def retention_daily(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
-        busy = live_run_of(context.instance, RETENTION_JOB)
-        if busy is not None:
-            return SkipReason(f"retention run {busy.run_id} is still {busy.status.value.lower()}")
+        if (busy := still_running(context.instance, RETENTION_JOB, "retention")) is not None:
+            return busy
         return RunRequest(tags={FLOW_TAG: "retention"})
 
     return retention_daily

@@ -28,7 +28,7 @@ from sonet_pipeline.assets.shop import shop_selection
 from sonet_pipeline.common.clock import Clock
 from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.jobs.instance import FLOW_TAG
-from sonet_pipeline.jobs.liveness import live_run_of
+from sonet_pipeline.jobs.liveness import still_running
 from sonet_pipeline.jobs.shop import SHOP_JOB
 from sonet_pipeline.jobs.sync import AssetJob
 from sonet_pipeline.resources.outbox import OutboxResource
@@ -54,9 +54,8 @@ def build_shop_sensor(shop_job: AssetJob, tenants: Sequence[Tenant]) -> SensorDe
         publish: PublishResource,
         clock: ResourceParam[Clock],
     ) -> RunRequest | SkipReason:
-        busy = live_run_of(context.instance, SHOP_JOB)
-        if busy is not None:
-            return SkipReason(f"shop run {busy.run_id} is still {busy.status.value.lower()}")
+        if (busy := still_running(context.instance, SHOP_JOB, "shop")) is not None:
+            return busy
         with outbox.open() as messages:
             found = find_stale(tenants, messages, publish.destination, now=clock.now())
         stale = {t.tenant: t.files for t in found if t.files}  # a tenant not synced yet has none

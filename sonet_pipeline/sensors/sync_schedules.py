@@ -24,7 +24,7 @@ from sonet_pipeline.assets.inbound_shards import tenant_shards
 from sonet_pipeline.config.tenants import Tenant
 from sonet_pipeline.inbound.cadence import tenant_due
 from sonet_pipeline.jobs.instance import FLOW_TAG
-from sonet_pipeline.jobs.liveness import live_run_of
+from sonet_pipeline.jobs.liveness import still_running
 from sonet_pipeline.jobs.sync import MINUTE_SYNC_JOB, SYNC_JOB, AssetJob
 
 
@@ -45,9 +45,8 @@ def build_sync_schedules(
     )
     def every_minute(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
         for job_name in (MINUTE_SYNC_JOB, SYNC_JOB):
-            busy = live_run_of(context.instance, job_name)
-            if busy is not None:
-                return SkipReason(f"sync run {busy.run_id} is still {busy.status.value.lower()}")
+            if (busy := still_running(context.instance, job_name, "sync")) is not None:
+                return busy
         tick = context.scheduled_execution_time
         due = {t.name for t in tenants if tenant_due(t.sync_every_seconds, tick)}
         if not due:
