@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,26 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def start_demo(
+    tmp_path: Path, tokens: Mapping[str, str] | None = None
+) -> tuple[subprocess.Popen[str], dict[str, str], tuple[int, int, int]]:
+    """`sonet-pipeline demo` with 50 items a company on free ports, its tenants file and state under
+    `tmp_path`, the variables of `tokens` set where unset: (the process, its environment, the stand-in's,
+    the UI's and the intake's ports)."""
+    standin_port, ui_port, intake_port = free_port(), free_port(), free_port()
+    tenants = settings.demo_tenants_file().read_text().replace("127.0.0.1:8765", f"127.0.0.1:{standin_port}")
+    (tmp_path / "tenants.yaml").write_text(tenants)
+    env = {**os.environ, settings.TENANTS_ENV: str(tmp_path / "tenants.yaml"), settings.DATA_DIR_ENV: str(tmp_path)}
+    env.pop("DAGSTER_HOME", None)
+    env.update({variable: env.get(variable) or token for variable, token in (tokens or {}).items()})
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "sonet_pipeline.cli", "demo", "--standin-port", str(standin_port),
+         "--ui-port", str(ui_port), "--intake-port", str(intake_port), "--items", "50"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    return demo, env, (standin_port, ui_port, intake_port)
 
 
 def read_until(process: subprocess.Popen, prefix: str, seconds: float) -> str:
@@ -56,16 +77,7 @@ def read_until(process: subprocess.Popen, prefix: str, seconds: float) -> str:
 def test_demo_serves_standin_and_ui_with_the_demo_tenants(tmp_path: Path):
     """The stand-in answers the demo tokens, the intake takes an order, the UI loads the code location, and
     Ctrl-C stops all three."""
-    standin_port, ui_port, intake_port = free_port(), free_port(), free_port()
-    tenants = settings.demo_tenants_file().read_text().replace("127.0.0.1:8765", f"127.0.0.1:{standin_port}")
-    (tmp_path / "tenants.yaml").write_text(tenants)
-    env = {**os.environ, settings.TENANTS_ENV: str(tmp_path / "tenants.yaml"), settings.DATA_DIR_ENV: str(tmp_path)}
-    env.pop("DAGSTER_HOME", None)
-    demo = subprocess.Popen(
-        [sys.executable, "-m", "sonet_pipeline.cli", "demo", "--standin-port", str(standin_port),
-         "--ui-port", str(ui_port), "--intake-port", str(intake_port), "--items", "50"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
+    demo, _, (standin_port, ui_port, intake_port) = start_demo(tmp_path)
     try:
         ui_line = read_until(demo, "Dagster UI:", seconds=240)
         ui = ui_line.split()[-1]

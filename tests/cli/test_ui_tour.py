@@ -26,8 +26,7 @@ import pytest
 import requests
 
 from sonet_pipeline.cli.demo import DEMO_TOKENS
-from sonet_pipeline.config import settings
-from tests.cli.test_demo import free_port, read_until
+from tests.cli.test_demo import read_until, start_demo
 from tests.conftest import REPO, require_outside
 
 pytestmark = pytest.mark.slow
@@ -101,17 +100,7 @@ def nudge(env: dict[str, str], command: list[str]) -> str:
 def demo_ui(tmp_path: Path) -> Iterator[str]:
     """A demo with 50 items a company on free ports; its UI's address once both tenants' rights are published."""
     require_browser()
-    standin_port, ui_port, intake_port = free_port(), free_port(), free_port()
-    tenants = settings.demo_tenants_file().read_text().replace("127.0.0.1:8765", f"127.0.0.1:{standin_port}")
-    (tmp_path / "tenants.yaml").write_text(tenants)
-    env = {**os.environ, settings.TENANTS_ENV: str(tmp_path / "tenants.yaml"), settings.DATA_DIR_ENV: str(tmp_path)}
-    env.pop("DAGSTER_HOME", None)
-    env.update({variable: env.get(variable) or token for variable, token in DEMO_TOKENS.items()})  # as the demo's
-    demo = subprocess.Popen(
-        [sys.executable, "-m", "sonet_pipeline.cli", "demo", "--standin-port", str(standin_port),
-         "--ui-port", str(ui_port), "--intake-port", str(intake_port), "--items", "50"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
+    demo, env, _ = start_demo(tmp_path, DEMO_TOKENS)  # the tokens as the demo's
     try:
         ui = read_until(demo, "Dagster UI:", seconds=240).split()[-1]
         # The first sync now, through Dagster as the daemon's schedule would (not up to a minute later; a run
