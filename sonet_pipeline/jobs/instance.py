@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sonet_pipeline.common.atomic_file import write_bytes_atomically
 from sonet_pipeline.config import settings
 
 #: Flow tags: the run queue lets one run of each flow at a time; a lease in the run guards the rest.
@@ -104,8 +105,6 @@ def ensure_dagster_home(home: Path | None = None) -> Path:
     home = home or settings.dagster_home()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
-        partial = home / "dagster.yaml.tmp"
-        partial.write_text(dagster_yaml(postgres=settings.postgres_dsn() is not None), encoding="utf-8")
-        partial.replace(config)
+    if not config.exists():  # two commands starting at once may both write it: each its own temporary file
+        write_bytes_atomically(config, dagster_yaml(postgres=settings.postgres_dsn() is not None).encode("utf-8"))
     return home
